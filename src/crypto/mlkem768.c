@@ -134,7 +134,7 @@ static int16_t caddq(int16_t a)
 	return (int16_t)(a + ((a >> 15) & Q));
 }
 
-/* ---- Polynomials ---------------------------------------------------------- */
+/* ---- Polynomials -------------------------------------------------------- */
 
 static void poly_reduce(poly *r)
 {
@@ -244,8 +244,9 @@ static void basemul_acc(poly *r, const polyvec *a, const polyvec *b)
 		int32_t c0 = 0, c1 = 0;
 
 		for (j = 0; j < K; j++) {
-			int16_t a0 = a->p[j].c[2 * i], a1 = a->p[j].c[2 * i + 1];
-			int16_t b0 = b->p[j].c[2 * i], b1 = b->p[j].c[2 * i + 1];
+			const int16_t *x = &a->p[j].c[2 * i];
+			const int16_t *y = &b->p[j].c[2 * i];
+			int16_t a0 = x[0], a1 = x[1], b0 = y[0], b1 = y[1];
 
 			c0 += (int32_t)a0 * b0 +
 			      (int32_t)fqmul(a1, b1) * gammas[i];
@@ -415,8 +416,10 @@ static void compress_u(uint8_t r[U_BYTES], const polyvec *u)
 	for (k = 0; k < K; k++) {
 		for (i = 0; i < 64; i++) {
 			const int16_t *c = &u->p[k].c[4 * i];
-			uint16_t t0 = compress(c[0], 10), t1 = compress(c[1], 10);
-			uint16_t t2 = compress(c[2], 10), t3 = compress(c[3], 10);
+			uint16_t t0 = compress(c[0], 10);
+			uint16_t t1 = compress(c[1], 10);
+			uint16_t t2 = compress(c[2], 10);
+			uint16_t t3 = compress(c[3], 10);
 			uint8_t *o = r + 320 * k + 5 * i;
 
 			o[0] = (uint8_t)t0;
@@ -438,13 +441,15 @@ static void decompress_u(polyvec *u, const uint8_t a[U_BYTES])
 			const uint8_t *b = a + 320 * k + 5 * i;
 			int16_t *c = &u->p[k].c[4 * i];
 
-			c[0] = decompress((uint16_t)(b[0] | (b[1] & 0x03) << 8),
-					  10);
-			c[1] = decompress((uint16_t)(b[1] >> 2 | (b[2] & 0x0f) << 6),
-					  10);
-			c[2] = decompress((uint16_t)(b[2] >> 4 | (b[3] & 0x3f) << 4),
-					  10);
-			c[3] = decompress((uint16_t)(b[3] >> 6 | b[4] << 2), 10);
+			uint16_t t0 = (uint16_t)(b[0] | (b[1] & 0x03) << 8);
+			uint16_t t1 = (uint16_t)(b[1] >> 2 | (b[2] & 15) << 6);
+			uint16_t t2 = (uint16_t)(b[2] >> 4 | (b[3] & 63) << 4);
+			uint16_t t3 = (uint16_t)(b[3] >> 6 | b[4] << 2);
+
+			c[0] = decompress(t0, 10);
+			c[1] = decompress(t1, 10);
+			c[2] = decompress(t2, 10);
+			c[3] = decompress(t3, 10);
 		}
 	}
 }

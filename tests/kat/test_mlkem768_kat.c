@@ -35,7 +35,8 @@ static void test_keygen(void **state)
 {
 	json *root;
 	const json *groups = load_groups(
-		&root, "mlkem/ML-KEM-768-keyGen-FIPS203-internalProjection.json");
+		&root, "mlkem/ML-KEM-768-keyGen-FIPS203-internalProjection"
+		       ".json");
 	size_t g, i, cases = 0;
 	(void)state;
 
@@ -61,10 +62,10 @@ static void test_keygen(void **state)
 							     seed), 0);
 			assert_memory_equal(got_ek, ek, sizeof(got_ek));
 			assert_memory_equal(got_dk, dk, sizeof(got_dk));
-			assert_int_equal(sg_mlkem768_check_ek(got_ek,
-							      sizeof(got_ek)), 0);
-			assert_int_equal(sg_mlkem768_check_dk(got_dk,
-							      sizeof(got_dk)), 0);
+			assert_int_equal(sg_mlkem768_check_ek(
+						 got_ek, sizeof(got_ek)), 0);
+			assert_int_equal(sg_mlkem768_check_dk(
+						 got_dk, sizeof(got_dk)), 0);
 			free(d);
 			free(z);
 			free(ek);
@@ -236,8 +237,8 @@ static void test_encap_decap(void **state)
 
 static void test_encap_decap_tr1(void **state)
 {
-	counts n = run_encap_decap_file(
-		"mlkem/ML-KEM-768-encapDecap-FIPS203-tr1-internalProjection.json");
+	counts n = run_encap_decap_file("mlkem/ML-KEM-768-encapDecap-"
+					"FIPS203-tr1-internalProjection.json");
 	(void)state;
 
 	assert_int_equal(n.encaps, 25);
