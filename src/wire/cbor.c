@@ -205,23 +205,23 @@ void sg_cbor_limits_default(sg_cbor_limits *limits)
 
 /* An open container in the validator. */
 struct frame {
-	uint64_t left;		/* children still to come (2 per map pair) */
-	const uint8_t *key;	/* the previous key's encoding, or NULL */
+	uint64_t left;	    /* children still to come (2 per map pair) */
+	const uint8_t *key; /* the previous key's encoding, or NULL */
 	size_t key_len;
-	const uint8_t *cur;	/* where the key being read started */
+	const uint8_t *cur; /* where the key being read started */
 	int is_map;
 };
 
-/* Bytewise lexicographic order (section 4.2.1); a proper prefix sorts
- * first. Negative when a < b. */
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
-		   size_t blen)
+/* Is a strictly before b in bytewise lexicographic order (section 4.2.1)?
+ * A proper prefix sorts first. */
+static int key_less(const uint8_t *a, size_t alen, const uint8_t *b,
+		    size_t blen)
 {
 	int c = memcmp(a, b, alen < blen ? alen : blen);
 
 	if (c != 0)
-		return c;
-	return (alen > blen) - (alen < blen);
+		return c < 0;
+	return alen < blen;
 }
 
 int sg_cbor_validate(const uint8_t *buf, size_t len,
@@ -292,7 +292,7 @@ int sg_cbor_validate(const uint8_t *buf, size_t len,
 				size_t klen = (size_t)(p - f->cur);
 
 				if (f->key != NULL &&
-				    key_cmp(f->key, f->key_len, f->cur, klen) >= 0)
+				    !key_less(f->key, f->key_len, f->cur, klen))
 					return SG_ERR_NONCANONICAL;
 				f->key = f->cur;
 				f->key_len = klen;

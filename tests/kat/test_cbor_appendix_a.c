@@ -191,7 +191,8 @@ static long reencode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 			sg_cbor_put_bytes(&e, it.ptr, (size_t)it.val);
 			break;
 		case SG_CBOR_TEXT:
-			sg_cbor_put_text(&e, (const char *)it.ptr, (size_t)it.val);
+			sg_cbor_put_text(&e, (const char *)it.ptr,
+					 (size_t)it.val);
 			break;
 		case SG_CBOR_ARRAY:
 			sg_cbor_put_array(&e, (size_t)it.val);
@@ -306,7 +307,8 @@ static void test_appendix_a(void **state)
 			assert_string_equal(got.s, want.s);
 
 			assert_non_null(out);
-			assert_int_equal(reencode(in, len, out, len), (long)len);
+			assert_int_equal(reencode(in, len, out, len),
+					 (long)len);
 			assert_memory_equal(out, in, len);
 			/* ... and not in one byte less. */
 			assert_int_equal(reencode(in, len, out, len - 1),
@@ -336,7 +338,7 @@ static void test_appendix_a(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_appendix_a),
+	    cmocka_unit_test(test_appendix_a),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers */
 
 /* An exact-size heap copy of a hex string (ASan flags reads past it). */
 static uint8_t *hexbuf(const char *hex, size_t *len)
@@ -73,7 +73,8 @@ static long reencode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 			sg_cbor_put_bytes(&e, it.ptr, (size_t)it.val);
 			break;
 		case SG_CBOR_TEXT:
-			sg_cbor_put_text(&e, (const char *)it.ptr, (size_t)it.val);
+			sg_cbor_put_text(&e, (const char *)it.ptr,
+					 (size_t)it.val);
 			break;
 		case SG_CBOR_ARRAY:
 			sg_cbor_put_array(&e, (size_t)it.val);
@@ -96,13 +97,13 @@ static long reencode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 	return sg_cbor_enc_finish(&e);
 }
 
-/* ---- random structures -------------------------------------------------- */
+/* ---- random structures */
 
 typedef struct node {
 	sg_cbor_type type;
-	uint64_t val;	/* uint, nint argument, bool; string length */
+	uint64_t val; /* uint, nint argument, bool; string length */
 	uint8_t *str;
-	size_t nkids;	/* arrays: elements; maps: 2 x pairs (k, v, k, v...) */
+	size_t nkids; /* arrays: elements; maps: 2 x pairs (k, v, k, v...) */
 	struct node **kids;
 } node;
 
@@ -114,9 +115,11 @@ static uint64_t rnd(sg_test_rng *r, uint64_t n)
 /* Integers spread over every head width, with the boundaries likely. */
 static uint64_t rand_arg(sg_test_rng *r)
 {
-	static const uint64_t edge[] = {0, 23, 24, 255, 256, 65535, 65536,
-					0xffffffff, UINT64_C(0x100000000),
-					UINT64_MAX};
+	static const uint64_t edge[] = {
+	    0,	       23,	   24,
+	    255,       256,	   65535,
+	    65536,     0xffffffff, UINT64_C(0x100000000),
+	    UINT64_MAX};
 	switch (rnd(r, 6)) {
 	case 0:
 		return edge[rnd(r, sizeof(edge) / sizeof(edge[0]))];
@@ -453,8 +456,9 @@ static void test_random_roundtrip(void **state)
 		assert_int_equal(sg_cbor_validate(enc, (size_t)len, &lim), 0);
 		if (depth > 0) {
 			lim.max_depth = depth - 1;
-			assert_int_equal(sg_cbor_validate(enc, (size_t)len, &lim),
-					 SG_ERR_DEPTH);
+			assert_int_equal(
+			    sg_cbor_validate(enc, (size_t)len, &lim),
+			    SG_ERR_DEPTH);
 			lim.max_depth = depth;
 		}
 		lim.max_items = items - 1;
@@ -462,8 +466,8 @@ static void test_random_roundtrip(void **state)
 				 SG_ERR_RANGE);
 		if (depth <= SG_CBOR_DEFAULT_MAX_DEPTH &&
 		    items <= SG_CBOR_DEFAULT_MAX_ITEMS)
-			assert_int_equal(sg_cbor_validate(enc, (size_t)len, NULL),
-					 0);
+			assert_int_equal(
+			    sg_cbor_validate(enc, (size_t)len, NULL), 0);
 
 		for (typed = 0; typed < 2; typed++) {
 			sg_cbor_dec_init(&d, enc, (size_t)len);
@@ -566,12 +570,11 @@ static void test_mutations(void **state)
 			assert_int_equal(sg_cbor_dec_done(&d), 0);
 			accepted++;
 		} else {
-			assert_true(rc == SG_ERR_TRUNCATED ||
-				    rc == SG_ERR_MALFORMED ||
-				    rc == SG_ERR_NONCANONICAL ||
-				    rc == SG_ERR_UNSUPPORTED ||
-				    rc == SG_ERR_TRAILING ||
-				    rc == SG_ERR_DEPTH || rc == SG_ERR_RANGE);
+			assert_true(
+			    rc == SG_ERR_TRUNCATED || rc == SG_ERR_MALFORMED ||
+			    rc == SG_ERR_NONCANONICAL ||
+			    rc == SG_ERR_UNSUPPORTED || rc == SG_ERR_TRAILING ||
+			    rc == SG_ERR_DEPTH || rc == SG_ERR_RANGE);
 			rejected++;
 		}
 		free(mut);
@@ -582,25 +585,25 @@ static void test_mutations(void **state)
 	assert_true(rejected > 100);
 }
 
-/* ---- rejection classes, one hand-made example each ---------------------- */
+/* ---- rejection classes, one hand-made example each */
 
 static void test_reject_unsupported(void **state)
 {
 	(void)state;
-	expect("c06161", SG_ERR_UNSUPPORTED);	    /* tag 0 */
+	expect("c06161", SG_ERR_UNSUPPORTED);		      /* tag 0 */
 	expect("c249010000000000000000", SG_ERR_UNSUPPORTED); /* bignum */
 	expect("c349010000000000000000", SG_ERR_UNSUPPORTED); /* -bignum */
-	expect("d9d9f700", SG_ERR_UNSUPPORTED);   /* self-describe tag */
-	expect("c2", SG_ERR_UNSUPPORTED);	    /* a tag, even cut short */
-	expect("f90000", SG_ERR_UNSUPPORTED);	    /* half float */
+	expect("d9d9f700", SG_ERR_UNSUPPORTED);	  /* self-describe tag */
+	expect("c2", SG_ERR_UNSUPPORTED);	  /* a tag, even cut short */
+	expect("f90000", SG_ERR_UNSUPPORTED);	  /* half float */
 	expect("fa47c35000", SG_ERR_UNSUPPORTED); /* single */
 	expect("fb3ff199999999999a", SG_ERR_UNSUPPORTED); /* double */
-	expect("f7", SG_ERR_UNSUPPORTED);	    /* undefined */
-	expect("e0", SG_ERR_UNSUPPORTED);	    /* simple(0) */
-	expect("f3", SG_ERR_UNSUPPORTED);	    /* simple(19) */
-	expect("f820", SG_ERR_UNSUPPORTED);	    /* simple(32) */
-	expect("f8ff", SG_ERR_UNSUPPORTED);	    /* simple(255) */
-	expect("8201f7", SG_ERR_UNSUPPORTED);	    /* nested */
+	expect("f7", SG_ERR_UNSUPPORTED);		  /* undefined */
+	expect("e0", SG_ERR_UNSUPPORTED);		  /* simple(0) */
+	expect("f3", SG_ERR_UNSUPPORTED);		  /* simple(19) */
+	expect("f820", SG_ERR_UNSUPPORTED);		  /* simple(32) */
+	expect("f8ff", SG_ERR_UNSUPPORTED);		  /* simple(255) */
+	expect("8201f7", SG_ERR_UNSUPPORTED);		  /* nested */
 }
 
 static void test_reject_malformed(void **state)
@@ -631,29 +634,36 @@ static void test_reject_malformed(void **state)
 static void test_reject_utf8(void **state)
 {
 	static const char *bad[] = {
-		"6180",		/* lone continuation byte */
-		"61bf",
-		"62c080",	/* overlong NUL */
-		"62c1bf",	/* overlong U+007F */
-		"63e08080",	/* overlong 3-byte */
-		"63e09fbf",	/* overlong U+07FF */
-		"63eda080",	/* surrogate U+D800 */
-		"63edbfbf",	/* surrogate U+DFFF */
-		"64f0808080",	/* overlong 4-byte */
-		"64f08fbfbf",	/* overlong U+FFFF */
-		"64f4908080",	/* U+110000 */
-		"64f7bfbfbf",	/* U+1FFFFF */
-		"61f5", "61f8", "61fe", "61ff",
-		"62c328",	/* bad continuation */
-		"62e282",	/* sequence cut by the string end */
-		"6461e28228",	/* bad third byte */
-		"63f09080",	/* 4-byte sequence cut short */
-		"a16261c000",	/* in a map key */
+	    "6180",		    /* lone continuation byte */
+	    "61bf",	  "62c080", /* overlong NUL */
+	    "62c1bf",		    /* overlong U+007F */
+	    "63e08080",		    /* overlong 3-byte */
+	    "63e09fbf",		    /* overlong U+07FF */
+	    "63eda080",		    /* surrogate U+D800 */
+	    "63edbfbf",		    /* surrogate U+DFFF */
+	    "64f0808080",	    /* overlong 4-byte */
+	    "64f08fbfbf",	    /* overlong U+FFFF */
+	    "64f4908080",	    /* U+110000 */
+	    "64f7bfbfbf",	    /* U+1FFFFF */
+	    "61f5",	  "61f8",   "61fe",
+	    "61ff",	  "62c328", /* bad continuation */
+	    "62e282",		    /* sequence cut by the string end */
+	    "6461e28228",	    /* bad third byte */
+	    "63f09080",		    /* 4-byte sequence cut short */
+	    "a16261c000",	    /* in a map key */
 	};
 	static const char *good[] = {
-		"6100", "617f", "62c280", "62dfbf", "63e0a080", "63ed9fbf",
-		"63ee8080", "63efbfbf", "64f0908080", "64f48fbfbf",
-		"6b68656c6c6f20776f726c64", /* ASCII, past the 8-byte step */
+	    "6100",
+	    "617f",
+	    "62c280",
+	    "62dfbf",
+	    "63e0a080",
+	    "63ed9fbf",
+	    "63ee8080",
+	    "63efbfbf",
+	    "64f0908080",
+	    "64f48fbfbf",
+	    "6b68656c6c6f20776f726c64", /* ASCII, past the 8-byte step */
 	};
 	size_t i;
 	(void)state;
@@ -705,13 +715,13 @@ static void test_reject_noncanonical(void **state)
 	/* Map keys: strictly increasing bytewise order of encodings. */
 	expect("a201000200", 0);
 	expect("a202000100", SG_ERR_NONCANONICAL);
-	expect("a201000100", SG_ERR_NONCANONICAL); /* duplicate */
+	expect("a201000100", SG_ERR_NONCANONICAL);     /* duplicate */
 	expect("a3010002000100", SG_ERR_NONCANONICAL); /* dup not adjacent */
-	expect("a218180020f6", 0);	/* 24 (18 18) before -1 (20) */
+	expect("a218180020f6", 0); /* 24 (18 18) before -1 (20) */
 	expect("a22000181800", SG_ERR_NONCANONICAL);
 	expect("a2616200626161f5", 0); /* "b" sorts before "aa" */
 	expect("a262616100616200", SG_ERR_NONCANONICAL);
-	expect("a20a006161f6", 0);	/* 10 before "a" */
+	expect("a20a006161f6", 0);     /* 10 before "a" */
 	expect("a2810100820000f4", 0); /* [1] before [0, 0] */
 	expect("a2820000f4810100", SG_ERR_NONCANONICAL);
 	/* Same key in different maps is fine; order is checked in
@@ -855,17 +865,22 @@ static void test_limits(void **state)
 	}
 }
 
-/* ---- pull decoder --------------------------------------------------------- */
+/* ---- pull decoder */
 
 static void test_getters(void **state)
 {
-	/* [0, 2^63-1, 2^63, -2^63, -2^63-1, h'0102', "hi", true, null, {1: []}] */
+	/* [0, 2^63-1, 2^63, -2^63, -2^63-1, h'0102', "hi", true, null, {1: []}]
+	 */
 	const char *hex = "8a00"
 			  "1b7fffffffffffffff"
 			  "1b8000000000000000"
 			  "3b7fffffffffffffff"
 			  "3b8000000000000000"
-			  "420102" "626869" "f5" "f6" "a10180";
+			  "420102"
+			  "626869"
+			  "f5"
+			  "f6"
+			  "a10180";
 	size_t len, n;
 	uint8_t *b = hexbuf(hex, &len);
 	sg_cbor_dec d, save;
@@ -950,13 +965,18 @@ static void test_decoder_alone(void **state)
 		const char *hex;
 		int err;
 	} cases[] = {
-		{"1817", SG_ERR_NONCANONICAL}, {"9f", SG_ERR_NONCANONICAL},
-		{"5800", SG_ERR_NONCANONICAL}, {"c0", SG_ERR_UNSUPPORTED},
-		{"f97c00", SG_ERR_UNSUPPORTED}, {"f818", SG_ERR_MALFORMED},
-		{"1e", SG_ERR_MALFORMED}, {"ff", SG_ERR_MALFORMED},
-		{"62c0af", SG_ERR_MALFORMED}, {"5b8000000000000000",
-					       SG_ERR_TRUNCATED},
-		{"43010203", 0}, {"a20100", SG_ERR_TRUNCATED},
+	    {"1817", SG_ERR_NONCANONICAL},
+	    {"9f", SG_ERR_NONCANONICAL},
+	    {"5800", SG_ERR_NONCANONICAL},
+	    {"c0", SG_ERR_UNSUPPORTED},
+	    {"f97c00", SG_ERR_UNSUPPORTED},
+	    {"f818", SG_ERR_MALFORMED},
+	    {"1e", SG_ERR_MALFORMED},
+	    {"ff", SG_ERR_MALFORMED},
+	    {"62c0af", SG_ERR_MALFORMED},
+	    {"5b8000000000000000", SG_ERR_TRUNCATED},
+	    {"43010203", 0},
+	    {"a20100", SG_ERR_TRUNCATED},
 	};
 	size_t i, len;
 	(void)state;
@@ -985,7 +1005,7 @@ static void test_decoder_alone(void **state)
 	}
 }
 
-/* ---- encoder -------------------------------------------------------------- */
+/* ---- encoder */
 
 static void enc_expect(void (*fill)(sg_cbor_enc *), const char *hex)
 {
@@ -1046,11 +1066,23 @@ static void f_misc(sg_cbor_enc *e)
 static void test_encoder_forms(void **state)
 {
 	(void)state;
-	enc_expect(f_uints, "00" "17" "1818" "18ff" "190100" "19ffff"
-			    "1a00010000" "1affffffff" "1b0000000100000000"
+	enc_expect(f_uints, "00"
+			    "17"
+			    "1818"
+			    "18ff"
+			    "190100"
+			    "19ffff"
+			    "1a00010000"
+			    "1affffffff"
+			    "1b0000000100000000"
 			    "1bffffffffffffffff");
-	enc_expect(f_ints, "20" "37" "3818" "38ff" "390100"
-			   "3b7fffffffffffffff" "1b7fffffffffffffff"
+	enc_expect(f_ints, "20"
+			   "37"
+			   "3818"
+			   "38ff"
+			   "390100"
+			   "3b7fffffffffffffff"
+			   "1b7fffffffffffffff"
 			   "3bffffffffffffffff");
 	enc_expect(f_misc, "a2616142010262c3bc84f4f5f640");
 }
@@ -1139,20 +1171,20 @@ static void test_encoder_canaries(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_roundtrip),
-		cmocka_unit_test(test_truncations),
-		cmocka_unit_test(test_mutations),
-		cmocka_unit_test(test_reject_unsupported),
-		cmocka_unit_test(test_reject_malformed),
-		cmocka_unit_test(test_reject_utf8),
-		cmocka_unit_test(test_reject_noncanonical),
-		cmocka_unit_test(test_reject_truncated_trailing),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_getters),
-		cmocka_unit_test(test_decoder_alone),
-		cmocka_unit_test(test_encoder_forms),
-		cmocka_unit_test(test_encoder_errors),
-		cmocka_unit_test(test_encoder_canaries),
+	    cmocka_unit_test(test_random_roundtrip),
+	    cmocka_unit_test(test_truncations),
+	    cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_reject_unsupported),
+	    cmocka_unit_test(test_reject_malformed),
+	    cmocka_unit_test(test_reject_utf8),
+	    cmocka_unit_test(test_reject_noncanonical),
+	    cmocka_unit_test(test_reject_truncated_trailing),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_getters),
+	    cmocka_unit_test(test_decoder_alone),
+	    cmocka_unit_test(test_encoder_forms),
+	    cmocka_unit_test(test_encoder_errors),
+	    cmocka_unit_test(test_encoder_canaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
