@@ -17,6 +17,11 @@
  * uniform on [0, 8] and an accepted index uniform on [0, i] whatever came
  * before), so it reveals nothing about s1, s2 or c; where c's index j is
  * used, a masked scan over the whole polynomial replaces the memory access.
+ * Signing reveals the loop's decision in two parts: first whether
+ * ||z|| < gamma1 - beta, whose outcome does not depend on the secret (for
+ * y uniform on [-gamma1 + 1, gamma1] and any shift |v| <= beta, exactly
+ * 2(gamma1 - beta) - 1 values of y give |y + v| < gamma1 - beta), then the
+ * r0, ct0 and hint-count conditions as one bit.
  */
 #include "sg/mldsa65.h"
 #include "sg/env.h"
@@ -49,6 +54,7 @@
 #define GAMMA2 ((Q - 1) / 32)
 #define OMEGA 55
 #define CTILDE_LEN 48
+#define FZ 3975713 /* 41978 * -zetas[1] * 2^-32 mod q, for invntt_tomont */
 
 #define T1_BYTES 320 /* 10-bit coefficients */
 #define ETA_BYTES 128 /* 4-bit */
@@ -175,9 +181,10 @@ static void ntt(int32_t a[N])
 static void invntt_tomont(int32_t a[N])
 {
 	const int32_t f = 41978; /* R^2 / 256 mod q */
+	const int32_t fz = FZ;
 	unsigned len, start, j, m = N;
 
-	for (len = 1; len < N; len <<= 1) {
+	for (len = 1; len < N / 2; len <<= 1) {
 		for (start = 0; start < N; start = j + len) {
 			int32_t z = -zetas[--m];
 
@@ -190,8 +197,14 @@ static void invntt_tomont(int32_t a[N])
 			}
 		}
 	}
-	for (j = 0; j < N; j++)
-		a[j] = mont_reduce((int64_t)f * a[j]);
+	/* The last layer (len = 128, zeta = -zetas[1]) with the scaling by f
+	 * folded in: fz = f * -zetas[1] * R^-1 mod q, centred. */
+	for (j = 0; j < N / 2; j++) {
+		int32_t t = a[j];
+
+		a[j] = mont_reduce((int64_t)f * (t + a[j + N / 2]));
+		a[j + N / 2] = mont_reduce((int64_t)fz * (t - a[j + N / 2]));
+	}
 }
 
 /* r = a o b * R^-1 (Algorithm 45 with Montgomery products). */
@@ -731,7 +744,10 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 		sample_in_ball(&ws.c, ws.ctilde, 1);
 		ntt(ws.c.c);
 
-		/* z = y + <<c s1>>; ||z|| < gamma1 - beta */
+		/* z = y + <<c s1>>; ||z|| < gamma1 - beta. This outcome is
+		 * independent of s1 (see the file comment), so it is
+		 * revealed on its own and the rest is skipped when it fails,
+		 * as Algorithm 7 line 23 does. */
 		for (j = 0; j < L; j++) {
 			poly_pointwise(&ws.tmp, &ws.c, &ws.s1hat[j]);
 			invntt_tomont(ws.tmp.c);
@@ -741,12 +757,15 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 				bad |= ge_bound(ws.z[j].c[i], GAMMA1 - BETA);
 			}
 		}
+		DECLASSIFY(&bad, sizeof(bad));
+		if (bad)
+			continue;
 
 		/* r0 = LowBits(w - <<c s2>>), ||r0|| < gamma2 - beta;
 		 * <<c t0>>, ||c t0|| < gamma2;
 		 * h = MakeHint(-ct0, w - cs2 + ct0), i.e. whether adding ct0
 		 * to w - cs2 changes its high bits; at most omega ones.
-		 * All conditions are combined into one decision. */
+		 * These three conditions are combined into one decision. */
 		for (i = 0; i < K; i++) {
 			poly_pointwise(&ws.tmp, &ws.c, &ws.s2hat[i]);
 			invntt_tomont(ws.tmp.c);
