@@ -46,9 +46,9 @@ static void do_sign(void *p)
 static void do_verify(void *p)
 {
 	dsa_arg *a = p;
-	int rc = sg_mldsa65_verify(a->sig, sizeof(a->sig), a->msg,
-				   sizeof(a->msg), (const uint8_t *)"bench", 5,
-				   a->pk);
+	int rc =
+	    sg_mldsa65_verify(a->sig, sizeof(a->sig), a->msg, sizeof(a->msg),
+			      (const uint8_t *)"bench", 5, a->pk);
 
 	sg_bench_sink(&rc, sizeof(rc));
 }

@@ -26,7 +26,7 @@ void sg_mldsa65_polymul(int32_t r[SG_MLDSA65_N], const int32_t a[SG_MLDSA65_N],
 
 /* Algorithm 29, SampleInBall(c~) with the 48-byte c~ of ML-DSA-65, in its
  * constant-time (secret = 1) or plain (secret = 0) form. */
-void sg_mldsa65_sample_in_ball(int32_t c[SG_MLDSA65_N], const uint8_t ctilde[48],
-			       int secret);
+void sg_mldsa65_sample_in_ball(int32_t c[SG_MLDSA65_N],
+			       const uint8_t ctilde[48], int secret);
 
 #endif

@@ -47,9 +47,9 @@ int main(void)
 				     sk, rnd);
 		PUBLIC(sig, sizeof(sig));
 		failures += rc != 0;
-		failures += sg_mldsa65_verify(sig, sizeof(sig), msg,
-					      sizeof(msg), ctx, sizeof(ctx),
-					      pk) != 0;
+		failures +=
+		    sg_mldsa65_verify(sig, sizeof(sig), msg, sizeof(msg), ctx,
+				      sizeof(ctx), pk) != 0;
 		signs++;
 
 		rc = sg_mldsa65_sign(sig, msg, sizeof(msg), NULL, 0, sk, NULL);

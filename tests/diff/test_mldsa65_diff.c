@@ -78,25 +78,27 @@ static void test_against_noble(void **state)
 		if (memcmp(gpk, pk, sizeof(gpk)) != 0 ||
 		    memcmp(gsk, sk, sizeof(gsk)) != 0)
 			fail_msg("case %zu: key pair differs", cases);
-		assert_int_equal(sg_mldsa65_sign(gsig, msg, mlen, ctx, clen, sk,
-						 NULL), 0);
+		assert_int_equal(
+		    sg_mldsa65_sign(gsig, msg, mlen, ctx, clen, sk, NULL), 0);
 		if (memcmp(gsig, sig, sizeof(gsig)) != 0)
 			fail_msg("case %zu: signature differs", cases);
-		assert_int_equal(sg_mldsa65_verify(sig, n, msg, mlen, ctx, clen,
-						   pk), 0);
+		assert_int_equal(
+		    sg_mldsa65_verify(sig, n, msg, mlen, ctx, clen, pk), 0);
 
 		/* us -> noble: a hedged signature of ours. */
 		sg_test_rng_bytes(&rng, rnd, sizeof(rnd));
-		assert_int_equal(sg_mldsa65_sign(gsig, msg, mlen, ctx, clen, sk,
-						 rnd), 0);
+		assert_int_equal(
+		    sg_mldsa65_sign(gsig, msg, mlen, ctx, clen, sk, rnd), 0);
 		assert_int_equal(sg_mldsa65_verify(gsig, sizeof(gsig), msg,
-						   mlen, ctx, clen, pk), 0);
+						   mlen, ctx, clen, pk),
+				 0);
 		if (cases % 10 == 9) {
 			gsig[sg_test_rng_u64(&rng) % sizeof(gsig)] ^=
-				(uint8_t)(1u << (sg_test_rng_u64(&rng) % 8));
+			    (uint8_t)(1u << (sg_test_rng_u64(&rng) % 8));
 			assert_int_equal(sg_mldsa65_verify(gsig, sizeof(gsig),
 							   msg, mlen, ctx, clen,
-							   pk), SG_ERR_VERIFY);
+							   pk),
+					 SG_ERR_VERIFY);
 			expect = 0;
 			corrupted++;
 		}
@@ -139,7 +141,7 @@ static void test_against_noble(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_against_noble),
+	    cmocka_unit_test(test_against_noble),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,10 +43,11 @@ static void test_keygen(void **state)
 	(void)state;
 
 	for (g = 0; g < groups->n; g++) {
-		const json *tests = json_req(groups->items[g], "tests",
-					     JSON_ARRAY);
-		assert_string_equal(json_req_str(groups->items[g],
-						 "parameterSet"), "ML-DSA-65");
+		const json *tests =
+		    json_req(groups->items[g], "tests", JSON_ARRAY);
+		assert_string_equal(
+		    json_req_str(groups->items[g], "parameterSet"),
+		    "ML-DSA-65");
 		for (t = 0; t < tests->n; t++) {
 			const json *c = tests->items[t];
 			uint8_t *seed = hex_len(c, "seed", 32);
@@ -115,8 +116,8 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 			}
 			assert_string_equal(ph, "pure");
 		} else {
-			assert_true(is_str(grp, "signatureInterface",
-					   "internal"));
+			assert_true(
+			    is_str(grp, "signatureInterface", "internal"));
 			emu = json_req_bool(grp, "externalMu");
 		}
 		for (t = 0; t < tests->n; t++) {
@@ -132,8 +133,8 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 
 				sk = malloc(SG_MLDSA65_SK_LEN);
 				assert_non_null(sk);
-				assert_int_equal(sg_mldsa65_keypair(pk, sk, seed),
-						 0);
+				assert_int_equal(
+				    sg_mldsa65_keypair(pk, sk, seed), 0);
 				free(seed);
 			} else {
 				sk = hex_len(c, "sk", SG_MLDSA65_SK_LEN);
@@ -145,47 +146,57 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 
 			if (external) {
 				size_t mlen, clen;
-				uint8_t *msg = json_req_hex(c, "message", &mlen);
-				uint8_t *ctx = json_req_hex(c, "context", &clen);
+				uint8_t *msg =
+				    json_req_hex(c, "message", &mlen);
+				uint8_t *ctx =
+				    json_req_hex(c, "context", &clen);
 
 				assert_int_equal(sg_mldsa65_sign(sig, msg, mlen,
 								 ctx, clen, sk,
-								 rnd), 0);
+								 rnd),
+						 0);
 				if (seedkey)
-					assert_int_equal(sg_mldsa65_verify(
-						sig, sizeof(sig), msg, mlen,
-						ctx, clen, pk), 0);
+					assert_int_equal(
+					    sg_mldsa65_verify(sig, sizeof(sig),
+							      msg, mlen, ctx,
+							      clen, pk),
+					    0);
 				free(msg);
 				free(ctx);
 				by_kind[0]++;
 			} else if (emu) {
 				uint8_t *m = hex_len(c, "mu", 64);
 
-				assert_int_equal(sg_mldsa65_sign_mu(sig, m, sk,
-								    rnd), 0);
+				assert_int_equal(
+				    sg_mldsa65_sign_mu(sig, m, sk, rnd), 0);
 				if (seedkey)
-					assert_int_equal(sg_mldsa65_verify_mu(
-						sig, sizeof(sig), m, pk), 0);
+					assert_int_equal(
+					    sg_mldsa65_verify_mu(
+						sig, sizeof(sig), m, pk),
+					    0);
 				free(m);
 				by_kind[1]++;
 			} else {
 				size_t mlen;
-				uint8_t *msg = json_req_hex(c, "message", &mlen);
+				uint8_t *msg =
+				    json_req_hex(c, "message", &mlen);
 
 				assert_int_equal(sg_mldsa65_sign_internal(
-					sig, msg, mlen, sk, rnd), 0);
+						     sig, msg, mlen, sk, rnd),
+						 0);
 				if (seedkey)
 					assert_int_equal(
-						sg_mldsa65_verify_internal(
-							sig, sizeof(sig), msg,
-							mlen, pk),
-						0);
+					    sg_mldsa65_verify_internal(
+						sig, sizeof(sig), msg, mlen,
+						pk),
+					    0);
 				free(msg);
 				by_kind[2]++;
 			}
 			if (memcmp(sig, exp, sizeof(sig)) != 0)
 				fail_msg("%s tgId %lld tcId %lld: signature "
-					 "differs", prompt_name, tgid, tcid);
+					 "differs",
+					 prompt_name, tgid, tcid);
 			by_kind[3 + (det ? 0 : 1)]++;
 			free(exp);
 			free(sk);
@@ -218,7 +229,8 @@ static void test_siggen_tr1(void **state)
 	(void)state;
 	/* 16 groups x 15: 12 pure (180 cases), 4 preHash (60 skipped). */
 	run_siggen("ML-DSA-65-sigGen-FIPS204-tr1-prompt.json",
-		   "ML-DSA-65-sigGen-FIPS204-tr1-expectedResults.json", 180, 60);
+		   "ML-DSA-65-sigGen-FIPS204-tr1-expectedResults.json", 180,
+		   60);
 }
 
 static void test_sigver(void **state)
@@ -247,11 +259,13 @@ static void test_sigver(void **state)
 			int want = json_req_bool(c, "testPassed"), rc;
 
 			if (external) {
-				uint8_t *msg = json_req_hex(c, "message", &mlen);
-				uint8_t *ctx = json_req_hex(c, "context", &clen);
+				uint8_t *msg =
+				    json_req_hex(c, "message", &mlen);
+				uint8_t *ctx =
+				    json_req_hex(c, "context", &clen);
 
-				rc = sg_mldsa65_verify(sig, slen, msg, mlen, ctx,
-						       clen, pk);
+				rc = sg_mldsa65_verify(sig, slen, msg, mlen,
+						       ctx, clen, pk);
 				free(msg);
 				free(ctx);
 			} else if (emu) {
@@ -260,7 +274,8 @@ static void test_sigver(void **state)
 				rc = sg_mldsa65_verify_mu(sig, slen, m, pk);
 				free(m);
 			} else {
-				uint8_t *msg = json_req_hex(c, "message", &mlen);
+				uint8_t *msg =
+				    json_req_hex(c, "message", &mlen);
 
 				rc = sg_mldsa65_verify_internal(sig, slen, msg,
 								mlen, pk);
@@ -291,10 +306,10 @@ static void test_sigver(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keygen),
-		cmocka_unit_test(test_siggen),
-		cmocka_unit_test(test_siggen_tr1),
-		cmocka_unit_test(test_sigver),
+	    cmocka_unit_test(test_keygen),
+	    cmocka_unit_test(test_siggen),
+	    cmocka_unit_test(test_siggen_tr1),
+	    cmocka_unit_test(test_sigver),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

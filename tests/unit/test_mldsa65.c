@@ -101,7 +101,7 @@ static void test_ntt_multiplication(void **state)
 					want[i + j] = (want[i + j] + p) % Q;
 				else
 					want[i + j - 256] =
-						(want[i + j - 256] - p) % Q;
+					    (want[i + j - 256] - p) % Q;
 			}
 		sg_mldsa65_polymul(got, a, b);
 		for (i = 0; i < 256; i++)
@@ -165,8 +165,8 @@ static void test_round_trips(void **state)
 	int i;
 	(void)state;
 
-	assert_int_equal(verify_fixture(sig, msg, sizeof(msg), ctx,
-					sizeof(ctx), pk), 0);
+	assert_int_equal(
+	    verify_fixture(sig, msg, sizeof(msg), ctx, sizeof(ctx), pk), 0);
 	sg_test_rng_seed(&rng, 4);
 	for (i = 0; i < 12; i++) {
 		uint8_t seed[32], rnd[32], m[300], c[255];
@@ -175,8 +175,9 @@ static void test_round_trips(void **state)
 		uint8_t g1[SG_MLDSA65_SIG_LEN], g2[SG_MLDSA65_SIG_LEN];
 		uint8_t tr[64];
 		size_t mlen = (size_t)(sg_test_rng_u64(&rng) % sizeof(m));
-		size_t clen = i == 0 ? 255 : i == 1 ? 0 :
-				(size_t)(sg_test_rng_u64(&rng) % 256);
+		size_t clen = i == 0   ? 255
+			      : i == 1 ? 0
+				       : (size_t)(sg_test_rng_u64(&rng) % 256);
 
 		sg_test_rng_bytes(&rng, seed, sizeof(seed));
 		sg_test_rng_bytes(&rng, rnd, sizeof(rnd));
@@ -195,12 +196,12 @@ static void test_round_trips(void **state)
 		/* Hedged signing verifies and differs from deterministic. */
 		assert_int_equal(sg_mldsa65_sign(g1, m, mlen, c, clen, s, rnd),
 				 0);
-		assert_int_equal(sg_mldsa65_verify(g1, sizeof(g1), m, mlen, c,
-						   clen, p), 0);
+		assert_int_equal(
+		    sg_mldsa65_verify(g1, sizeof(g1), m, mlen, c, clen, p), 0);
 		assert_int_equal(sg_mldsa65_sign(g2, m, mlen, c, clen, s, NULL),
 				 0);
-		assert_int_equal(sg_mldsa65_verify(g2, sizeof(g2), m, mlen, c,
-						   clen, p), 0);
+		assert_int_equal(
+		    sg_mldsa65_verify(g2, sizeof(g2), m, mlen, c, clen, p), 0);
 		assert_memory_not_equal(g1, g2, sizeof(g1));
 		/* rnd = NULL is 32 zero bytes. */
 		memset(rnd, 0, sizeof(rnd));
@@ -208,8 +209,9 @@ static void test_round_trips(void **state)
 				 0);
 		assert_memory_equal(g1, g2, sizeof(g1));
 		/* A signature under another key does not verify. */
-		assert_int_equal(sg_mldsa65_verify(g1, sizeof(g1), m, mlen, c,
-						   clen, pk), SG_ERR_VERIFY);
+		assert_int_equal(
+		    sg_mldsa65_verify(g1, sizeof(g1), m, mlen, c, clen, pk),
+		    SG_ERR_VERIFY);
 	}
 }
 
@@ -225,11 +227,12 @@ static void test_internal_interfaces(void **state)
 	mprime[1] = sizeof(ctx);
 	memcpy(mprime + 2, ctx, sizeof(ctx));
 	memcpy(mprime + 2 + sizeof(ctx), msg, sizeof(msg));
-	assert_int_equal(sg_mldsa65_sign_internal(g, mprime, sizeof(mprime),
-						  sk, NULL), 0);
+	assert_int_equal(
+	    sg_mldsa65_sign_internal(g, mprime, sizeof(mprime), sk, NULL), 0);
 	assert_memory_equal(g, sig, sizeof(g));
 	assert_int_equal(sg_mldsa65_verify_internal(sig, sizeof(sig), mprime,
-						    sizeof(mprime), pk), 0);
+						    sizeof(mprime), pk),
+			 0);
 	mprime[0] = 1; /* the HashML-DSA domain must not verify */
 	assert_int_equal(sg_mldsa65_verify_internal(sig, sizeof(sig), mprime,
 						    sizeof(mprime), pk),
@@ -275,11 +278,13 @@ static void test_streaming_mu(void **state)
 	}
 	sg_mldsa65_mu_final(mu, &h);
 	assert_int_equal(sg_mldsa65_sign_mu(g1, mu, sk, rnd), 0);
-	assert_int_equal(sg_mldsa65_sign(g2, big, sizeof(big), ctx,
-					 sizeof(ctx), sk, rnd), 0);
+	assert_int_equal(
+	    sg_mldsa65_sign(g2, big, sizeof(big), ctx, sizeof(ctx), sk, rnd),
+	    0);
 	assert_memory_equal(g1, g2, sizeof(g1));
 	assert_int_equal(sg_mldsa65_verify(g1, sizeof(g1), big, sizeof(big),
-					   ctx, sizeof(ctx), pk), 0);
+					   ctx, sizeof(ctx), pk),
+			 0);
 	assert_int_equal(sg_mldsa65_verify_mu(g2, sizeof(g2), mu, pk), 0);
 
 	/* Context length limit. */
@@ -299,19 +304,21 @@ static void test_context_limits(void **state)
 			 SG_ERR_RANGE);
 	for (size_t i = 0; i < sizeof(g); i++)
 		assert_int_equal(g[i], 0);
-	assert_int_equal(sg_mldsa65_verify(sig, sizeof(sig), msg, sizeof(msg),
-					   c, 256, pk), SG_ERR_VERIFY);
+	assert_int_equal(
+	    sg_mldsa65_verify(sig, sizeof(sig), msg, sizeof(msg), c, 256, pk),
+	    SG_ERR_VERIFY);
 	assert_int_equal(sg_mldsa65_sign(g, msg, sizeof(msg), c, 255, sk, NULL),
 			 0);
-	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), c,
-					   255, pk), 0);
-	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), c,
-					   254, pk), SG_ERR_VERIFY);
+	assert_int_equal(
+	    sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), c, 255, pk), 0);
+	assert_int_equal(
+	    sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), c, 254, pk),
+	    SG_ERR_VERIFY);
 	/* Empty context: NULL and a zero-length buffer are the same. */
-	assert_int_equal(sg_mldsa65_sign(g, msg, sizeof(msg), NULL, 0, sk,
-					 NULL), 0);
-	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), c,
-					   0, pk), 0);
+	assert_int_equal(
+	    sg_mldsa65_sign(g, msg, sizeof(msg), NULL, 0, sk, NULL), 0);
+	assert_int_equal(
+	    sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), c, 0, pk), 0);
 }
 
 static void test_domain_separation(void **state)
@@ -320,14 +327,17 @@ static void test_domain_separation(void **state)
 	(void)state;
 
 	assert_int_equal(sg_mldsa65_sign(g, msg, sizeof(msg),
-					 (const uint8_t *)"A", 1, sk, NULL), 0);
+					 (const uint8_t *)"A", 1, sk, NULL),
+			 0);
 	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg),
-					   (const uint8_t *)"A", 1, pk), 0);
+					   (const uint8_t *)"A", 1, pk),
+			 0);
 	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg),
 					   (const uint8_t *)"B", 1, pk),
 			 SG_ERR_VERIFY);
-	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg),
-					   NULL, 0, pk), SG_ERR_VERIFY);
+	assert_int_equal(
+	    sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg), NULL, 0, pk),
+	    SG_ERR_VERIFY);
 	assert_int_equal(sg_mldsa65_verify(g, sizeof(g), msg, sizeof(msg),
 					   (const uint8_t *)"AA", 2, pk),
 			 SG_ERR_VERIFY);
@@ -353,33 +363,36 @@ static void test_bit_flips(void **state)
 	}
 	for (i = 0; i < 8 * sizeof(m); i++, n++) {
 		m[i / 8] ^= (uint8_t)(1u << (i % 8));
-		assert_int_equal(verify_fixture(s, m, sizeof(m), c, sizeof(c),
-						p), SG_ERR_VERIFY);
+		assert_int_equal(
+		    verify_fixture(s, m, sizeof(m), c, sizeof(c), p),
+		    SG_ERR_VERIFY);
 		m[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
 	for (i = 0; i < 8 * sizeof(c); i++, n++) {
 		c[i / 8] ^= (uint8_t)(1u << (i % 8));
-		assert_int_equal(verify_fixture(s, m, sizeof(m), c, sizeof(c),
-						p), SG_ERR_VERIFY);
+		assert_int_equal(
+		    verify_fixture(s, m, sizeof(m), c, sizeof(c), p),
+		    SG_ERR_VERIFY);
 		c[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
 	for (i = 0; i < 8 * sizeof(p); i++, n++) {
 		p[i / 8] ^= (uint8_t)(1u << (i % 8));
 		if (verify_fixture(s, m, sizeof(m), c, sizeof(c), p) !=
 		    SG_ERR_VERIFY)
-			fail_msg("public key bit %zu flipped still verifies", i);
+			fail_msg("public key bit %zu flipped still verifies",
+				 i);
 		p[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
-	assert_int_equal(n, 8 * (sizeof(s) + sizeof(m) + sizeof(c) +
-				 sizeof(p)));
+	assert_int_equal(n,
+			 8 * (sizeof(s) + sizeof(m) + sizeof(c) + sizeof(p)));
 	/* Everything restored: the original still verifies. */
 	assert_int_equal(verify_fixture(s, m, sizeof(m), c, sizeof(c), p), 0);
 }
 
 static void expect_reject(const uint8_t *s, size_t len, const char *what)
 {
-	if (sg_mldsa65_verify(s, len, msg, sizeof(msg), ctx, sizeof(ctx),
-			      pk) != SG_ERR_VERIFY)
+	if (sg_mldsa65_verify(s, len, msg, sizeof(msg), ctx, sizeof(ctx), pk) !=
+	    SG_ERR_VERIFY)
 		fail_msg("%s accepted", what);
 }
 
@@ -431,7 +444,8 @@ static void test_malformed(void **state)
 		if (y[OMEGA + i] > 0) {
 			memcpy(s, sig, SG_MLDSA65_SIG_LEN);
 			s[SIG_H + OMEGA + i + 1] = (uint8_t)(y[OMEGA + i] - 1);
-			expect_reject(s, SG_MLDSA65_SIG_LEN, "decreasing count");
+			expect_reject(s, SG_MLDSA65_SIG_LEN,
+				      "decreasing count");
 			break;
 		}
 	}
@@ -504,12 +518,13 @@ static void test_canaries(void **state)
 	memset(mub, CANARY, sizeof(mub));
 	assert_int_equal(sg_mldsa65_keypair(pkb + 16, skb + 16, seed), 0);
 	assert_int_equal(sg_mldsa65_sign(sigb + 16, msg, sizeof(msg), ctx,
-					 sizeof(ctx), skb + 16, seed), 0);
+					 sizeof(ctx), skb + 16, seed),
+			 0);
 	sg_mldsa65_tr(trb + 16, pkb + 16);
 	assert_int_equal(sg_mldsa65_mu_init(&h, trb + 16, NULL, 0), 0);
 	sg_mldsa65_mu_final(mub + 16, &h);
-	assert_int_equal(sg_mldsa65_sign_mu(sigb + 16, mub + 16, skb + 16,
-					    NULL), 0);
+	assert_int_equal(
+	    sg_mldsa65_sign_mu(sigb + 16, mub + 16, skb + 16, NULL), 0);
 	check_canary(pkb, 16);
 	check_canary(pkb + 16 + SG_MLDSA65_PK_LEN, 16);
 	check_canary(skb, 16);
@@ -521,24 +536,25 @@ static void test_canaries(void **state)
 	check_canary(mub, 16);
 	check_canary(mub + 16 + 64, 16);
 	assert_int_equal(sg_mldsa65_verify_mu(sigb + 16, SG_MLDSA65_SIG_LEN,
-					      mub + 16, pkb + 16), 0);
+					      mub + 16, pkb + 16),
+			 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decompose_exhaustive),
-		cmocka_unit_test(test_power2round_exhaustive),
-		cmocka_unit_test(test_ntt_multiplication),
-		cmocka_unit_test(test_sample_in_ball),
-		cmocka_unit_test(test_round_trips),
-		cmocka_unit_test(test_internal_interfaces),
-		cmocka_unit_test(test_streaming_mu),
-		cmocka_unit_test(test_context_limits),
-		cmocka_unit_test(test_domain_separation),
-		cmocka_unit_test(test_bit_flips),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_canaries),
+	    cmocka_unit_test(test_decompose_exhaustive),
+	    cmocka_unit_test(test_power2round_exhaustive),
+	    cmocka_unit_test(test_ntt_multiplication),
+	    cmocka_unit_test(test_sample_in_ball),
+	    cmocka_unit_test(test_round_trips),
+	    cmocka_unit_test(test_internal_interfaces),
+	    cmocka_unit_test(test_streaming_mu),
+	    cmocka_unit_test(test_context_limits),
+	    cmocka_unit_test(test_domain_separation),
+	    cmocka_unit_test(test_bit_flips),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_canaries),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
