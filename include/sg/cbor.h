@@ -177,8 +177,10 @@ SG_API void sg_cbor_put_map(sg_cbor_enc *e, size_t count);
 SG_API void sg_cbor_put_bool(sg_cbor_enc *e, int v);
 SG_API void sg_cbor_put_null(sg_cbor_enc *e);
 
-/* Bytes written (or measured), or the first error: SG_ERR_BUFSIZE,
- * SG_ERR_INVAL, SG_ERR_RANGE (size overflow). */
+/* Bytes written (or measured), or an error: SG_ERR_INVAL or SG_ERR_RANGE
+ * (size overflow) if one occurred (a bigger buffer would not help, so these
+ * outrank a buffer-size error), else SG_ERR_BUFSIZE if the buffer was too
+ * small. */
 SG_API long sg_cbor_enc_finish(const sg_cbor_enc *e);
 
 /* Returns 0 if p[0..len) is valid UTF-8 (RFC 3629: no overlong forms, no
