@@ -172,6 +172,11 @@ SG_API void sg_cbor_put_bytes(sg_cbor_enc *e, const void *p, size_t len);
 /* p must be valid UTF-8, else SG_ERR_INVAL (the encoder never produces
  * what the decoder would reject). */
 SG_API void sg_cbor_put_text(sg_cbor_enc *e, const char *p, size_t len);
+/* Appends len bytes that already hold one encoded item (the caller's
+ * responsibility; validate what you build in tests). p may point at the
+ * encoder's own current position, for an item encoded there in place, e.g.
+ * a signed header that must be sent as the very bytes that were signed. */
+SG_API void sg_cbor_put_encoded(sg_cbor_enc *e, const void *p, size_t len);
 SG_API void sg_cbor_put_array(sg_cbor_enc *e, size_t count);
 SG_API void sg_cbor_put_map(sg_cbor_enc *e, size_t count);
 SG_API void sg_cbor_put_bool(sg_cbor_enc *e, int v);

@@ -504,7 +504,7 @@ static void put_raw(sg_cbor_enc *e, const void *p, size_t n)
 		if (n > e->cap - e->len)
 			e->err = SG_ERR_BUFSIZE;
 		else if (n != 0)
-			memcpy(e->buf + e->len, p, n);
+			memmove(e->buf + e->len, p, n); /* p may be in place */
 	}
 	e->len += n;
 }
@@ -575,6 +575,15 @@ void sg_cbor_put_text(sg_cbor_enc *e, const char *p, size_t len)
 		return;
 	}
 	put_head(e, 3, (uint64_t)len);
+	put_raw(e, p, len);
+}
+
+void sg_cbor_put_encoded(sg_cbor_enc *e, const void *p, size_t len)
+{
+	if (p == NULL && len != 0) {
+		set_err(e, SG_ERR_INVAL);
+		return;
+	}
 	put_raw(e, p, len);
 }
 

@@ -104,7 +104,7 @@ long sg_msg_sign(uint8_t *out, size_t out_cap, sg_msg_header *hdr,
 		return rc;
 	sg_cbor_enc_init(&e, out, out_cap);
 	sg_cbor_put_array(&e, 3);
-	e.len += (size_t)hlen; /* the header is already in place */
+	sg_cbor_put_encoded(&e, out + 1, (size_t)hlen); /* already in place */
 	sg_cbor_put_bytes(&e, payload, payload_len);
 	sg_cbor_put_bytes(&e, sig, sizeof(sig));
 	total = sg_cbor_enc_finish(&e);
@@ -267,7 +267,7 @@ long sg_advert_sign(uint8_t *out, size_t out_cap, sg_advert *adv,
 		return rc;
 	sg_cbor_enc_init(&e, out, out_cap);
 	sg_cbor_put_array(&e, 2);
-	e.len += (size_t)blen;
+	sg_cbor_put_encoded(&e, out + 1, (size_t)blen); /* already in place */
 	sg_cbor_put_bytes(&e, sig, sizeof(sig));
 	return sg_cbor_enc_finish(&e);
 }

@@ -1168,6 +1168,54 @@ static void test_encoder_canaries(void **state)
 	}
 }
 
+/* Pre-encoded items, appended from elsewhere or already in place. */
+static void test_put_encoded(void **state)
+{
+	uint8_t inner[16], buf[32], ref[32];
+	sg_cbor_enc e;
+	long n, m;
+	(void)state;
+
+	sg_cbor_enc_init(&e, inner, sizeof(inner));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 500);
+	sg_cbor_put_bool(&e, 1);
+	n = sg_cbor_enc_finish(&e);
+	assert_true(n > 0);
+	/* Reference: the same structure encoded directly. */
+	sg_cbor_enc_init(&e, ref, sizeof(ref));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 500);
+	sg_cbor_put_bool(&e, 1);
+	sg_cbor_put_null(&e);
+	m = sg_cbor_enc_finish(&e);
+	/* From another buffer. */
+	sg_cbor_enc_init(&e, buf, sizeof(buf));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_encoded(&e, inner, (size_t)n);
+	sg_cbor_put_null(&e);
+	assert_int_equal(sg_cbor_enc_finish(&e), m);
+	assert_memory_equal(buf, ref, (size_t)m);
+	/* In place: the inner item was written at the position it takes. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf + 1, inner, (size_t)n);
+	sg_cbor_enc_init(&e, buf, sizeof(buf));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_encoded(&e, buf + 1, (size_t)n);
+	sg_cbor_put_null(&e);
+	assert_int_equal(sg_cbor_enc_finish(&e), m);
+	assert_memory_equal(buf, ref, (size_t)m);
+	assert_int_equal(sg_cbor_validate(buf, (size_t)m, NULL), 0);
+	/* Too small a buffer, and NULL with a length. */
+	sg_cbor_enc_init(&e, buf, 3);
+	sg_cbor_put_encoded(&e, inner, (size_t)n);
+	assert_int_equal(sg_cbor_enc_finish(&e), SG_ERR_BUFSIZE);
+	sg_cbor_enc_init(&e, buf, sizeof(buf));
+	sg_cbor_put_encoded(&e, NULL, 1);
+	assert_int_equal(sg_cbor_enc_finish(&e), SG_ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,6 +1233,7 @@ int main(void)
 	    cmocka_unit_test(test_encoder_forms),
 	    cmocka_unit_test(test_encoder_errors),
 	    cmocka_unit_test(test_encoder_canaries),
+	    cmocka_unit_test(test_put_encoded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
