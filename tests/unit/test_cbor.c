@@ -7,6 +7,7 @@
  * the encoder's shortest forms, sticky errors, measure mode and canaries.
  */
 #include "testutil.h"
+#include "cbor_reencode.h"
 #include "sg/cbor.h"
 #include "sg/err.h"
 
@@ -45,56 +46,6 @@ static void expect(const char *hex, int err)
 			sg_errname(err));
 	assert_int_equal(rc, err);
 	free(b);
-}
-
-/* Re-encodes the items read from in, one by one, with our encoder. */
-static long reencode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
-{
-	sg_cbor_dec d;
-	sg_cbor_enc e;
-	sg_cbor_item it;
-	uint64_t pending = 1;
-	int rc;
-
-	sg_cbor_dec_init(&d, in, len);
-	sg_cbor_enc_init(&e, out, cap);
-	while (pending) {
-		if ((rc = sg_cbor_next(&d, &it)) != 0)
-			return rc;
-		pending--;
-		switch (it.type) {
-		case SG_CBOR_UINT:
-			sg_cbor_put_uint(&e, it.val);
-			break;
-		case SG_CBOR_NINT:
-			sg_cbor_put_nint_arg(&e, it.val);
-			break;
-		case SG_CBOR_BYTES:
-			sg_cbor_put_bytes(&e, it.ptr, (size_t)it.val);
-			break;
-		case SG_CBOR_TEXT:
-			sg_cbor_put_text(&e, (const char *)it.ptr,
-					 (size_t)it.val);
-			break;
-		case SG_CBOR_ARRAY:
-			sg_cbor_put_array(&e, (size_t)it.val);
-			pending += it.val;
-			break;
-		case SG_CBOR_MAP:
-			sg_cbor_put_map(&e, (size_t)it.val);
-			pending += 2 * it.val;
-			break;
-		case SG_CBOR_BOOL:
-			sg_cbor_put_bool(&e, (int)it.val);
-			break;
-		case SG_CBOR_NULL:
-			sg_cbor_put_null(&e);
-			break;
-		}
-	}
-	if ((rc = sg_cbor_dec_done(&d)) != 0)
-		return rc;
-	return sg_cbor_enc_finish(&e);
 }
 
 /* ---- random structures */
@@ -479,7 +430,7 @@ static void test_random_roundtrip(void **state)
 		assert_int_equal(sg_cbor_dec_done(&d), 0);
 
 		out = malloc((size_t)len);
-		assert_int_equal(reencode(enc, (size_t)len, out, (size_t)len),
+		assert_int_equal(sg_test_cbor_reencode(enc, (size_t)len, out, (size_t)len),
 				 len);
 		assert_memory_equal(out, enc, (size_t)len);
 		free(out);
@@ -561,7 +512,7 @@ static void test_mutations(void **state)
 			sg_cbor_dec d;
 
 			out = malloc(mlen);
-			assert_int_equal(reencode(mut, mlen, out, mlen),
+			assert_int_equal(sg_test_cbor_reencode(mut, mlen, out, mlen),
 					 (long)mlen);
 			assert_memory_equal(out, mut, mlen);
 			free(out);
