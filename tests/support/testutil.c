@@ -28,16 +28,12 @@ const char *sg_test_source_path(const char *rel)
 	return buf;
 }
 
-char *sg_test_read_file(const char *path, size_t *len)
+/* The whole of a stream into a malloc'd NUL-terminated buffer. */
+static char *read_stream(FILE *f, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
 
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", path);
-		return NULL;
-	}
 	for (;;) {
 		size_t got;
 		if (cap - n < 65536) {
@@ -51,9 +47,22 @@ char *sg_test_read_file(const char *path, size_t *len)
 		if (got == 0)
 			break;
 	}
-	fclose(f);
 	buf[n] = '\0';
 	*len = n;
+	return buf;
+}
+
+char *sg_test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f) {
+		fprintf(stderr, "cannot open %s\n", path);
+		return NULL;
+	}
+	buf = read_stream(f, len);
+	fclose(f);
 	return buf;
 }
 
@@ -173,32 +182,17 @@ void sg_test_env_init(sg_test_env *t, uint64_t seed, long budget)
 char *sg_test_run_capture(const char *cmdline, size_t *len)
 {
 	FILE *p = popen(cmdline, "r");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
+	char *buf;
 	int st;
 
 	if (!p)
 		return NULL;
-	for (;;) {
-		size_t got;
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 1 << 20;
-			buf = realloc(buf, cap + 1);
-			if (!buf)
-				abort();
-		}
-		got = fread(buf + n, 1, cap - n, p);
-		n += got;
-		if (got == 0)
-			break;
-	}
+	buf = read_stream(p, len);
 	st = pclose(p);
 	if (st != 0) {
 		fprintf(stderr, "command failed (status %d): %s\n", st, cmdline);
 		free(buf);
 		return NULL;
 	}
-	buf[n] = '\0';
-	*len = n;
 	return buf;
 }
