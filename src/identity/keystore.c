@@ -362,6 +362,14 @@ static int parse(const uint8_t *buf, size_t len, int *sealed)
 	return 0;
 }
 
+/* read_file() then parse(): the file's bytes, checked. */
+static int read_checked(const char *dir, const char *alias, uint8_t *buf,
+			size_t *len, int *sealed)
+{
+	int rc = read_file(dir, alias, buf, len);
+	return rc != 0 ? rc : parse(buf, *len, sealed);
+}
+
 int sg_keystore_info_get(const char *dir, const char *alias,
 			 sg_keystore_info *out)
 {
@@ -370,9 +378,7 @@ int sg_keystore_info_get(const char *dir, const char *alias,
 	size_t len;
 	int sealed, rc;
 
-	rc = read_file(dir, alias, buf, &len);
-	if (rc == 0)
-		rc = parse(buf, len, &sealed);
+	rc = read_checked(dir, alias, buf, &len, &sealed);
 	if (rc != 0)
 		goto out;
 	sg_peer_id_from_pk(&derived, buf + OFF_PK);
@@ -397,9 +403,7 @@ int sg_keystore_load(const char *dir, const char *alias,
 	size_t len;
 	int sealed, rc;
 
-	rc = read_file(dir, alias, buf, &len);
-	if (rc == 0)
-		rc = parse(buf, len, &sealed);
+	rc = read_checked(dir, alias, buf, &len, &sealed);
 	if (rc != 0)
 		goto out;
 	if (sealed) {
