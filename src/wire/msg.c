@@ -62,8 +62,10 @@ static void payload_hash(uint8_t out[32], const uint8_t *p, size_t len)
 
 /* header = [version, topic, publisher, seq, publish_ms, expires_ms,
  *           payload_hash] */
-static void put_header(sg_cbor_enc *e, const sg_msg_header *h)
+static void put_header(sg_cbor_enc *e, const void *arg)
 {
+	const sg_msg_header *h = arg;
+
 	sg_cbor_put_array(e, 7);
 	sg_cbor_put_uint(e, SG_MSG_VERSION);
 	sg_cbor_put_bytes(e, h->topic.bytes, SG_TOPIC_ID_LEN);
@@ -74,41 +76,54 @@ static void put_header(sg_cbor_enc *e, const sg_msg_header *h)
 	sg_cbor_put_bytes(e, h->payload_hash, 32);
 }
 
+/* Encodes a body with put_body at out + 1 (after the one-byte head of the
+ * enclosing array), where it will stay, and signs those exact bytes with
+ * the given ML-DSA context. Returns the body's length or an error. */
+static long sign_in_place(uint8_t *out, size_t out_cap,
+			  void (*put_body)(sg_cbor_enc *, const void *),
+			  const void *body, const char *ctx,
+			  const sg_identity *ident, const uint8_t rnd[32],
+			  uint8_t sig[SG_MLDSA65_SIG_LEN])
+{
+	sg_cbor_enc e;
+	long blen;
+	int rc;
+
+	if (out_cap < 1)
+		return SG_ERR_BUFSIZE;
+	sg_cbor_enc_init(&e, out + 1, out_cap - 1);
+	put_body(&e, body);
+	blen = sg_cbor_enc_finish(&e);
+	if (blen < 0)
+		return blen;
+	rc = sg_mldsa65_sign(sig, out + 1, (size_t)blen, (const uint8_t *)ctx,
+			     strlen(ctx), ident->sk, rnd);
+	return rc != 0 ? rc : blen;
+}
+
 long sg_msg_sign(uint8_t *out, size_t out_cap, sg_msg_header *hdr,
 		 const uint8_t *payload, size_t payload_len,
 		 const sg_identity *ident, const uint8_t rnd[32])
 {
 	uint8_t sig[SG_MLDSA65_SIG_LEN];
 	sg_cbor_enc e;
-	long hlen, total;
-	int rc;
+	long hlen;
 
 	if (payload_len > SG_MSG_MAX_PAYLOAD ||
 	    hdr->expires_ms <= hdr->publish_ms)
 		return SG_ERR_RANGE;
 	hdr->publisher = ident->id;
 	payload_hash(hdr->payload_hash, payload, payload_len);
-	/* Header first, directly at its final place (after the 1-byte outer
-	 * array head), so the signed bytes are the bytes sent. */
-	if (out_cap < 1)
-		return SG_ERR_BUFSIZE;
-	sg_cbor_enc_init(&e, out + 1, out_cap - 1);
-	put_header(&e, hdr);
-	hlen = sg_cbor_enc_finish(&e);
+	hlen = sign_in_place(out, out_cap, put_header, hdr, SG_SIGCTX_MESSAGE,
+			     ident, rnd, sig);
 	if (hlen < 0)
 		return hlen;
-	rc = sg_mldsa65_sign(sig, out + 1, (size_t)hlen,
-			     (const uint8_t *)SG_SIGCTX_MESSAGE,
-			     sizeof(SG_SIGCTX_MESSAGE) - 1, ident->sk, rnd);
-	if (rc != 0)
-		return rc;
 	sg_cbor_enc_init(&e, out, out_cap);
 	sg_cbor_put_array(&e, 3);
 	sg_cbor_put_encoded(&e, out + 1, (size_t)hlen); /* already in place */
 	sg_cbor_put_bytes(&e, payload, payload_len);
 	sg_cbor_put_bytes(&e, sig, sizeof(sig));
-	total = sg_cbor_enc_finish(&e);
-	return total;
+	return sg_cbor_enc_finish(&e);
 }
 
 static int get_fixed(sg_cbor_dec *d, uint8_t *out, size_t len)
@@ -199,8 +214,9 @@ int sg_msg_check_time(const sg_msg_view *v, uint64_t now_ms, uint64_t skew_ms)
 /* body = [version, peer_id, pk, kem_ek, roles, nat, [addr...], seq,
  *         not_before_ms, not_after_ms]; addr = [family, ip, port];
  * advert = [body, signature] with the signature over the encoded body. */
-static void put_advert_body(sg_cbor_enc *e, const sg_advert *a)
+static void put_advert_body(sg_cbor_enc *e, const void *arg)
 {
+	const sg_advert *a = arg;
 	size_t i;
 
 	sg_cbor_put_array(e, 10);
@@ -246,25 +262,16 @@ long sg_advert_sign(uint8_t *out, size_t out_cap, sg_advert *adv,
 	uint8_t sig[SG_MLDSA65_SIG_LEN];
 	sg_cbor_enc e;
 	long blen;
-	int rc;
 
 	adv->id = ident->id;
 	memcpy(adv->pk, ident->pk, SG_MLDSA65_PK_LEN);
 	memcpy(adv->kem_ek, ident->kem_ek, SG_MLKEM768_EK_LEN);
 	if (!advert_fields_ok(adv))
 		return SG_ERR_RANGE;
-	if (out_cap < 1)
-		return SG_ERR_BUFSIZE;
-	sg_cbor_enc_init(&e, out + 1, out_cap - 1);
-	put_advert_body(&e, adv);
-	blen = sg_cbor_enc_finish(&e);
+	blen = sign_in_place(out, out_cap, put_advert_body, adv,
+			     SG_SIGCTX_ADVERT, ident, rnd, sig);
 	if (blen < 0)
 		return blen;
-	rc = sg_mldsa65_sign(sig, out + 1, (size_t)blen,
-			     (const uint8_t *)SG_SIGCTX_ADVERT,
-			     sizeof(SG_SIGCTX_ADVERT) - 1, ident->sk, rnd);
-	if (rc != 0)
-		return rc;
 	sg_cbor_enc_init(&e, out, out_cap);
 	sg_cbor_put_array(&e, 2);
 	sg_cbor_put_encoded(&e, out + 1, (size_t)blen); /* already in place */
