@@ -222,8 +222,14 @@ static int cmd_create(cli *c, int argc, char **argv)
 		rc = sg_keystore_save(dir, a.alias, id, pass, NULL, a.force,
 				      &c->env);
 	cli_pass_free(pass);
-	if (rc == 0)
+	if (rc == 0) {
 		print_identity(c, "Created", a.alias, &id->id, dir, a.seal);
+		if (c->verbose)
+			fprintf(stderr, "%s: wrote %s/%s.key%s\n", c->prog, dir,
+				a.alias,
+				a.seal ? " (sealed: Argon2id, "
+					 "XChaCha20-Poly1305)" : "");
+	}
 	else
 		ks_fail(c, dir, a.alias, rc);
 	sg_identity_wipe(id);
@@ -360,6 +366,16 @@ static int cmd_export(cli *c, int argc, char **argv)
 	n = (size_t)sprintf(text, "%s\n", PK_HEADER);
 	n += put_line(text + n, "peer-id", info.id.bytes, SG_PEER_ID_LEN);
 	n += put_line(text + n, "ml-dsa-65", info.pk, SG_MLDSA65_PK_LEN);
+	if (c->json && a.output == NULL) {
+		char idhex[SG_PEER_ID_HEX_LEN], pkhex[2 * SG_MLDSA65_PK_LEN + 1];
+		sg_peer_id_hex(idhex, &info.id);
+		sg_hex_encode(pkhex, sizeof(pkhex), info.pk, SG_MLDSA65_PK_LEN);
+		printf("{\"alias\":");
+		cli_json_str(stdout, a.pos[0]);
+		printf(",\"peer_id\":\"%s\",\"ml_dsa_65\":\"%s\"}\n", idhex,
+		       pkhex);
+		return CLI_OK;
+	}
 	if (a.output != NULL) {
 		if (cli_write_file(c, a.output, text, n) != 0)
 			return CLI_FAIL;

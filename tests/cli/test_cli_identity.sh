@@ -77,6 +77,10 @@ check "default dir lacks Carol" 1 "$cli" identity show Carol
 printf 'hello world\n' >"$work/doc.txt"
 check "export" 0 "$cli" identity export Alice --output "$work/alice.pub"
 check "export format" 0 grep -q "^peer-id: $peer$" "$work/alice.pub"
+check "export json" 0 "$cli" --json identity export Alice
+expect_out "export json fields" "^\\{\"alias\":\"Alice\",\"peer_id\":\"$peer\",\"ml_dsa_65\":\"[0-9a-f]{3904}\"\\}$"
+check "verbose create" 0 "$cli" -v identity create --alias Verbose
+expect_err "verbose says where" "wrote .*/Verbose.key"
 check "export Bob" 0 "$cli" identity export Bob --output "$work/bob.pub"
 check "sign" 0 "$cli" identity sign --alias Alice "$work/doc.txt"
 check "sig file written" 0 test -s "$work/doc.txt.sig"
