@@ -168,27 +168,30 @@ int sg_keccak_absorb(sg_keccak *ctx, const void *in_, size_t len)
 
 	if (ctx->squeezing)
 		return SG_ERR_STATE;
-	/* Finish a partial block byte by byte. */
-	while (len > 0 && ctx->pos != 0) {
-		xor_byte(ctx->s, ctx->pos++, *in++);
-		len--;
+	while (len > 0) {
+		if (ctx->pos == 0 && len >= ctx->rate) {
+			/* A whole block, a lane at a time. */
+			unsigned i;
+			for (i = 0; i < ctx->rate / 8; i++)
+				ctx->s[i] ^= load64(in + 8 * i);
+			in += ctx->rate;
+			len -= ctx->rate;
+			ctx->pos = ctx->rate;
+		} else if (ctx->pos % 8 == 0 && len >= 8) {
+			/* Lane-aligned inside a block (rates are multiples
+			 * of 8, so the lane never crosses the block). */
+			ctx->s[ctx->pos / 8] ^= load64(in);
+			in += 8;
+			len -= 8;
+			ctx->pos += 8;
+		} else {
+			xor_byte(ctx->s, ctx->pos++, *in++);
+			len--;
+		}
 		if (ctx->pos == ctx->rate) {
 			sg_keccak_f1600(ctx->s);
 			ctx->pos = 0;
 		}
-	}
-	/* Whole blocks a lane at a time. */
-	while (len >= ctx->rate) {
-		unsigned i;
-		for (i = 0; i < ctx->rate / 8; i++)
-			ctx->s[i] ^= load64(in + 8 * i);
-		sg_keccak_f1600(ctx->s);
-		in += ctx->rate;
-		len -= ctx->rate;
-	}
-	while (len > 0) {
-		xor_byte(ctx->s, ctx->pos++, *in++);
-		len--;
 	}
 	return 0;
 }
@@ -223,8 +226,15 @@ void sg_keccak_squeeze(sg_keccak *ctx, uint8_t *out, size_t len)
 			continue;
 		}
 		while (len > 0 && ctx->pos < ctx->rate) {
-			*out++ = get_byte(ctx->s, ctx->pos++);
-			len--;
+			if (ctx->pos % 8 == 0 && len >= 8) {
+				store64(out, ctx->s[ctx->pos / 8]);
+				out += 8;
+				len -= 8;
+				ctx->pos += 8;
+			} else {
+				*out++ = get_byte(ctx->s, ctx->pos++);
+				len--;
+			}
 		}
 	}
 }
