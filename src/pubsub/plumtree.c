@@ -1,0 +1,1298 @@
+/*
+ * Plumtree for one topic (Leitao, Pereira, Rodrigues, SRDS 2007), sans-IO.
+ *
+ * Section 3 of the paper: every neighbour starts in eagerPushPeers; a
+ * message (GOSSIP here) is pushed to eager peers and announced (IHAVE) to
+ * lazy ones; a duplicate from an eager peer demotes it (PRUNE); an
+ * announced message that does not arrive in time is requested with GRAFT,
+ * which also promotes the announcer, trying the next announcer on each
+ * timeout; section 3.8's optimisation swaps an eager parent for a lazy
+ * announcer whose path is optimize_hops shorter.
+ *
+ * Additions of ours: messages are publisher-signed and verified once
+ * before they are seen (a forged copy cannot suppress the real one);
+ * a per-publisher replay window; a hop limit; IWANT (fetch without
+ * changing the tree) answering periodic SUMMARY frames for catch-up;
+ * publisher-key requests; neighbour scores with pruning and back-off.
+ */
+#include "sg/plumtree.h"
+#include "sg/cbor.h"
+#include "sg/err.h"
+#include "idset.h"
+
+#include <string.h>
+
+enum {
+	T_GOSSIP = 1,
+	T_IHAVE = 2,
+	T_IWANT = 3,
+	T_GRAFT = 4,
+	T_PRUNE = 5,
+	T_SUMMARY = 6,
+	T_KEYREQ = 7,
+	T_KEYRESP = 8,
+};
+
+#define WINDOW_BITS 256
+#define SCORE_FIRST 1
+#define SCORE_INVALID (-100)
+#define SCORE_UNANSWERED (-2)
+#define SCORE_MAX 100
+
+typedef struct nbr {
+	sg_peer_id id;
+	int in_use, eager;
+	int32_t score;
+	uint64_t backoff_until;
+	size_t lazy_n;               /* queued IHAVE entries */
+	uint8_t (*lazy_ids)[SG_ID_LEN];
+	uint32_t *lazy_hops;
+} nbr;
+
+typedef struct txq_item {
+	sg_peer_id to;
+	uint8_t *buf;
+	size_t len;
+} txq_item;
+
+typedef struct evq_item {
+	sg_plumtree_event_type type;
+	sg_peer_id peer;
+	uint8_t *buf; /* DELIVER: the envelope */
+	size_t len;
+	uint32_t hops;
+	int reason;
+} evq_item;
+
+typedef struct pending_key {
+	int in_use;
+	sg_peer_id from, publisher;
+	uint8_t *buf;
+	size_t len;
+	uint32_t hops;
+	uint64_t deadline;
+} pending_key;
+
+struct sg_plumtree {
+	sg_env env;
+	sg_plumtree_config cfg;
+	sg_topic_id topic;
+	sg_keycache *keys;
+
+	nbr *nbrs;
+
+	/* Cache of verified messages (answers GRAFT and IWANT). */
+	sg_idset cache;
+	uint8_t **cache_buf;
+	size_t *cache_len;
+	uint64_t *cache_time;
+	uint32_t *cache_hops;
+	int *cache_parent; /* neighbour index it came from, -1 own */
+	size_t cache_total;
+
+	sg_idset seen;
+
+	/* Announced but not yet received. */
+	sg_idset miss;
+	sg_peer_id *miss_ann; /* [max_missing][max_announcers] */
+	size_t *miss_nann, *miss_next;
+	uint64_t *miss_deadline;
+	uint32_t *miss_hops;
+	int *miss_live;
+	size_t miss_live_n;
+
+	/* Replay windows per publisher. */
+	sg_idset pubs;
+	uint64_t *pub_max;
+	uint64_t (*pub_bits)[WINDOW_BITS / 64];
+
+	pending_key *pend;
+
+	txq_item *txq;
+	size_t tx_head, tx_n;
+	uint8_t *tx_last;
+
+	evq_item *evq;
+	size_t ev_head, ev_n;
+	uint8_t *ev_last;
+
+	uint64_t next_ihave, next_summary;
+	sg_plumtree_stats st;
+};
+
+/* ---- configuration ------------------------------------------------------ */
+
+void sg_plumtree_config_default(sg_plumtree_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->max_neighbors = 32;
+	c->ihave_interval_ms = 50;
+	c->ihave_batch_max = 64;
+	c->graft_timeout_ms = 250;
+	c->graft_retry_ms = 150;
+	c->max_announcers = 4;
+	c->max_missing = 4096;
+	c->max_hops = 32;
+	c->optimize_hops = 3;
+	c->cache_msgs = 1024;
+	c->cache_bytes = 16u << 20;
+	c->cache_age_ms = 120000;
+	c->seen_max = 16384;
+	c->max_publishers = 4096;
+	c->summary_interval_ms = 2000;
+	c->summary_max = 256;
+	c->skew_ms = 300000;
+	c->max_pending_key = 64;
+	c->key_timeout_ms = 5000;
+	c->max_tx = 8192;
+	c->max_events = 4096;
+	c->prune_score = -20;
+	c->backoff_ms = 60000;
+}
+
+uint64_t sg_plumtree_initial_seq(uint64_t last_persisted, uint64_t wall_ms)
+{
+	return last_persisted + 1 > wall_ms ? last_persisted + 1 : wall_ms;
+}
+
+static int config_ok(const sg_plumtree_config *c)
+{
+	return c->size == sizeof(*c) && c->max_neighbors > 0 &&
+	       c->max_neighbors < 4096 && c->ihave_batch_max > 0 &&
+	       c->ihave_batch_max <= 1024 && c->max_announcers > 0 &&
+	       c->max_announcers <= 16 && c->max_missing > 0 &&
+	       c->cache_msgs > 0 && c->seen_max > 0 &&
+	       c->max_publishers > 0 && c->max_pending_key > 0 &&
+	       c->max_tx > 0 && c->max_events > 0 && c->summary_max <= 4096;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
+			     const sg_topic_id *topic, sg_keycache *keys)
+{
+	sg_plumtree *pt;
+	size_t i;
+	int ok;
+
+	if (!config_ok(cfg) || keys == NULL)
+		return NULL;
+	pt = sg_calloc(env, 1, sizeof(*pt));
+	if (pt == NULL)
+		return NULL;
+	pt->env = *env;
+	pt->cfg = *cfg;
+	pt->topic = *topic;
+	pt->keys = keys;
+	pt->nbrs = sg_calloc(env, cfg->max_neighbors, sizeof(nbr));
+	ok = pt->nbrs != NULL;
+	for (i = 0; ok && i < cfg->max_neighbors; i++) {
+		pt->nbrs[i].lazy_ids =
+			sg_calloc(env, cfg->ihave_batch_max, SG_ID_LEN);
+		pt->nbrs[i].lazy_hops =
+			sg_calloc(env, cfg->ihave_batch_max, sizeof(uint32_t));
+		ok = pt->nbrs[i].lazy_ids && pt->nbrs[i].lazy_hops;
+	}
+	ok = ok && sg_idset_init(&pt->cache, env, cfg->cache_msgs) == 0 &&
+	     sg_idset_init(&pt->seen, env, cfg->seen_max) == 0 &&
+	     sg_idset_init(&pt->miss, env, cfg->max_missing) == 0 &&
+	     sg_idset_init(&pt->pubs, env, cfg->max_publishers) == 0;
+	if (ok) {
+		pt->cache_buf = sg_calloc(env, cfg->cache_msgs, sizeof(uint8_t *));
+		pt->cache_len = sg_calloc(env, cfg->cache_msgs, sizeof(size_t));
+		pt->cache_time = sg_calloc(env, cfg->cache_msgs, sizeof(uint64_t));
+		pt->cache_hops = sg_calloc(env, cfg->cache_msgs, sizeof(uint32_t));
+		pt->cache_parent = sg_calloc(env, cfg->cache_msgs, sizeof(int));
+		pt->miss_ann = sg_calloc(env, cfg->max_missing * cfg->max_announcers,
+					 sizeof(sg_peer_id));
+		pt->miss_nann = sg_calloc(env, cfg->max_missing, sizeof(size_t));
+		pt->miss_next = sg_calloc(env, cfg->max_missing, sizeof(size_t));
+		pt->miss_deadline = sg_calloc(env, cfg->max_missing, sizeof(uint64_t));
+		pt->miss_hops = sg_calloc(env, cfg->max_missing, sizeof(uint32_t));
+		pt->miss_live = sg_calloc(env, cfg->max_missing, sizeof(int));
+		pt->pub_max = sg_calloc(env, cfg->max_publishers, sizeof(uint64_t));
+		pt->pub_bits = sg_calloc(env, cfg->max_publishers,
+					 sizeof(pt->pub_bits[0]));
+		pt->pend = sg_calloc(env, cfg->max_pending_key, sizeof(pending_key));
+		pt->txq = sg_calloc(env, cfg->max_tx, sizeof(txq_item));
+		pt->evq = sg_calloc(env, cfg->max_events, sizeof(evq_item));
+		ok = pt->cache_buf && pt->cache_len && pt->cache_time &&
+		     pt->cache_hops && pt->cache_parent && pt->miss_ann &&
+		     pt->miss_nann && pt->miss_next && pt->miss_deadline &&
+		     pt->miss_hops && pt->miss_live && pt->pub_max &&
+		     pt->pub_bits && pt->pend && pt->txq && pt->evq;
+	}
+	if (!ok) {
+		sg_plumtree_del(pt);
+		return NULL;
+	}
+	return pt;
+}
+
+void sg_plumtree_del(sg_plumtree *pt)
+{
+	sg_env env;
+	size_t i;
+
+	if (pt == NULL)
+		return;
+	env = pt->env;
+	if (pt->nbrs != NULL) {
+		for (i = 0; i < pt->cfg.max_neighbors; i++) {
+			sg_free(&env, pt->nbrs[i].lazy_ids);
+			sg_free(&env, pt->nbrs[i].lazy_hops);
+		}
+		sg_free(&env, pt->nbrs);
+	}
+	if (pt->cache_buf != NULL)
+		for (i = 0; i < pt->cfg.cache_msgs; i++)
+			sg_free(&env, pt->cache_buf[i]);
+	if (pt->pend != NULL)
+		for (i = 0; i < pt->cfg.max_pending_key; i++)
+			sg_free(&env, pt->pend[i].buf);
+	for (i = 0; pt->txq != NULL && i < pt->tx_n; i++)
+		sg_free(&env, pt->txq[(pt->tx_head + i) % pt->cfg.max_tx].buf);
+	for (i = 0; pt->evq != NULL && i < pt->ev_n; i++)
+		sg_free(&env, pt->evq[(pt->ev_head + i) % pt->cfg.max_events].buf);
+	sg_free(&env, pt->tx_last);
+	sg_free(&env, pt->ev_last);
+	if (pt->cache.ids != NULL)
+		sg_idset_fini(&pt->cache, &env);
+	if (pt->seen.ids != NULL)
+		sg_idset_fini(&pt->seen, &env);
+	if (pt->miss.ids != NULL)
+		sg_idset_fini(&pt->miss, &env);
+	if (pt->pubs.ids != NULL)
+		sg_idset_fini(&pt->pubs, &env);
+	sg_free(&env, pt->cache_buf);
+	sg_free(&env, pt->cache_len);
+	sg_free(&env, pt->cache_time);
+	sg_free(&env, pt->cache_hops);
+	sg_free(&env, pt->cache_parent);
+	sg_free(&env, pt->miss_ann);
+	sg_free(&env, pt->miss_nann);
+	sg_free(&env, pt->miss_next);
+	sg_free(&env, pt->miss_deadline);
+	sg_free(&env, pt->miss_hops);
+	sg_free(&env, pt->miss_live);
+	sg_free(&env, pt->pub_max);
+	sg_free(&env, pt->pub_bits);
+	sg_free(&env, pt->pend);
+	sg_free(&env, pt->txq);
+	sg_free(&env, pt->evq);
+	sg_free(&env, pt);
+}
+
+/* ---- queues ---------------------------------------------------------------- */
+
+static int find_nbr(const sg_plumtree *pt, const sg_peer_id *id)
+{
+	size_t i;
+
+	for (i = 0; i < pt->cfg.max_neighbors; i++)
+		if (pt->nbrs[i].in_use && sg_peer_id_equal(&pt->nbrs[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+/* Queues a frame (takes ownership of buf). */
+static void tx_push(sg_plumtree *pt, const sg_peer_id *to, uint8_t *buf,
+		    size_t len)
+{
+	txq_item *it;
+
+	if (pt->tx_n == pt->cfg.max_tx) {
+		pt->st.tx_dropped++;
+		sg_free(&pt->env, buf);
+		return;
+	}
+	it = &pt->txq[(pt->tx_head + pt->tx_n++) % pt->cfg.max_tx];
+	it->to = *to;
+	it->buf = buf;
+	it->len = len;
+}
+
+static void ev_push(sg_plumtree *pt, sg_plumtree_event_type type,
+		    const sg_peer_id *peer, uint8_t *buf, size_t len,
+		    uint32_t hops, int reason)
+{
+	evq_item *it;
+
+	if (pt->ev_n == pt->cfg.max_events) {
+		pt->st.events_dropped++;
+		sg_free(&pt->env, buf);
+		return;
+	}
+	it = &pt->evq[(pt->ev_head + pt->ev_n++) % pt->cfg.max_events];
+	it->type = type;
+	it->peer = *peer;
+	it->buf = buf;
+	it->len = len;
+	it->hops = hops;
+	it->reason = reason;
+}
+
+static uint8_t *dup_bytes(sg_plumtree *pt, const uint8_t *p, size_t len)
+{
+	uint8_t *b = sg_alloc(&pt->env, len ? len : 1);
+	if (b != NULL && len != 0)
+		memcpy(b, p, len);
+	return b;
+}
+
+/* ---- frame encoding --------------------------------------------------------- */
+
+typedef void (*body_fn)(sg_cbor_enc *e, const void *arg);
+
+/* Encodes [type, body...] twice: once to measure, once for real. */
+static void send_frame(sg_plumtree *pt, const sg_peer_id *to, body_fn body,
+		       const void *arg)
+{
+	sg_cbor_enc e;
+	uint8_t *buf;
+	long n;
+
+	sg_cbor_enc_init(&e, NULL, 0);
+	body(&e, arg);
+	n = sg_cbor_enc_finish(&e);
+	if (n < 0 && e.err != SG_ERR_BUFSIZE) {
+		pt->st.tx_dropped++;
+		return;
+	}
+	buf = sg_alloc(&pt->env, e.len);
+	if (buf == NULL) {
+		pt->st.tx_dropped++;
+		return;
+	}
+	sg_cbor_enc_init(&e, buf, e.len);
+	body(&e, arg);
+	n = sg_cbor_enc_finish(&e);
+	if (n < 0) {
+		sg_free(&pt->env, buf);
+		pt->st.tx_dropped++;
+		return;
+	}
+	tx_push(pt, to, buf, (size_t)n);
+}
+
+typedef struct gossip_arg {
+	uint32_t hops;
+	const uint8_t *env;
+	size_t len;
+} gossip_arg;
+
+static void body_gossip(sg_cbor_enc *e, const void *a_)
+{
+	const gossip_arg *a = a_;
+	sg_cbor_put_array(e, 3);
+	sg_cbor_put_uint(e, T_GOSSIP);
+	sg_cbor_put_uint(e, a->hops);
+	sg_cbor_put_bytes(e, a->env, a->len);
+}
+
+typedef struct ids_arg {
+	unsigned type;
+	const uint8_t (*ids)[SG_ID_LEN];
+	const uint32_t *hops; /* IHAVE only */
+	size_t n;
+} ids_arg;
+
+static void body_ids(sg_cbor_enc *e, const void *a_)
+{
+	const ids_arg *a = a_;
+	size_t i;
+
+	sg_cbor_put_array(e, 2);
+	sg_cbor_put_uint(e, a->type);
+	sg_cbor_put_array(e, a->n);
+	for (i = 0; i < a->n; i++) {
+		if (a->type == T_IHAVE) {
+			sg_cbor_put_array(e, 2);
+			sg_cbor_put_bytes(e, a->ids[i], SG_ID_LEN);
+			sg_cbor_put_uint(e, a->hops[i]);
+		} else {
+			sg_cbor_put_bytes(e, a->ids[i], SG_ID_LEN);
+		}
+	}
+}
+
+static void body_prune(sg_cbor_enc *e, const void *a)
+{
+	(void)a;
+	sg_cbor_put_array(e, 1);
+	sg_cbor_put_uint(e, T_PRUNE);
+}
+
+typedef struct blob_arg {
+	unsigned type;
+	const uint8_t *p;
+	size_t len;
+} blob_arg;
+
+static void body_blob(sg_cbor_enc *e, const void *a_)
+{
+	const blob_arg *a = a_;
+	sg_cbor_put_array(e, 2);
+	sg_cbor_put_uint(e, a->type);
+	sg_cbor_put_bytes(e, a->p, a->len);
+}
+
+static void send_ids(sg_plumtree *pt, const sg_peer_id *to, unsigned type,
+		     const uint8_t (*ids)[SG_ID_LEN], const uint32_t *hops,
+		     size_t n)
+{
+	ids_arg a = {type, ids, hops, n};
+	send_frame(pt, to, body_ids, &a);
+}
+
+static void send_gossip(sg_plumtree *pt, const sg_peer_id *to, uint32_t hops,
+			const uint8_t *envb, size_t len)
+{
+	gossip_arg a = {hops, envb, len};
+	send_frame(pt, to, body_gossip, &a);
+	pt->st.eager_sent++;
+}
+
+static void send_prune(sg_plumtree *pt, const sg_peer_id *to)
+{
+	send_frame(pt, to, body_prune, NULL);
+	pt->st.prune_sent++;
+}
+
+static void send_graft(sg_plumtree *pt, const sg_peer_id *to,
+		       const uint8_t id[SG_ID_LEN])
+{
+	send_ids(pt, to, T_GRAFT, (const uint8_t(*)[SG_ID_LEN])id, NULL,
+		 id != NULL ? 1 : 0);
+	pt->st.graft_sent++;
+}
+
+/* ---- neighbours ------------------------------------------------------------- */
+
+static void flush_lazy(sg_plumtree *pt, nbr *n)
+{
+	if (n->lazy_n == 0)
+		return;
+	send_ids(pt, &n->id, T_IHAVE,
+		 (const uint8_t(*)[SG_ID_LEN])n->lazy_ids, n->lazy_hops,
+		 n->lazy_n);
+	pt->st.ihave_sent++;
+	n->lazy_n = 0;
+}
+
+static void queue_ihave(sg_plumtree *pt, nbr *n, const uint8_t id[SG_ID_LEN],
+			uint32_t hops)
+{
+	memcpy(n->lazy_ids[n->lazy_n], id, SG_ID_LEN);
+	n->lazy_hops[n->lazy_n] = hops;
+	if (++n->lazy_n == pt->cfg.ihave_batch_max)
+		flush_lazy(pt, n);
+}
+
+static void make_eager(sg_plumtree *pt, nbr *n)
+{
+	(void)pt;
+	n->eager = 1;
+}
+
+static void make_lazy(sg_plumtree *pt, nbr *n)
+{
+	(void)pt;
+	n->eager = 0;
+}
+
+static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
+			 uint64_t now_ms)
+{
+	nbr *n = &pt->nbrs[idx];
+
+	n->score += delta;
+	if (n->score > SCORE_MAX)
+		n->score = SCORE_MAX;
+	if (n->score < pt->cfg.prune_score && n->backoff_until <= now_ms) {
+		/* Out of the tree, and not grafted again for a while. */
+		if (n->eager)
+			send_prune(pt, &n->id);
+		make_lazy(pt, n);
+		n->backoff_until = now_ms + pt->cfg.backoff_ms;
+		n->score = 0;
+	}
+}
+
+int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
+			    uint64_t now_ms)
+{
+	size_t i;
+	(void)now_ms;
+
+	if (find_nbr(pt, peer) >= 0)
+		return 0;
+	for (i = 0; i < pt->cfg.max_neighbors; i++) {
+		nbr *n = &pt->nbrs[i];
+		if (n->in_use)
+			continue;
+		n->in_use = 1;
+		n->id = *peer;
+		n->score = 0;
+		n->backoff_until = 0;
+		n->lazy_n = 0;
+		make_eager(pt, n);
+		return 0;
+	}
+	return SG_ERR_FULL;
+}
+
+void sg_plumtree_neighbor_down(sg_plumtree *pt, const sg_peer_id *peer)
+{
+	int i = find_nbr(pt, peer);
+	size_t m;
+
+	if (i < 0)
+		return;
+	pt->nbrs[i].in_use = 0;
+	pt->nbrs[i].lazy_n = 0;
+	for (m = 0; m < pt->cfg.cache_msgs; m++)
+		if (pt->cache_parent[m] == i)
+			pt->cache_parent[m] = -1;
+}
+
+int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer)
+{
+	int i = find_nbr(pt, peer);
+	return i >= 0 && pt->nbrs[i].eager;
+}
+
+/* ---- the message path --------------------------------------------------------- */
+
+static void cache_evict_slot(sg_plumtree *pt, size_t slot)
+{
+	pt->cache_total -= pt->cache_len[slot];
+	sg_free(&pt->env, pt->cache_buf[slot]);
+	pt->cache_buf[slot] = NULL;
+	pt->cache_len[slot] = 0;
+	pt->st.cache_evicted++;
+}
+
+static void cache_put(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
+		      const uint8_t *envb, size_t len, uint32_t hops,
+		      int parent, uint64_t now_ms)
+{
+	uint8_t *copy = dup_bytes(pt, envb, len);
+	long ev;
+	size_t slot;
+
+	if (copy == NULL)
+		return; /* the message was delivered; only repair is lost */
+	while (pt->cache.count > 0 &&
+	       pt->cache_total + len > pt->cfg.cache_bytes)
+		cache_evict_slot(pt, (size_t)sg_idset_pop_oldest(&pt->cache));
+	slot = sg_idset_add(&pt->cache, id, &ev);
+	if (ev >= 0)
+		cache_evict_slot(pt, (size_t)ev);
+	pt->cache_buf[slot] = copy;
+	pt->cache_len[slot] = len;
+	pt->cache_time[slot] = now_ms;
+	pt->cache_hops[slot] = hops;
+	pt->cache_parent[slot] = parent;
+	pt->cache_total += len;
+}
+
+/* Replay window: 0 if seq is new for publisher (and records it). */
+static int replay_check(sg_plumtree *pt, const sg_peer_id *publisher,
+			uint64_t seq)
+{
+	long s = sg_idset_find(&pt->pubs, publisher->bytes);
+	uint64_t *bits, max, off;
+
+	if (s < 0) {
+		size_t slot = sg_idset_add(&pt->pubs, publisher->bytes, NULL);
+		pt->pub_max[slot] = seq;
+		memset(pt->pub_bits[slot], 0, sizeof(pt->pub_bits[slot]));
+		pt->pub_bits[slot][0] = 1;
+		return 0;
+	}
+	bits = pt->pub_bits[s];
+	max = pt->pub_max[s];
+	if (seq > max) {
+		uint64_t shift = seq - max;
+		int w;
+		if (shift >= WINDOW_BITS) {
+			memset(bits, 0, sizeof(pt->pub_bits[0]));
+		} else {
+			/* bit i means max - i; shift the window left. */
+			unsigned ws = (unsigned)(shift / 64), bs = (unsigned)(shift % 64);
+			for (w = WINDOW_BITS / 64 - 1; w >= 0; w--) {
+				uint64_t v = 0;
+				if ((unsigned)w >= ws) {
+					v = bits[w - (int)ws] << bs;
+					if (bs && (unsigned)w > ws)
+						v |= bits[w - (int)ws - 1] >> (64 - bs);
+				}
+				bits[w] = v;
+			}
+		}
+		bits[0] |= 1;
+		pt->pub_max[s] = seq;
+		return 0;
+	}
+	off = max - seq;
+	if (off >= WINDOW_BITS)
+		return SG_ERR_REPLAY;
+	if (bits[off / 64] >> (off % 64) & 1)
+		return SG_ERR_REPLAY;
+	bits[off / 64] |= (uint64_t)1 << (off % 64);
+	return 0;
+}
+
+/* Forwards a verified message: eager push, lazy announce (section 3.3). */
+static void forward(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
+		    const uint8_t *envb, size_t len, uint32_t hops, int from)
+{
+	size_t i;
+
+	if (hops + 1 > pt->cfg.max_hops)
+		return;
+	for (i = 0; i < pt->cfg.max_neighbors; i++) {
+		nbr *n = &pt->nbrs[i];
+		if (!n->in_use || (int)i == from)
+			continue;
+		if (n->eager)
+			send_gossip(pt, &n->id, hops + 1, envb, len);
+		else
+			queue_ihave(pt, n, id, hops + 1);
+	}
+}
+
+static void misbehaved(sg_plumtree *pt, int idx, const sg_peer_id *peer,
+		       int reason, uint64_t now_ms)
+{
+	if (idx >= 0)
+		adjust_score(pt, idx, SCORE_INVALID, now_ms);
+	ev_push(pt, SG_PLUMTREE_MISBEHAVED, peer, NULL, 0, 0, reason);
+}
+
+/* A verified, fresh, first copy: section 3.3's "deliver and forward". */
+static void accept(sg_plumtree *pt, const sg_msg_view *v, const uint8_t *envb,
+		   size_t len, uint32_t hops, int from, const sg_peer_id *peer,
+		   uint64_t now_ms)
+{
+	long m;
+
+	sg_idset_add(&pt->seen, v->id, NULL);
+	m = sg_idset_find(&pt->miss, v->id);
+	if (m >= 0 && pt->miss_live[m]) {
+		pt->miss_live[m] = 0;
+		pt->miss_live_n--;
+	}
+	cache_put(pt, v->id, envb, len, hops, from, now_ms);
+	if (from >= 0) {
+		nbr *n = &pt->nbrs[from];
+		if (!n->eager && n->backoff_until <= now_ms)
+			make_eager(pt, n);
+		adjust_score(pt, from, SCORE_FIRST, now_ms);
+		ev_push(pt, SG_PLUMTREE_DELIVER, peer, dup_bytes(pt, envb, len),
+			len, hops, 0);
+		pt->st.delivered++;
+	}
+	forward(pt, v->id, envb, len, hops, from);
+}
+
+/* Checks before anything is marked seen. Returns 0 when v may be accepted,
+ * 1 when it waits for a key, or a negative error. */
+static int check_message(sg_plumtree *pt, const sg_msg_view *v, int from,
+			 const sg_peer_id *peer, const uint8_t *envb,
+			 size_t len, uint32_t hops, uint64_t now_ms,
+			 uint64_t wall_ms)
+{
+	const uint8_t *pk;
+	size_t i;
+
+	if (memcmp(v->hdr.topic.bytes, pt->topic.bytes, SG_TOPIC_ID_LEN) != 0) {
+		pt->st.wrong_topic++;
+		return SG_ERR_MALFORMED;
+	}
+	if (sg_msg_check_time(v, wall_ms, pt->cfg.skew_ms) != 0) {
+		pt->st.expired++;
+		return SG_ERR_EXPIRED;
+	}
+	pk = sg_keycache_get(pt->keys, &v->hdr.publisher);
+	if (pk == NULL) {
+		pending_key *p = NULL;
+		if (from < 0)
+			return SG_ERR_NOTFOUND;
+		for (i = 0; i < pt->cfg.max_pending_key && p == NULL; i++)
+			if (!pt->pend[i].in_use)
+				p = &pt->pend[i];
+		if (p == NULL || (p->buf = dup_bytes(pt, envb, len)) == NULL) {
+			pt->st.key_dropped++;
+			return SG_ERR_FULL;
+		}
+		p->in_use = 1;
+		p->from = *peer;
+		p->publisher = v->hdr.publisher;
+		p->len = len;
+		p->hops = hops;
+		p->deadline = now_ms + pt->cfg.key_timeout_ms;
+		{
+			blob_arg a = {T_KEYREQ, v->hdr.publisher.bytes,
+				      SG_PEER_ID_LEN};
+			send_frame(pt, peer, body_blob, &a);
+		}
+		pt->st.key_requests++;
+		return 1;
+	}
+	if (sg_msg_verify(v, pk) != 0) {
+		pt->st.invalid++;
+		return SG_ERR_VERIFY;
+	}
+	return 0;
+}
+
+static int on_gossip(sg_plumtree *pt, int from, const sg_peer_id *peer,
+		     uint32_t hops, const uint8_t *envb, size_t len,
+		     uint64_t now_ms, uint64_t wall_ms)
+{
+	sg_msg_view v;
+	int rc;
+
+	if (hops > pt->cfg.max_hops) {
+		pt->st.too_many_hops++;
+		return SG_ERR_RANGE;
+	}
+	rc = sg_msg_decode(&v, envb, len);
+	if (rc != 0) {
+		pt->st.malformed++;
+		misbehaved(pt, from, peer, rc, now_ms);
+		return rc;
+	}
+	if (sg_idset_find(&pt->seen, v.id) >= 0) {
+		/* Section 3.3: a duplicate from an eager peer means a
+		 * redundant tree edge; prune it. */
+		nbr *n = &pt->nbrs[from];
+		pt->st.duplicates++;
+		if (n->eager) {
+			make_lazy(pt, n);
+			send_prune(pt, peer);
+		}
+		return 0;
+	}
+	rc = check_message(pt, &v, from, peer, envb, len, hops, now_ms,
+			   wall_ms);
+	if (rc == 1)
+		return 0;
+	if (rc == SG_ERR_VERIFY || rc == SG_ERR_MALFORMED) {
+		misbehaved(pt, from, peer, rc, now_ms);
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	if (replay_check(pt, &v.hdr.publisher, v.hdr.seq) != 0) {
+		pt->st.replayed++;
+		return SG_ERR_REPLAY;
+	}
+	accept(pt, &v, envb, len, hops, from, peer, now_ms);
+	return 0;
+}
+
+int sg_plumtree_publish(sg_plumtree *pt, const uint8_t *envb, size_t len,
+			uint64_t now_ms, uint64_t wall_ms)
+{
+	sg_msg_view v;
+	sg_peer_id self;
+	int rc = sg_msg_decode(&v, envb, len);
+
+	if (rc != 0)
+		return rc;
+	if (sg_idset_find(&pt->seen, v.id) >= 0)
+		return SG_ERR_EXISTS;
+	memset(&self, 0, sizeof(self));
+	rc = check_message(pt, &v, -1, &self, envb, len, 0, now_ms, wall_ms);
+	if (rc != 0)
+		return rc == SG_ERR_NOTFOUND ? SG_ERR_STATE : rc;
+	if (replay_check(pt, &v.hdr.publisher, v.hdr.seq) != 0)
+		return SG_ERR_REPLAY;
+	accept(pt, &v, envb, len, 0, -1, &self, now_ms);
+	return 0;
+}
+
+/* ---- control frames ----------------------------------------------------------- */
+
+static void remember_announcer(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
+			       const sg_peer_id *peer, uint32_t hops,
+			       uint64_t now_ms)
+{
+	long m = sg_idset_find(&pt->miss, id);
+	size_t slot, k;
+	sg_peer_id *ann;
+
+	if (m < 0) {
+		long ev;
+		slot = sg_idset_add(&pt->miss, id, &ev);
+		if (ev >= 0 && pt->miss_live[ev]) {
+			pt->st.missing_dropped++;
+			pt->miss_live_n--;
+		}
+		pt->miss_live[slot] = 1;
+		pt->miss_live_n++;
+		pt->miss_nann[slot] = 0;
+		pt->miss_next[slot] = 0;
+		pt->miss_hops[slot] = hops;
+		pt->miss_deadline[slot] = now_ms + pt->cfg.graft_timeout_ms;
+	} else {
+		slot = (size_t)m;
+		if (!pt->miss_live[slot])
+			return;
+	}
+	ann = &pt->miss_ann[slot * pt->cfg.max_announcers];
+	for (k = 0; k < pt->miss_nann[slot]; k++)
+		if (sg_peer_id_equal(&ann[k], peer))
+			return;
+	if (pt->miss_nann[slot] < pt->cfg.max_announcers)
+		ann[pt->miss_nann[slot]++] = *peer;
+	if (hops < pt->miss_hops[slot])
+		pt->miss_hops[slot] = hops;
+}
+
+/* Section 3.8: an announcement on a path optimize_hops shorter than the
+ * one the message took makes the announcer our parent instead. */
+static void maybe_optimize(sg_plumtree *pt, int from, long slot, uint32_t hops,
+			   uint64_t now_ms)
+{
+	int parent = pt->cache_parent[slot];
+	nbr *n = &pt->nbrs[from];
+
+	if (parent < 0 || parent == from || n->eager ||
+	    n->backoff_until > now_ms ||
+	    pt->cache_hops[slot] < hops + pt->cfg.optimize_hops)
+		return;
+	make_eager(pt, n);
+	send_graft(pt, &n->id, NULL);
+	if (pt->nbrs[parent].in_use && pt->nbrs[parent].eager) {
+		make_lazy(pt, &pt->nbrs[parent]);
+		send_prune(pt, &pt->nbrs[parent].id);
+	}
+	pt->cache_parent[slot] = from;
+	pt->cache_hops[slot] = hops;
+}
+
+static int on_ihave(sg_plumtree *pt, int from, const sg_peer_id *peer,
+		    sg_cbor_dec *d, uint64_t now_ms)
+{
+	size_t n, i, k;
+	int rc;
+
+	if ((rc = sg_cbor_get_array(d, &n)) != 0)
+		return rc;
+	if (n > pt->cfg.ihave_batch_max)
+		return SG_ERR_RANGE;
+	for (i = 0; i < n; i++) {
+		const uint8_t *id;
+		uint64_t hops;
+		long slot;
+		if ((rc = sg_cbor_get_array(d, &k)) != 0)
+			return rc;
+		if (k != 2)
+			return SG_ERR_MALFORMED;
+		if ((rc = sg_cbor_get_bytes_len(d, &id, SG_ID_LEN)) != 0 ||
+		    (rc = sg_cbor_get_uint(d, &hops)) != 0)
+			return rc;
+		if (hops > pt->cfg.max_hops)
+			continue;
+		if (sg_idset_find(&pt->seen, id) >= 0) {
+			slot = sg_idset_find(&pt->cache, id);
+			if (slot >= 0)
+				maybe_optimize(pt, from, slot, (uint32_t)hops,
+					       now_ms);
+			continue;
+		}
+		remember_announcer(pt, id, peer, (uint32_t)hops, now_ms);
+	}
+	return 0;
+}
+
+/* Reads an id list (IWANT, GRAFT, SUMMARY) of at most max entries and
+ * applies fn to each. */
+static int each_id(sg_plumtree *pt, sg_cbor_dec *d, size_t max,
+		   void (*fn)(sg_plumtree *, int, const uint8_t *, void *),
+		   int from, void *arg)
+{
+	size_t n, i;
+	int rc;
+
+	if ((rc = sg_cbor_get_array(d, &n)) != 0)
+		return rc;
+	if (n > max)
+		return SG_ERR_RANGE;
+	for (i = 0; i < n; i++) {
+		const uint8_t *id;
+		if ((rc = sg_cbor_get_bytes_len(d, &id, SG_ID_LEN)) != 0)
+			return rc;
+		fn(pt, from, id, arg);
+	}
+	return 0;
+}
+
+static void serve_id(sg_plumtree *pt, int from, const uint8_t *id, void *arg)
+{
+	long slot = sg_idset_find(&pt->cache, id);
+	(void)arg;
+	if (slot >= 0)
+		send_gossip(pt, &pt->nbrs[from].id, pt->cache_hops[slot] + 1,
+			    pt->cache_buf[slot], pt->cache_len[slot]);
+}
+
+typedef struct want_list {
+	uint8_t (*ids)[SG_ID_LEN];
+	size_t n, cap;
+} want_list;
+
+static void want_unknown(sg_plumtree *pt, int from, const uint8_t *id,
+			 void *arg)
+{
+	want_list *w = arg;
+	long m;
+	(void)from;
+	if (sg_idset_find(&pt->seen, id) >= 0 || w->n == w->cap)
+		return;
+	m = sg_idset_find(&pt->miss, id);
+	if (m >= 0 && pt->miss_live[m])
+		return; /* already being fetched through the tree */
+	memcpy(w->ids[w->n++], id, SG_ID_LEN);
+}
+
+static void on_keyresp(sg_plumtree *pt, const sg_peer_id *peer,
+		       const uint8_t pk[SG_MLDSA65_PK_LEN], uint64_t now_ms,
+		       uint64_t wall_ms)
+{
+	sg_peer_id id;
+	size_t i;
+	int wanted = 0;
+
+	sg_peer_id_from_pk(&id, pk);
+	/* Only keys we asked this neighbour for are taken. */
+	for (i = 0; i < pt->cfg.max_pending_key; i++)
+		if (pt->pend[i].in_use &&
+		    sg_peer_id_equal(&pt->pend[i].publisher, &id) &&
+		    sg_peer_id_equal(&pt->pend[i].from, peer))
+			wanted = 1;
+	if (!wanted)
+		return;
+	sg_keycache_put(pt->keys, pk);
+	for (i = 0; i < pt->cfg.max_pending_key; i++) {
+		pending_key *p = &pt->pend[i];
+		int from;
+		if (!p->in_use || !sg_peer_id_equal(&p->publisher, &id))
+			continue;
+		p->in_use = 0;
+		from = find_nbr(pt, &p->from);
+		if (from >= 0)
+			on_gossip(pt, from, &p->from, p->hops, p->buf, p->len,
+				  now_ms, wall_ms);
+		sg_free(&pt->env, p->buf);
+		p->buf = NULL;
+	}
+}
+
+int sg_plumtree_recv(sg_plumtree *pt, const sg_peer_id *peer,
+		     const uint8_t *frame, size_t len, uint64_t now_ms,
+		     uint64_t wall_ms)
+{
+	sg_cbor_dec d;
+	uint64_t type, hops;
+	size_t n;
+	int from = find_nbr(pt, peer), rc;
+
+	if (from < 0) {
+		pt->st.unknown_peer++;
+		return SG_ERR_NOTFOUND;
+	}
+	rc = sg_cbor_validate(frame, len, NULL);
+	sg_cbor_dec_init(&d, frame, len);
+	if (rc == 0)
+		rc = sg_cbor_get_array(&d, &n);
+	if (rc == 0)
+		rc = sg_cbor_get_uint(&d, &type);
+	if (rc != 0)
+		goto bad;
+	switch (type) {
+	case T_GOSSIP: {
+		const uint8_t *envb;
+		size_t elen;
+		if (n != 3) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if ((rc = sg_cbor_get_uint(&d, &hops)) != 0 ||
+		    (rc = sg_cbor_get_bytes(&d, &envb, &elen)) != 0)
+			goto bad;
+		if (hops > UINT32_MAX)
+			hops = UINT32_MAX;
+		return on_gossip(pt, from, peer, (uint32_t)hops, envb, elen,
+				 now_ms, wall_ms);
+	}
+	case T_IHAVE:
+		if (n != 2) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if ((rc = on_ihave(pt, from, peer, &d, now_ms)) != 0)
+			goto bad;
+		return 0;
+	case T_IWANT:
+	case T_GRAFT:
+		if (n != 2) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if (type == T_GRAFT && pt->nbrs[from].backoff_until <= now_ms)
+			make_eager(pt, &pt->nbrs[from]);
+		if ((rc = each_id(pt, &d, pt->cfg.ihave_batch_max, serve_id,
+				  from, NULL)) != 0)
+			goto bad;
+		return 0;
+	case T_PRUNE:
+		if (n != 1) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		make_lazy(pt, &pt->nbrs[from]);
+		return 0;
+	case T_SUMMARY: {
+		uint8_t ids[64][SG_ID_LEN];
+		want_list w = {ids, 0, 64};
+		if (n != 2) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if ((rc = each_id(pt, &d, pt->cfg.summary_max, want_unknown,
+				  from, &w)) != 0)
+			goto bad;
+		if (w.n > 0) {
+			send_ids(pt, peer, T_IWANT,
+				 (const uint8_t(*)[SG_ID_LEN])ids, NULL, w.n);
+			pt->st.iwant_sent++;
+		}
+		return 0;
+	}
+	case T_KEYREQ: {
+		const uint8_t *who, *pk;
+		sg_peer_id id;
+		if (n != 2) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if ((rc = sg_cbor_get_bytes_len(&d, &who, SG_PEER_ID_LEN)) != 0)
+			goto bad;
+		memcpy(id.bytes, who, SG_PEER_ID_LEN);
+		pk = sg_keycache_get(pt->keys, &id);
+		if (pk != NULL) {
+			blob_arg a = {T_KEYRESP, pk, SG_MLDSA65_PK_LEN};
+			send_frame(pt, peer, body_blob, &a);
+		}
+		return 0;
+	}
+	case T_KEYRESP: {
+		const uint8_t *pk;
+		if (n != 2) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if ((rc = sg_cbor_get_bytes_len(&d, &pk, SG_MLDSA65_PK_LEN)) != 0)
+			goto bad;
+		on_keyresp(pt, peer, pk, now_ms, wall_ms);
+		return 0;
+	}
+	default:
+		rc = SG_ERR_MALFORMED;
+		goto bad;
+	}
+bad:
+	pt->st.malformed++;
+	misbehaved(pt, from, peer, rc, now_ms);
+	return rc;
+}
+
+/* ---- timers -------------------------------------------------------------------- */
+
+static void summaries(sg_plumtree *pt, uint64_t now_ms)
+{
+	uint8_t(*ids)[SG_ID_LEN];
+	size_t n = 0, k, i, cap = pt->cfg.summary_max;
+
+	if (cap == 0 || pt->cache.count == 0)
+		return;
+	ids = sg_alloc(&pt->env, cap * SG_ID_LEN);
+	if (ids == NULL)
+		return;
+	/* The newest cached ids, within the cache age. */
+	for (k = pt->cache.count; k > 0 && n < cap; k--) {
+		size_t slot = (pt->cache.head + k - 1) % pt->cache.cap;
+		if (pt->cache_buf[slot] == NULL ||
+		    now_ms - pt->cache_time[slot] > pt->cfg.cache_age_ms)
+			continue;
+		memcpy(ids[n++], pt->cache.ids[slot], SG_ID_LEN);
+	}
+	for (i = 0; n > 0 && i < pt->cfg.max_neighbors; i++)
+		if (pt->nbrs[i].in_use)
+			send_ids(pt, &pt->nbrs[i].id, T_SUMMARY,
+				 (const uint8_t(*)[SG_ID_LEN])ids, NULL, n);
+	sg_free(&pt->env, ids);
+}
+
+void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
+{
+	size_t i, k;
+
+	if (now_ms >= pt->next_ihave) {
+		for (i = 0; i < pt->cfg.max_neighbors; i++)
+			if (pt->nbrs[i].in_use)
+				flush_lazy(pt, &pt->nbrs[i]);
+		pt->next_ihave = now_ms + pt->cfg.ihave_interval_ms;
+	}
+	/* Section 3.5: an announced message still missing is requested with
+	 * GRAFT from the next announcer, which joins the tree. */
+	for (k = 0; pt->miss_live_n > 0 && k < pt->miss.count; k++) {
+		size_t slot = (pt->miss.head + k) % pt->miss.cap;
+		sg_peer_id *ann;
+		int idx;
+		if (!pt->miss_live[slot] || pt->miss_deadline[slot] > now_ms)
+			continue;
+		ann = &pt->miss_ann[slot * pt->cfg.max_announcers];
+		/* The previous announcer did not deliver in time. */
+		if (pt->miss_next[slot] > 0) {
+			idx = find_nbr(pt, &ann[pt->miss_next[slot] - 1]);
+			if (idx >= 0)
+				adjust_score(pt, idx, SCORE_UNANSWERED, now_ms);
+		}
+		idx = -1;
+		while (pt->miss_next[slot] < pt->miss_nann[slot] && idx < 0) {
+			idx = find_nbr(pt, &ann[pt->miss_next[slot]++]);
+			if (idx >= 0 && pt->nbrs[idx].backoff_until > now_ms)
+				idx = -1;
+		}
+		if (idx < 0) {
+			pt->miss_live[slot] = 0;
+			pt->miss_live_n--;
+			pt->st.missing_gave_up++;
+			continue;
+		}
+		make_eager(pt, &pt->nbrs[idx]);
+		send_graft(pt, &pt->nbrs[idx].id, pt->miss.ids[slot]);
+		pt->miss_deadline[slot] = now_ms + pt->cfg.graft_retry_ms;
+	}
+	/* Pending key requests time out. */
+	for (i = 0; i < pt->cfg.max_pending_key; i++) {
+		pending_key *p = &pt->pend[i];
+		if (p->in_use && p->deadline <= now_ms) {
+			p->in_use = 0;
+			sg_free(&pt->env, p->buf);
+			p->buf = NULL;
+			pt->st.key_dropped++;
+		}
+	}
+	/* Cache age. */
+	while (pt->cache.count > 0) {
+		long slot = sg_idset_oldest(&pt->cache);
+		if (pt->cache_buf[slot] != NULL &&
+		    now_ms - pt->cache_time[slot] <= pt->cfg.cache_age_ms)
+			break;
+		sg_idset_pop_oldest(&pt->cache);
+		if (pt->cache_buf[slot] != NULL)
+			cache_evict_slot(pt, (size_t)slot);
+	}
+	if (pt->cfg.summary_interval_ms > 0 && now_ms >= pt->next_summary) {
+		if (pt->next_summary != 0)
+			summaries(pt, now_ms);
+		pt->next_summary = now_ms + pt->cfg.summary_interval_ms;
+	}
+}
+
+uint64_t sg_plumtree_next_deadline(const sg_plumtree *pt)
+{
+	uint64_t d = UINT64_MAX;
+	size_t i, k;
+
+	for (i = 0; i < pt->cfg.max_neighbors; i++)
+		if (pt->nbrs[i].in_use && pt->nbrs[i].lazy_n > 0)
+			d = pt->next_ihave;
+	for (k = 0; pt->miss_live_n > 0 && k < pt->miss.count; k++) {
+		size_t slot = (pt->miss.head + k) % pt->miss.cap;
+		if (pt->miss_live[slot] && pt->miss_deadline[slot] < d)
+			d = pt->miss_deadline[slot];
+	}
+	for (i = 0; i < pt->cfg.max_pending_key; i++)
+		if (pt->pend[i].in_use && pt->pend[i].deadline < d)
+			d = pt->pend[i].deadline;
+	if (pt->cfg.summary_interval_ms > 0 && pt->next_summary < d)
+		d = pt->next_summary;
+	return d;
+}
+
+/* ---- output ---------------------------------------------------------------------- */
+
+size_t sg_plumtree_poll_tx(sg_plumtree *pt, sg_peer_id *to,
+			   const uint8_t **frame)
+{
+	txq_item *it;
+
+	sg_free(&pt->env, pt->tx_last);
+	pt->tx_last = NULL;
+	if (pt->tx_n == 0)
+		return 0;
+	it = &pt->txq[pt->tx_head];
+	pt->tx_head = (pt->tx_head + 1) % pt->cfg.max_tx;
+	pt->tx_n--;
+	*to = it->to;
+	*frame = pt->tx_last = it->buf;
+	return it->len;
+}
+
+int sg_plumtree_poll_event(sg_plumtree *pt, sg_plumtree_event *ev)
+{
+	evq_item *it;
+
+	sg_free(&pt->env, pt->ev_last);
+	pt->ev_last = NULL;
+	for (;;) {
+		if (pt->ev_n == 0)
+			return 0;
+		it = &pt->evq[pt->ev_head];
+		pt->ev_head = (pt->ev_head + 1) % pt->cfg.max_events;
+		pt->ev_n--;
+		memset(ev, 0, sizeof(*ev));
+		ev->type = it->type;
+		ev->peer = it->peer;
+		ev->hops = it->hops;
+		ev->reason = it->reason;
+		if (it->type != SG_PLUMTREE_DELIVER)
+			return 1;
+		if (it->buf == NULL) { /* the copy could not be made */
+			pt->st.events_dropped++;
+			continue;
+		}
+		pt->ev_last = it->buf;
+		/* Decoding cannot fail: the same bytes were accepted. */
+		if (sg_msg_decode(&ev->msg, it->buf, it->len) != 0)
+			continue;
+		return 1;
+	}
+}
+
+void sg_plumtree_stats_get(const sg_plumtree *pt, sg_plumtree_stats *st)
+{
+	size_t i;
+
+	*st = pt->st;
+	st->eager = st->lazy = 0;
+	for (i = 0; i < pt->cfg.max_neighbors; i++) {
+		if (!pt->nbrs[i].in_use)
+			continue;
+		if (pt->nbrs[i].eager)
+			st->eager++;
+		else
+			st->lazy++;
+	}
+	st->cached = pt->cache.count;
+	st->missing = pt->miss_live_n;
+}
