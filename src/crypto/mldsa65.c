@@ -31,15 +31,8 @@
 
 #include <string.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define DECLASSIFY(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
-#endif
-#endif
-#ifndef DECLASSIFY
-#define DECLASSIFY(p, n) ((void)(p), (void)(n))
-#endif
+#include "util/ct.h"
+
 
 #define N 256
 #define Q SG_MLDSA65_Q
@@ -463,7 +456,7 @@ static void rej_bounded_poly(poly *a, const uint8_t rhop[64], uint16_t r)
 			for (t = 0; t < 2; t++) {
 				uint32_t ok = (uint32_t)(z[t] - 9) >> 31;
 
-				DECLASSIFY(&ok, sizeof(ok));
+				SG_DECLASSIFY(&ok, sizeof(ok));
 				if (ok && ctr < N)
 					a->c[ctr++] = ETA - z[t];
 			}
@@ -538,7 +531,7 @@ static void sample_in_ball(poly *c, const uint8_t ctilde[CTILDE_LEN],
 			j = buf[pos++];
 			rej = (i - j) >> 31; /* j > i */
 			if (secret)
-				DECLASSIFY(&rej, sizeof(rej));
+				SG_DECLASSIFY(&rej, sizeof(rej));
 			if (!rej)
 				break;
 		}
@@ -600,7 +593,7 @@ int sg_mldsa65_keypair(uint8_t pk[SG_MLDSA65_PK_LEN],
 	sg_shake256(ws.hashed, sizeof(ws.hashed), ws.seedbuf,
 		    sizeof(ws.seedbuf));
 	/* rho is the public half of the public key. */
-	DECLASSIFY(ws.hashed, 32);
+	SG_DECLASSIFY(ws.hashed, 32);
 
 	expand_a(a, rho);
 	for (i = 0; i < L; i++)
@@ -700,7 +693,7 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 
 	/* Algorithm 25, skDecode. rho is public (it is in pk). */
 	memcpy(rho, sk, 32);
-	DECLASSIFY(rho, sizeof(rho));
+	SG_DECLASSIFY(rho, sizeof(rho));
 	memcpy(ws.key, sk + 32, 32);
 	for (i = 0; i < L; i++) {
 		unpack(ws.s1hat[i].c, sk + SK_S1 + i * ETA_BYTES, N, 4, ETA, 1);
@@ -765,7 +758,7 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 				bad |= ge_bound(ws.z[j].c[i], GAMMA1 - BETA);
 			}
 		}
-		DECLASSIFY(&bad, sizeof(bad));
+		SG_DECLASSIFY(&bad, sizeof(bad));
 		if (bad)
 			continue;
 
@@ -803,14 +796,14 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 		bad |= (uint32_t)(OMEGA - (int32_t)hints) >> 31;
 
 		/* The accept/reject decision is public. */
-		DECLASSIFY(&bad, sizeof(bad));
+		SG_DECLASSIFY(&bad, sizeof(bad));
 		if (bad)
 			continue;
 
 		/* Accepted: c~, z and h are the signature (Algorithm 26). */
-		DECLASSIFY(&ws.ctilde, sizeof(ws.ctilde));
-		DECLASSIFY(ws.z, sizeof(ws.z));
-		DECLASSIFY(ws.h, sizeof(ws.h));
+		SG_DECLASSIFY(&ws.ctilde, sizeof(ws.ctilde));
+		SG_DECLASSIFY(ws.z, sizeof(ws.z));
+		SG_DECLASSIFY(ws.h, sizeof(ws.h));
 		memcpy(sig, ws.ctilde, CTILDE_LEN);
 		for (j = 0; j < L; j++)
 			pack(sig + SIG_Z + j * Z_BYTES, ws.z[j].c, N, 20,

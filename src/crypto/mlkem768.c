@@ -16,25 +16,13 @@
 #include "sg/env.h"
 #include "sg/err.h"
 #include "sg/sha3.h"
+#include "util/ct.h"
 
 #include <string.h>
 
-/*
- * Under valgrind's memcheck, tests/ct marks secrets undefined so that any
- * branch or address computed from them is reported. Values that FIPS 203
- * makes public although they are derived from a secret (rho in KeyGen, whose
- * rejection sampling branches) are declassified here. Natively the client
- * request is a handful of no-op instructions.
- */
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define ct_declassify(p, len) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (len)))
-#endif
-#endif
-#ifndef ct_declassify
-#define ct_declassify(p, len) ((void)(p), (void)(len))
-#endif
+/* rho in KeyGen is public (FIPS 203) although derived from the secret
+ * seed; its rejection sampling branches, so it is declassified for the
+ * constant-time test (src/util/ct.h). */
 
 #define Q 3329
 #define K 3
@@ -517,7 +505,7 @@ static void pke_keygen(uint8_t ek[SG_MLKEM768_EK_LEN], uint8_t dk[PVEC_BYTES],
 	in[32] = K; /* G(d || k): domain separation by parameter set */
 	sg_sha3_512(rs, in, sizeof(in));
 	/* rho goes into ek: public, and the matrix sampling branches on it. */
-	ct_declassify(rs, 32);
+	SG_DECLASSIFY(rs, 32);
 	gen_matrix(a, rs, 0);
 	for (i = 0; i < K; i++)
 		sample_cbd(&s.p[i], rs + 32, (uint8_t)i);
