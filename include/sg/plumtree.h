@@ -44,12 +44,12 @@ typedef struct sg_plumtree_config {
 	size_t max_neighbors;     /* 32 */
 	uint32_t ihave_interval_ms; /* IHAVE batching timer: 50 */
 	size_t ihave_batch_max;   /* ids per IHAVE frame: 64 */
-	uint32_t graft_timeout_ms; /* first wait for an announced id: 250 */
-	uint32_t graft_retry_ms;   /* then per further announcer: 150 */
+	uint32_t graft_timeout_ms; /* first wait for an announced id: 500 */
+	uint32_t graft_retry_ms;   /* then per further announcer: 250 */
 	size_t max_announcers;    /* remembered per missing id: 4 */
 	size_t max_missing;       /* announced ids awaited, globally: 4096 */
 	uint32_t max_hops;        /* hop limit: 32 */
-	uint32_t optimize_hops;   /* lazy path this much shorter swaps: 3 */
+	uint32_t optimize_hops;   /* lazy path this much shorter swaps: 7 */
 	size_t cache_msgs;        /* messages kept to answer GRAFT/IWANT: 1024 */
 	size_t cache_bytes;       /* and their total size: 16 MiB */
 	uint32_t cache_age_ms;    /* and their age: 120000 */
@@ -57,6 +57,9 @@ typedef struct sg_plumtree_config {
 	size_t max_publishers;    /* replay windows kept: 4096 */
 	uint32_t summary_interval_ms; /* catch-up summaries: 2000 */
 	size_t summary_max;       /* ids per summary: 256 */
+	uint32_t summary_settle_ms; /* ids younger than this are left out: 1000 */
+	uint32_t summary_recent_ms; /* periodic summaries cover this: 10000 */
+	uint32_t summary_full_ms; /* all cached ids, per neighbour: 60000 */
 	uint64_t skew_ms;         /* clock skew allowed: 300000 */
 	size_t max_pending_key;   /* messages waiting for a key: 64 */
 	uint32_t key_timeout_ms;  /* then dropped: 5000 */
@@ -64,6 +67,12 @@ typedef struct sg_plumtree_config {
 	size_t max_events;        /* queued events: 4096 */
 	int32_t prune_score;      /* a neighbour scored below is pruned: -20 */
 	uint32_t backoff_ms;      /* and not grafted again for: 60000 */
+	/* Signature check; NULL means sg_msg_verify(). A simulator running
+	 * thousands of nodes in one process may pass a memoising verifier
+	 * (every honest node computes the same answer for the same bytes). */
+	int (*verify)(void *ud, const sg_msg_view *msg,
+		      const uint8_t pk[SG_MLDSA65_PK_LEN]);
+	void *verify_ud;
 } sg_plumtree_config;
 
 SG_API void sg_plumtree_config_default(sg_plumtree_config *cfg);

@@ -44,6 +44,7 @@ typedef struct nbr {
 	int in_use, eager;
 	int32_t score;
 	uint64_t backoff_until;
+	uint64_t next_full;          /* next full SUMMARY to it */
 	size_t lazy_n;               /* queued IHAVE entries */
 	uint8_t (*lazy_ids)[SG_ID_LEN];
 	uint32_t *lazy_hops;
@@ -108,12 +109,12 @@ struct sg_plumtree {
 
 	pending_key *pend;
 
-	txq_item *txq;
-	size_t tx_head, tx_n;
+	txq_item *txq; /* ring, grows on demand up to max_tx */
+	size_t tx_head, tx_n, tx_cap;
 	uint8_t *tx_last;
 
-	evq_item *evq;
-	size_t ev_head, ev_n;
+	evq_item *evq; /* ring, grows on demand up to max_events */
+	size_t ev_head, ev_n, ev_cap;
 	uint8_t *ev_last;
 
 	uint64_t next_ihave, next_summary;
@@ -129,12 +130,12 @@ void sg_plumtree_config_default(sg_plumtree_config *c)
 	c->max_neighbors = 32;
 	c->ihave_interval_ms = 50;
 	c->ihave_batch_max = 64;
-	c->graft_timeout_ms = 250;
-	c->graft_retry_ms = 150;
+	c->graft_timeout_ms = 500;
+	c->graft_retry_ms = 250;
 	c->max_announcers = 4;
 	c->max_missing = 4096;
 	c->max_hops = 32;
-	c->optimize_hops = 3;
+	c->optimize_hops = 7;
 	c->cache_msgs = 1024;
 	c->cache_bytes = 16u << 20;
 	c->cache_age_ms = 120000;
@@ -142,6 +143,9 @@ void sg_plumtree_config_default(sg_plumtree_config *c)
 	c->max_publishers = 4096;
 	c->summary_interval_ms = 2000;
 	c->summary_max = 256;
+	c->summary_settle_ms = 1000;
+	c->summary_recent_ms = 10000;
+	c->summary_full_ms = 60000;
 	c->skew_ms = 300000;
 	c->max_pending_key = 64;
 	c->key_timeout_ms = 5000;
@@ -215,8 +219,10 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 		pt->pub_bits = sg_calloc(env, cfg->max_publishers,
 					 sizeof(pt->pub_bits[0]));
 		pt->pend = sg_calloc(env, cfg->max_pending_key, sizeof(pending_key));
-		pt->txq = sg_calloc(env, cfg->max_tx, sizeof(txq_item));
-		pt->evq = sg_calloc(env, cfg->max_events, sizeof(evq_item));
+		pt->tx_cap = cfg->max_tx < 16 ? cfg->max_tx : 16;
+		pt->ev_cap = cfg->max_events < 16 ? cfg->max_events : 16;
+		pt->txq = sg_calloc(env, pt->tx_cap, sizeof(txq_item));
+		pt->evq = sg_calloc(env, pt->ev_cap, sizeof(evq_item));
 		ok = pt->cache_buf && pt->cache_len && pt->cache_time &&
 		     pt->cache_hops && pt->cache_parent && pt->miss_ann &&
 		     pt->miss_nann && pt->miss_next && pt->miss_deadline &&
@@ -252,9 +258,9 @@ void sg_plumtree_del(sg_plumtree *pt)
 		for (i = 0; i < pt->cfg.max_pending_key; i++)
 			sg_free(&env, pt->pend[i].buf);
 	for (i = 0; pt->txq != NULL && i < pt->tx_n; i++)
-		sg_free(&env, pt->txq[(pt->tx_head + i) % pt->cfg.max_tx].buf);
+		sg_free(&env, pt->txq[(pt->tx_head + i) % pt->tx_cap].buf);
 	for (i = 0; pt->evq != NULL && i < pt->ev_n; i++)
-		sg_free(&env, pt->evq[(pt->ev_head + i) % pt->cfg.max_events].buf);
+		sg_free(&env, pt->evq[(pt->ev_head + i) % pt->ev_cap].buf);
 	sg_free(&env, pt->tx_last);
 	sg_free(&env, pt->ev_last);
 	if (pt->cache.ids != NULL)
@@ -296,18 +302,43 @@ static int find_nbr(const sg_plumtree *pt, const sg_peer_id *id)
 	return -1;
 }
 
+/* Doubles a ring of elem-sized items (up to max), keeping the order.
+ * Returns 0, or -1 when it is at max or memory is short. */
+static int ring_grow(const sg_env *env, void **ring, size_t elem, size_t *cap,
+		     size_t *head, size_t n, size_t max)
+{
+	size_t ncap = *cap * 2 > max ? max : *cap * 2, i;
+	uint8_t *nr;
+
+	if (ncap <= *cap)
+		return -1;
+	nr = sg_calloc(env, ncap, elem);
+	if (nr == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		memcpy(nr + i * elem,
+		       (uint8_t *)*ring + ((*head + i) % *cap) * elem, elem);
+	sg_free(env, *ring);
+	*ring = nr;
+	*cap = ncap;
+	*head = 0;
+	return 0;
+}
+
 /* Queues a frame (takes ownership of buf). */
 static void tx_push(sg_plumtree *pt, const sg_peer_id *to, uint8_t *buf,
 		    size_t len)
 {
 	txq_item *it;
 
-	if (pt->tx_n == pt->cfg.max_tx) {
+	if (pt->tx_n == pt->tx_cap &&
+	    ring_grow(&pt->env, (void **)&pt->txq, sizeof(txq_item),
+		      &pt->tx_cap, &pt->tx_head, pt->tx_n, pt->cfg.max_tx) != 0) {
 		pt->st.tx_dropped++;
 		sg_free(&pt->env, buf);
 		return;
 	}
-	it = &pt->txq[(pt->tx_head + pt->tx_n++) % pt->cfg.max_tx];
+	it = &pt->txq[(pt->tx_head + pt->tx_n++) % pt->tx_cap];
 	it->to = *to;
 	it->buf = buf;
 	it->len = len;
@@ -319,12 +350,15 @@ static void ev_push(sg_plumtree *pt, sg_plumtree_event_type type,
 {
 	evq_item *it;
 
-	if (pt->ev_n == pt->cfg.max_events) {
+	if (pt->ev_n == pt->ev_cap &&
+	    ring_grow(&pt->env, (void **)&pt->evq, sizeof(evq_item),
+		      &pt->ev_cap, &pt->ev_head, pt->ev_n,
+		      pt->cfg.max_events) != 0) {
 		pt->st.events_dropped++;
 		sg_free(&pt->env, buf);
 		return;
 	}
-	it = &pt->evq[(pt->ev_head + pt->ev_n++) % pt->cfg.max_events];
+	it = &pt->evq[(pt->ev_head + pt->ev_n++) % pt->ev_cap];
 	it->type = type;
 	it->peer = *peer;
 	it->buf = buf;
@@ -536,6 +570,7 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 		n->id = *peer;
 		n->score = 0;
 		n->backoff_until = 0;
+		n->next_full = 0; /* a full summary at the next interval */
 		n->lazy_n = 0;
 		make_eager(pt, n);
 		return 0;
@@ -687,6 +722,7 @@ static void accept(sg_plumtree *pt, const sg_msg_view *v, const uint8_t *envb,
 	}
 	cache_put(pt, v->id, envb, len, hops, from, now_ms);
 	if (from >= 0) {
+		/* Section 3.3: the sender of a first copy is (again) eager. */
 		nbr *n = &pt->nbrs[from];
 		if (!n->eager && n->backoff_until <= now_ms)
 			make_eager(pt, n);
@@ -742,7 +778,8 @@ static int check_message(sg_plumtree *pt, const sg_msg_view *v, int from,
 		pt->st.key_requests++;
 		return 1;
 	}
-	if (sg_msg_verify(v, pk) != 0) {
+	if ((pt->cfg.verify != NULL ? pt->cfg.verify(pt->cfg.verify_ud, v, pk)
+				    : sg_msg_verify(v, pk)) != 0) {
 		pt->st.invalid++;
 		return SG_ERR_VERIFY;
 	}
@@ -1115,29 +1152,66 @@ bad:
 
 /* ---- timers -------------------------------------------------------------------- */
 
-static void summaries(sg_plumtree *pt, uint64_t now_ms)
+/* Cached ids with settle <= age <= max_age, newest first, into ids. */
+static size_t collect_ids(sg_plumtree *pt, uint8_t (*ids)[SG_ID_LEN],
+			  size_t cap, uint64_t max_age, uint64_t now_ms)
 {
-	uint8_t(*ids)[SG_ID_LEN];
-	size_t n = 0, k, i, cap = pt->cfg.summary_max;
+	size_t n = 0, k;
 
-	if (cap == 0 || pt->cache.count == 0)
-		return;
-	ids = sg_alloc(&pt->env, cap * SG_ID_LEN);
-	if (ids == NULL)
-		return;
-	/* The newest cached ids, within the cache age. */
 	for (k = pt->cache.count; k > 0 && n < cap; k--) {
 		size_t slot = (pt->cache.head + k - 1) % pt->cache.cap;
-		if (pt->cache_buf[slot] == NULL ||
-		    now_ms - pt->cache_time[slot] > pt->cfg.cache_age_ms)
+		uint64_t age = now_ms - pt->cache_time[slot];
+		if (pt->cache_buf[slot] == NULL || age > max_age ||
+		    age < pt->cfg.summary_settle_ms)
 			continue;
 		memcpy(ids[n++], pt->cache.ids[slot], SG_ID_LEN);
 	}
-	for (i = 0; n > 0 && i < pt->cfg.max_neighbors; i++)
-		if (pt->nbrs[i].in_use)
-			send_ids(pt, &pt->nbrs[i].id, T_SUMMARY,
-				 (const uint8_t(*)[SG_ID_LEN])ids, NULL, n);
-	sg_free(&pt->env, ids);
+	return n;
+}
+
+/* Catch-up: every summary interval each neighbour hears the ids of the
+ * last summary_recent_ms (cheap, repairs recent losses); a new neighbour,
+ * and every neighbour every summary_full_ms, hears every cached id (so a
+ * node back from a partition fetches what it missed within the cache
+ * window). Ids younger than summary_settle_ms may still be in flight
+ * through the tree and are left out. */
+static void summaries(sg_plumtree *pt, uint64_t now_ms)
+{
+	uint8_t(*recent)[SG_ID_LEN], (*full)[SG_ID_LEN] = NULL;
+	size_t nrecent, nfull = 0, i, cap = pt->cfg.summary_max;
+
+	if (cap == 0 || pt->cache.count == 0)
+		return;
+	recent = sg_alloc(&pt->env, cap * SG_ID_LEN);
+	if (recent == NULL)
+		return;
+	nrecent = collect_ids(pt, recent, cap, pt->cfg.summary_recent_ms,
+			      now_ms);
+	for (i = 0; i < pt->cfg.max_neighbors; i++) {
+		nbr *n = &pt->nbrs[i];
+		if (!n->in_use)
+			continue;
+		if (n->next_full <= now_ms) {
+			if (full == NULL) {
+				full = sg_alloc(&pt->env, cap * SG_ID_LEN);
+				if (full == NULL)
+					break;
+				nfull = collect_ids(pt, full, cap,
+						    pt->cfg.cache_age_ms, now_ms);
+			}
+			n->next_full = now_ms + pt->cfg.summary_full_ms;
+			if (nfull > 0)
+				send_ids(pt, &n->id, T_SUMMARY,
+					 (const uint8_t(*)[SG_ID_LEN])full,
+					 NULL, nfull);
+		} else if (nrecent > 0) {
+			send_ids(pt, &n->id, T_SUMMARY,
+				 (const uint8_t(*)[SG_ID_LEN])recent, NULL,
+				 nrecent);
+		}
+	}
+	sg_free(&pt->env, recent);
+	sg_free(&pt->env, full);
 }
 
 void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
@@ -1241,7 +1315,7 @@ size_t sg_plumtree_poll_tx(sg_plumtree *pt, sg_peer_id *to,
 	if (pt->tx_n == 0)
 		return 0;
 	it = &pt->txq[pt->tx_head];
-	pt->tx_head = (pt->tx_head + 1) % pt->cfg.max_tx;
+	pt->tx_head = (pt->tx_head + 1) % pt->tx_cap;
 	pt->tx_n--;
 	*to = it->to;
 	*frame = pt->tx_last = it->buf;
@@ -1258,7 +1332,7 @@ int sg_plumtree_poll_event(sg_plumtree *pt, sg_plumtree_event *ev)
 		if (pt->ev_n == 0)
 			return 0;
 		it = &pt->evq[pt->ev_head];
-		pt->ev_head = (pt->ev_head + 1) % pt->cfg.max_events;
+		pt->ev_head = (pt->ev_head + 1) % pt->ev_cap;
 		pt->ev_n--;
 		memset(ev, 0, sizeof(*ev));
 		ev->type = it->type;
