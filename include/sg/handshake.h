@@ -205,4 +205,38 @@ SG_API void sg_handshake_retry_key(uint8_t key[SG_HANDSHAKE_KEY_LEN],
 SG_API int sg_handshake_retry_tag(uint8_t tag[SG_HANDSHAKE_TAG_LEN],
 				  const uint8_t *pseudo, size_t pseudo_len);
 
+/* ---- Packet protection (H.4; RFC 9001 sections 5.3, 5.4.4) ------------ */
+
+#define SG_HANDSHAKE_HP_SAMPLE_LEN 16
+#define SG_HANDSHAKE_HP_MASK_LEN 5
+
+/* nonce = iv XOR the packet number, left-padded (RFC 9001 section 5.3). */
+SG_API void sg_handshake_pkt_nonce(uint8_t nonce[SG_HANDSHAKE_IV_LEN],
+				   const uint8_t iv[SG_HANDSHAKE_IV_LEN],
+				   uint64_t pn);
+
+/* AEAD_CHACHA20_POLY1305 over a packet payload with the header as
+ * associated data: writes ciphertext || tag (pt_len + 16 bytes; out may
+ * equal pt) and returns its length. Errors: SG_ERR_INVAL, SG_ERR_RANGE,
+ * SG_ERR_BUFSIZE, SG_ERR_CRYPTO. */
+SG_API long sg_handshake_pkt_seal(uint8_t *out, size_t out_cap,
+				  const sg_handshake_pkt_keys *keys,
+				  uint64_t pn, const uint8_t *ad, size_t ad_len,
+				  const uint8_t *pt, size_t pt_len);
+
+/* The inverse: returns the plaintext length (ct_len - 16; out may equal
+ * ct), or SG_ERR_VERIFY (forged, damaged or shorter than a tag),
+ * SG_ERR_INVAL, SG_ERR_RANGE, SG_ERR_BUFSIZE. */
+SG_API long sg_handshake_pkt_open(uint8_t *out, size_t out_cap,
+				  const sg_handshake_pkt_keys *keys,
+				  uint64_t pn, const uint8_t *ad, size_t ad_len,
+				  const uint8_t *ct, size_t ct_len);
+
+/* The 5-byte header-protection mask for a 16-byte ciphertext sample
+ * (RFC 9001 section 5.4.4, ChaCha20). */
+SG_API void
+sg_handshake_hp_mask(uint8_t mask[SG_HANDSHAKE_HP_MASK_LEN],
+		     const uint8_t hp[SG_HANDSHAKE_HP_LEN],
+		     const uint8_t sample[SG_HANDSHAKE_HP_SAMPLE_LEN]);
+
 #endif

@@ -16,26 +16,8 @@
 #include <sodium.h>
 #include <string.h>
 
-/* H.3, H.4: BLAKE3 derive-key contexts, one per use. */
-#define CTX_TRANSCRIPT "saorsa-gossip 2026-11 handshake transcript v1"
-#define CTX_C_HS "saorsa-gossip 2026-11 handshake client handshake traffic v1"
-#define CTX_S_HS "saorsa-gossip 2026-11 handshake server handshake traffic v1"
-#define CTX_DERIVED "saorsa-gossip 2026-11 handshake derived v1"
-#define CTX_FINISHED "saorsa-gossip 2026-11 handshake finished v1"
-#define CTX_C_AP "saorsa-gossip 2026-11 handshake client application traffic v1"
-#define CTX_S_AP "saorsa-gossip 2026-11 handshake server application traffic v1"
-#define CTX_UPDATE                                                             \
-	"saorsa-gossip 2026-11 handshake application traffic update v1"
-#define CTX_QUIC_KEY "saorsa-gossip 2026-11 quic key v1"
-#define CTX_QUIC_IV "saorsa-gossip 2026-11 quic iv v1"
-#define CTX_QUIC_HP "saorsa-gossip 2026-11 quic hp v1"
-#define CTX_INITIAL_SALT "saorsa-gossip 2026-11 quic initial salt v1"
-#define CTX_C_INITIAL "saorsa-gossip 2026-11 quic client initial v1"
-#define CTX_S_INITIAL "saorsa-gossip 2026-11 quic server initial v1"
-#define CTX_RETRY_KEY "saorsa-gossip 2026-11 quic retry integrity key v1"
-#define CTX_RETRY_NONCE "saorsa-gossip 2026-11 quic retry integrity nonce v1"
+#include "hs_internal.h"
 
-#define SECRET_LEN SG_HANDSHAKE_SECRET_LEN
 #define X25519_LEN 32
 #define RANDOM_LEN 32
 #define MAC_LEN 32
@@ -106,89 +88,6 @@ _Static_assert(_Alignof(sg_handshake) >= _Alignof(hs_state),
 #define S(hs) ((hs_state *)(void *)(hs)->opaque)
 #define CS(hs) ((const hs_state *)(const void *)(hs)->opaque)
 
-/* ---- Key schedule (H.4) ------------------------------------------------ */
-
-/* Extract(salt, ikm) = BLAKE3-keyed(salt, ikm). */
-static void extract(uint8_t out[SECRET_LEN], const uint8_t salt[SECRET_LEN],
-		    const uint8_t *ikm, size_t ikm_len)
-{
-	sg_blake3_keyed(out, salt, ikm, ikm_len);
-}
-
-/* Expand(secret, label, ctx, L) = BLAKE3-derive-key(label, secret || ctx). */
-static void expand(uint8_t *out, size_t out_len, const uint8_t *secret,
-		   const char *label, const uint8_t *ctx, size_t ctx_len)
-{
-	sg_blake3_hasher h;
-
-	sg_blake3_init_derive_key(&h, label);
-	sg_blake3_update(&h, secret, SECRET_LEN);
-	if (ctx_len > 0)
-		sg_blake3_update(&h, ctx, ctx_len);
-	sg_blake3_final(&h, out, out_len);
-	sg_blake3_wipe(&h);
-}
-
-void sg_handshake_pkt_keys_from_secret(sg_handshake_pkt_keys *keys,
-				       const uint8_t secret[SECRET_LEN])
-{
-	expand(keys->key, sizeof(keys->key), secret, CTX_QUIC_KEY, NULL, 0);
-	expand(keys->iv, sizeof(keys->iv), secret, CTX_QUIC_IV, NULL, 0);
-	expand(keys->hp, sizeof(keys->hp), secret, CTX_QUIC_HP, NULL, 0);
-}
-
-void sg_handshake_next_secret(uint8_t next[SECRET_LEN],
-			      const uint8_t cur[SECRET_LEN])
-{
-	uint8_t tmp[SECRET_LEN];
-
-	expand(tmp, sizeof(tmp), cur, CTX_UPDATE, NULL, 0);
-	memcpy(next, tmp, sizeof(tmp));
-	sg_wipe(tmp, sizeof(tmp));
-}
-
-int sg_handshake_initial_secrets(uint8_t client[SECRET_LEN],
-				 uint8_t server[SECRET_LEN],
-				 const uint8_t *dcid, size_t dcid_len)
-{
-	uint8_t salt[SECRET_LEN], is[SECRET_LEN];
-
-	if (!client || !server || (!dcid && dcid_len > 0))
-		return SG_ERR_INVAL;
-	if (dcid_len > SG_QUIC_MAX_CID_LEN)
-		return SG_ERR_RANGE;
-	sg_blake3_derive_key(salt, sizeof(salt), CTX_INITIAL_SALT, NULL, 0);
-	extract(is, salt, dcid, dcid_len);
-	expand(client, SECRET_LEN, is, CTX_C_INITIAL, NULL, 0);
-	expand(server, SECRET_LEN, is, CTX_S_INITIAL, NULL, 0);
-	sg_wipe(is, sizeof(is));
-	return 0;
-}
-
-void sg_handshake_retry_key(uint8_t key[SG_HANDSHAKE_KEY_LEN],
-			    uint8_t nonce[SG_HANDSHAKE_IV_LEN])
-{
-	sg_blake3_derive_key(key, SG_HANDSHAKE_KEY_LEN, CTX_RETRY_KEY, NULL, 0);
-	sg_blake3_derive_key(nonce, SG_HANDSHAKE_IV_LEN, CTX_RETRY_NONCE, NULL,
-			     0);
-}
-
-int sg_handshake_retry_tag(uint8_t tag[SG_HANDSHAKE_TAG_LEN],
-			   const uint8_t *pseudo, size_t pseudo_len)
-{
-	uint8_t key[SG_HANDSHAKE_KEY_LEN], nonce[SG_HANDSHAKE_IV_LEN];
-	unsigned long long tag_len = 0;
-	uint8_t none[1]; /* the empty ciphertext (libsodium wants a pointer) */
-	int rc;
-
-	if (!tag || (!pseudo && pseudo_len > 0))
-		return SG_ERR_INVAL;
-	sg_handshake_retry_key(key, nonce);
-	rc = crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-	    none, tag, &tag_len, none, 0, pseudo, pseudo_len, NULL, nonce, key);
-	return rc == 0 && tag_len == SG_HANDSHAKE_TAG_LEN ? 0 : SG_ERR_CRYPTO;
-}
-
 /* The running transcript hash TH(m1 .. mn) (H.3). */
 static void th_now(const hs_state *s, uint8_t out[SECRET_LEN])
 {
@@ -205,12 +104,12 @@ static void derive_handshake(hs_state *s, const uint8_t dh[X25519_LEN],
 	memset(zero, 0, sizeof(zero));
 	memcpy(ikm, dh, X25519_LEN);
 	memcpy(ikm + X25519_LEN, ss, SG_MLKEM768_SS_LEN);
-	extract(hs, zero, ikm, sizeof(ikm));
+	sg_hs_extract(hs, zero, ikm, sizeof(ikm));
 	th_now(s, th2);
-	expand(s->chts, SECRET_LEN, hs, CTX_C_HS, th2, sizeof(th2));
-	expand(s->shts, SECRET_LEN, hs, CTX_S_HS, th2, sizeof(th2));
-	expand(derived, SECRET_LEN, hs, CTX_DERIVED, th2, sizeof(th2));
-	extract(s->ms, derived, zero, sizeof(zero));
+	sg_hs_expand(s->chts, SECRET_LEN, hs, CTX_C_HS, th2, sizeof(th2));
+	sg_hs_expand(s->shts, SECRET_LEN, hs, CTX_S_HS, th2, sizeof(th2));
+	sg_hs_expand(derived, SECRET_LEN, hs, CTX_DERIVED, th2, sizeof(th2));
+	sg_hs_extract(s->ms, derived, zero, sizeof(zero));
 	s->hs_keys = 1;
 	sg_wipe(ikm, sizeof(ikm));
 	sg_wipe(hs, sizeof(hs));
@@ -223,8 +122,8 @@ static void derive_application(hs_state *s)
 	uint8_t thf[SECRET_LEN];
 
 	th_now(s, thf);
-	expand(s->cats, SECRET_LEN, s->ms, CTX_C_AP, thf, sizeof(thf));
-	expand(s->sats, SECRET_LEN, s->ms, CTX_S_AP, thf, sizeof(thf));
+	sg_hs_expand(s->cats, SECRET_LEN, s->ms, CTX_C_AP, thf, sizeof(thf));
+	sg_hs_expand(s->sats, SECRET_LEN, s->ms, CTX_S_AP, thf, sizeof(thf));
 	sg_wipe(s->ms, sizeof(s->ms));
 }
 
@@ -234,8 +133,8 @@ static void finished_mac(const hs_state *s, int of_client, uint8_t mac[MAC_LEN])
 {
 	uint8_t fk[SECRET_LEN], th[SECRET_LEN];
 
-	expand(fk, sizeof(fk), of_client ? s->chts : s->shts, CTX_FINISHED,
-	       NULL, 0);
+	sg_hs_expand(fk, sizeof(fk), of_client ? s->chts : s->shts,
+		     CTX_FINISHED, NULL, 0);
 	th_now(s, th);
 	sg_blake3_keyed(mac, fk, th, sizeof(th));
 	sg_wipe(fk, sizeof(fk));
@@ -736,7 +635,7 @@ int sg_handshake_init(sg_handshake *hs, sg_handshake_role role,
 		return fail(s, SG_ERR_RANGE);
 	s->env = env;
 	s->ident = ident;
-	s->role = role;
+	s->role = (int)role;
 	if (tp_len > 0)
 		memcpy(s->local_tp, tp, tp_len);
 	s->local_tp_len = tp_len;
