@@ -27,6 +27,22 @@
  * parameters, and the server's Handshake flight likewise. */
 #define TX_INITIAL_CAP 3584
 #define TX_HANDSHAKE_CAP 8704
+/* Encoded sizes at the limits: a byte string of n bytes takes n + 3 for
+ * 256 <= n < 65536, a 32-byte one 34, the version and array heads 1. */
+#define BSTR(n) ((n) + 3)
+#define MAX_CH                                                                 \
+	(HDR_LEN + 1 + 1 + 34 + 34 + BSTR(SG_MLKEM768_EK_LEN) +                \
+	 BSTR(SG_HANDSHAKE_MAX_TP) + 34)
+#define MAX_SID                                                                \
+	(HDR_LEN + 1 + BSTR(SG_HANDSHAKE_MAX_TP) + BSTR(SG_MLDSA65_PK_LEN) +   \
+	 BSTR(SG_MLKEM768_EK_LEN))
+#define MAX_CV (HDR_LEN + 1 + BSTR(SG_MLDSA65_SIG_LEN))
+#define MAX_FIN (HDR_LEN + 1 + 2 + 32)
+_Static_assert(MAX_CH <= TX_INITIAL_CAP, "ClientHello does not fit");
+_Static_assert(MAX_SID + MAX_CV + MAX_FIN <= TX_HANDSHAKE_CAP,
+	       "server flight does not fit");
+_Static_assert(MAX_SID <= RX_CAP && MAX_CH <= RX_CAP && MAX_CV <= RX_CAP,
+	       "largest message exceeds SG_HANDSHAKE_MAX_BODY");
 
 enum state {
 	C_WAIT_SH,

@@ -315,6 +315,41 @@ static void test_expected_peer(void **state)
 	pair_del(p);
 }
 
+/* The largest transport parameters both ways still fit every buffer. */
+static void test_max_transport_params(void **state)
+{
+	static uint8_t big_c[SG_HANDSHAKE_MAX_TP], big_s[SG_HANDSHAKE_MAX_TP];
+	pair *p = calloc(1, sizeof(*p));
+	const uint8_t *tp;
+	size_t tp_len;
+	(void)state;
+
+	assert_non_null(p);
+	memset(big_c, 0xc1, sizeof(big_c));
+	memset(big_s, 0x5e, sizeof(big_s));
+	sg_test_env_init(&p->cenv, 30, 0);
+	sg_test_env_init(&p->senv, 31, 0);
+	assert_int_equal(sg_handshake_init(&p->c, SG_HANDSHAKE_CLIENT, &alice,
+					   &bob.id, big_c, sizeof(big_c),
+					   &p->cenv.env),
+			 0);
+	assert_int_equal(sg_handshake_init(&p->s, SG_HANDSHAKE_SERVER, &bob,
+					   NULL, big_s, sizeof(big_s),
+					   &p->senv.env),
+			 0);
+	run(p, 1200);
+	assert_int_equal(p->crc, 0);
+	assert_int_equal(p->src, 0);
+	assert_agree(p);
+	assert_int_equal(sg_handshake_remote_tp(&p->c, &tp, &tp_len), 0);
+	assert_int_equal(tp_len, sizeof(big_s));
+	assert_memory_equal(tp, big_s, sizeof(big_s));
+	assert_int_equal(sg_handshake_remote_tp(&p->s, &tp, &tp_len), 0);
+	assert_int_equal(tp_len, sizeof(big_c));
+	assert_memory_equal(tp, big_c, sizeof(big_c));
+	pair_del(p);
+}
+
 static const sg_handshake_level flight_level[4] = {
     SG_HANDSHAKE_LEVEL_INITIAL, SG_HANDSHAKE_LEVEL_INITIAL,
     SG_HANDSHAKE_LEVEL_HANDSHAKE, SG_HANDSHAKE_LEVEL_HANDSHAKE};
@@ -849,6 +884,7 @@ int main(void)
 	    cmocka_unit_test(test_complete),
 	    cmocka_unit_test(test_fresh_and_one_byte),
 	    cmocka_unit_test(test_expected_peer),
+	    cmocka_unit_test(test_max_transport_params),
 	    cmocka_unit_test(test_order_and_replay),
 	    cmocka_unit_test(test_splice),
 	    cmocka_unit_test(test_zero_x25519),
