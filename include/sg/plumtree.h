@@ -1,7 +1,9 @@
 /*
  * Plumtree (Leitao, Pereira, Rodrigues, "Epidemic Broadcast Trees", SRDS
  * 2007) for one topic, as a pure state machine: bytes and time in, frames
- * and events out. The node runs one instance per subscribed topic over
+ * and events out. It keeps one broadcast tree per publisher (eager/lazy per
+ * publisher and neighbour) so that many publishers at once do not tear
+ * each other's trees apart. The node runs one instance per subscribed topic over
  * that topic's swarm neighbours and tells it when neighbours come and go.
  *
  * Messages are publisher-signed envelopes (include/sg/msg.h) forwarded
@@ -41,7 +43,7 @@ typedef struct sg_plumtree sg_plumtree;
 
 typedef struct sg_plumtree_config {
 	size_t size; /* sizeof(sg_plumtree_config) */
-	size_t max_neighbors;     /* 32 */
+	size_t max_neighbors;     /* 32 (at most 64) */
 	uint32_t ihave_interval_ms; /* IHAVE batching timer: 50 */
 	size_t ihave_batch_max;   /* ids per IHAVE frame: 64 */
 	uint32_t graft_timeout_ms; /* first wait for an announced id: 500 */
@@ -101,6 +103,8 @@ typedef struct sg_plumtree_stats {
 	uint64_t eager_sent, ihave_sent, graft_sent, prune_sent, iwant_sent;
 	uint64_t key_requests, key_dropped, missing_dropped, missing_gave_up;
 	uint64_t tx_dropped, events_dropped, cache_evicted;
+	/* eager, lazy: (publisher, neighbour) pairs over the tracked
+	 * publishers' trees */
 	size_t eager, lazy, cached, missing;
 } sg_plumtree_stats;
 
@@ -139,8 +143,10 @@ SG_API size_t sg_plumtree_poll_tx(sg_plumtree *pt, sg_peer_id *to,
 SG_API int sg_plumtree_poll_event(sg_plumtree *pt, sg_plumtree_event *ev);
 
 SG_API void sg_plumtree_stats_get(const sg_plumtree *pt, sg_plumtree_stats *st);
-/* Whether peer is currently an eager (tree) neighbour. */
-SG_API int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer);
+/* Whether peer is an eager (tree) neighbour in publisher's tree (for a
+ * publisher not seen yet: in the topic's shared tree). */
+SG_API int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer,
+				const sg_peer_id *publisher);
 
 /* The first sequence number a publisher uses after it starts:
  * max(last persisted + 1, wall_ms), so a restarted publisher is never

@@ -9,6 +9,17 @@
  * timeout; section 3.8's optimisation swaps an eager parent for a lazy
  * announcer whose path is optimize_hops shorter.
  *
+ * One tree per publisher, not one per topic: eager/lazy is kept per
+ * (publisher, neighbour), so a duplicate of one publisher's message prunes
+ * that publisher's tree only. With a single shared tree, many publishers
+ * at once prune different edges of the same cycles and cut the tree apart
+ * (measured: RMR 1.7-4.8 with every node sending); per-publisher trees
+ * converge each as the single-sender case does. A new publisher's tree
+ * starts as a copy of the topic's shared tree (the paper's single tree,
+ * updated by every PRUNE and GRAFT), so sequential publishers cost no
+ * flooding either. PRUNE names the publisher; GRAFT names the ids it wants
+ * and the publishers whose trees it rejoins.
+ *
  * Additions of ours: messages are publisher-signed and verified once
  * before they are seen (a forged copy cannot suppress the real one);
  * a per-publisher replay window; a hop limit; IWANT (fetch without
@@ -41,7 +52,7 @@ enum {
 
 typedef struct nbr {
 	sg_peer_id id;
-	int in_use, eager;
+	int in_use;
 	int32_t score;
 	uint64_t backoff_until;
 	uint64_t next_full;          /* next full SUMMARY to it */
@@ -87,6 +98,7 @@ struct sg_plumtree {
 	uint8_t **cache_buf;
 	size_t *cache_len;
 	uint64_t *cache_time;
+	sg_peer_id *cache_pub; /* each message's publisher */
 	uint32_t *cache_hops;
 	int *cache_parent; /* neighbour index it came from, -1 own */
 	size_t cache_total;
@@ -102,8 +114,12 @@ struct sg_plumtree {
 	int *miss_live;
 	size_t miss_live_n;
 
-	/* Replay windows per publisher. */
+	/* Per publisher: replay window and tree (lazy neighbours, a bit per
+	 * neighbour slot; 0 = eager). */
 	sg_idset pubs;
+	uint64_t shared_lazy; /* the topic-wide tree new publishers start from */
+	uint64_t *pub_lazy;
+	uint8_t *pub_fresh; /* no sequence number seen yet */
 	uint64_t *pub_max;
 	uint64_t (*pub_bits)[WINDOW_BITS / 64];
 
@@ -163,7 +179,7 @@ uint64_t sg_plumtree_initial_seq(uint64_t last_persisted, uint64_t wall_ms)
 static int config_ok(const sg_plumtree_config *c)
 {
 	return c->size == sizeof(*c) && c->max_neighbors > 0 &&
-	       c->max_neighbors < 4096 && c->ihave_batch_max > 0 &&
+	       c->max_neighbors <= 64 && c->ihave_batch_max > 0 &&
 	       c->ihave_batch_max <= 1024 && c->max_announcers > 0 &&
 	       c->max_announcers <= 16 && c->max_missing > 0 &&
 	       c->cache_msgs > 0 && c->seen_max > 0 &&
@@ -206,6 +222,7 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 		pt->cache_buf = sg_calloc(env, cfg->cache_msgs, sizeof(uint8_t *));
 		pt->cache_len = sg_calloc(env, cfg->cache_msgs, sizeof(size_t));
 		pt->cache_time = sg_calloc(env, cfg->cache_msgs, sizeof(uint64_t));
+		pt->cache_pub = sg_calloc(env, cfg->cache_msgs, sizeof(sg_peer_id));
 		pt->cache_hops = sg_calloc(env, cfg->cache_msgs, sizeof(uint32_t));
 		pt->cache_parent = sg_calloc(env, cfg->cache_msgs, sizeof(int));
 		pt->miss_ann = sg_calloc(env, cfg->max_missing * cfg->max_announcers,
@@ -216,6 +233,8 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 		pt->miss_hops = sg_calloc(env, cfg->max_missing, sizeof(uint32_t));
 		pt->miss_live = sg_calloc(env, cfg->max_missing, sizeof(int));
 		pt->pub_max = sg_calloc(env, cfg->max_publishers, sizeof(uint64_t));
+		pt->pub_lazy = sg_calloc(env, cfg->max_publishers, sizeof(uint64_t));
+		pt->pub_fresh = sg_calloc(env, cfg->max_publishers, 1);
 		pt->pub_bits = sg_calloc(env, cfg->max_publishers,
 					 sizeof(pt->pub_bits[0]));
 		pt->pend = sg_calloc(env, cfg->max_pending_key, sizeof(pending_key));
@@ -224,6 +243,7 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 		pt->txq = sg_calloc(env, pt->tx_cap, sizeof(txq_item));
 		pt->evq = sg_calloc(env, pt->ev_cap, sizeof(evq_item));
 		ok = pt->cache_buf && pt->cache_len && pt->cache_time &&
+		     pt->cache_pub && pt->pub_lazy && pt->pub_fresh &&
 		     pt->cache_hops && pt->cache_parent && pt->miss_ann &&
 		     pt->miss_nann && pt->miss_next && pt->miss_deadline &&
 		     pt->miss_hops && pt->miss_live && pt->pub_max &&
@@ -274,6 +294,9 @@ void sg_plumtree_del(sg_plumtree *pt)
 	sg_free(&env, pt->cache_buf);
 	sg_free(&env, pt->cache_len);
 	sg_free(&env, pt->cache_time);
+	sg_free(&env, pt->cache_pub);
+	sg_free(&env, pt->pub_lazy);
+	sg_free(&env, pt->pub_fresh);
 	sg_free(&env, pt->cache_hops);
 	sg_free(&env, pt->cache_parent);
 	sg_free(&env, pt->miss_ann);
@@ -453,9 +476,28 @@ static void body_ids(sg_cbor_enc *e, const void *a_)
 
 static void body_prune(sg_cbor_enc *e, const void *a)
 {
-	(void)a;
-	sg_cbor_put_array(e, 1);
+	const sg_peer_id *publisher = a;
+	sg_cbor_put_array(e, 2);
 	sg_cbor_put_uint(e, T_PRUNE);
+	sg_cbor_put_bytes(e, publisher->bytes, SG_PEER_ID_LEN);
+}
+
+typedef struct graft_arg {
+	const uint8_t *id;            /* NULL: none */
+	const sg_peer_id *publisher;  /* NULL: none */
+} graft_arg;
+
+static void body_graft(sg_cbor_enc *e, const void *a_)
+{
+	const graft_arg *a = a_;
+	sg_cbor_put_array(e, 3);
+	sg_cbor_put_uint(e, T_GRAFT);
+	sg_cbor_put_array(e, a->id != NULL);
+	if (a->id != NULL)
+		sg_cbor_put_bytes(e, a->id, SG_ID_LEN);
+	sg_cbor_put_array(e, a->publisher != NULL);
+	if (a->publisher != NULL)
+		sg_cbor_put_bytes(e, a->publisher->bytes, SG_PEER_ID_LEN);
 }
 
 typedef struct blob_arg {
@@ -488,17 +530,19 @@ static void send_gossip(sg_plumtree *pt, const sg_peer_id *to, uint32_t hops,
 	pt->st.eager_sent++;
 }
 
-static void send_prune(sg_plumtree *pt, const sg_peer_id *to)
+static void send_prune(sg_plumtree *pt, const sg_peer_id *to,
+		       const sg_peer_id *publisher)
 {
-	send_frame(pt, to, body_prune, NULL);
+	send_frame(pt, to, body_prune, publisher);
 	pt->st.prune_sent++;
 }
 
+/* GRAFT: send me id (if any) and push me publisher's messages (if any). */
 static void send_graft(sg_plumtree *pt, const sg_peer_id *to,
-		       const uint8_t id[SG_ID_LEN])
+		       const uint8_t *id, const sg_peer_id *publisher)
 {
-	send_ids(pt, to, T_GRAFT, (const uint8_t(*)[SG_ID_LEN])id, NULL,
-		 id != NULL ? 1 : 0);
+	graft_arg a = {id, publisher};
+	send_frame(pt, to, body_graft, &a);
 	pt->st.graft_sent++;
 }
 
@@ -524,16 +568,51 @@ static void queue_ihave(sg_plumtree *pt, nbr *n, const uint8_t id[SG_ID_LEN],
 		flush_lazy(pt, n);
 }
 
-static void make_eager(sg_plumtree *pt, nbr *n)
+/* The publisher slot of p, or -1 (peers never create slots: only
+ * verified messages do, so a peer cannot flush the table). */
+static long pub_find(const sg_plumtree *pt, const sg_peer_id *p)
 {
-	(void)pt;
-	n->eager = 1;
+	return sg_idset_find(&pt->pubs, p->bytes);
 }
 
-static void make_lazy(sg_plumtree *pt, nbr *n)
+static int is_eager(const sg_plumtree *pt, long ps, int i)
 {
-	(void)pt;
-	n->eager = 0;
+	uint64_t lazy = ps < 0 ? pt->shared_lazy : pt->pub_lazy[ps];
+	return !(lazy >> i & 1);
+}
+
+static void set_eager(sg_plumtree *pt, long ps, int i, uint64_t now_ms)
+{
+	if (pt->nbrs[i].backoff_until > now_ms)
+		return;
+	pt->shared_lazy &= ~((uint64_t)1 << i);
+	if (ps >= 0)
+		pt->pub_lazy[ps] &= ~((uint64_t)1 << i);
+}
+
+static void set_lazy(sg_plumtree *pt, long ps, int i)
+{
+	pt->shared_lazy |= (uint64_t)1 << i;
+	if (ps >= 0)
+		pt->pub_lazy[ps] |= (uint64_t)1 << i;
+}
+
+/* The slot of a verified message's publisher, created with the shared
+ * tree (neighbours in back-off lazy). */
+static size_t pub_slot(sg_plumtree *pt, const sg_peer_id *p, uint64_t now_ms)
+{
+	long s = pub_find(pt, p);
+	size_t slot, i;
+
+	if (s >= 0)
+		return (size_t)s;
+	slot = sg_idset_add(&pt->pubs, p->bytes, NULL);
+	pt->pub_fresh[slot] = 1;
+	pt->pub_lazy[slot] = pt->shared_lazy;
+	for (i = 0; i < pt->cfg.max_neighbors; i++)
+		if (pt->nbrs[i].in_use && pt->nbrs[i].backoff_until > now_ms)
+			pt->pub_lazy[slot] |= (uint64_t)1 << i;
+	return slot;
 }
 
 static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
@@ -545,10 +624,13 @@ static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
 	if (n->score > SCORE_MAX)
 		n->score = SCORE_MAX;
 	if (n->score < pt->cfg.prune_score && n->backoff_until <= now_ms) {
-		/* Out of the tree, and not grafted again for a while. */
-		if (n->eager)
-			send_prune(pt, &n->id);
-		make_lazy(pt, n);
+		/* Out of every tree, and not grafted again for a while (it
+		 * is told by PRUNE when it next pushes to us). */
+		size_t k;
+		set_lazy(pt, -1, idx);
+		for (k = 0; k < pt->pubs.count; k++)
+			set_lazy(pt, (long)((pt->pubs.head + k) % pt->pubs.cap),
+				 idx);
 		n->backoff_until = now_ms + pt->cfg.backoff_ms;
 		n->score = 0;
 	}
@@ -557,7 +639,7 @@ static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
 int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 			    uint64_t now_ms)
 {
-	size_t i;
+	size_t i, j;
 	(void)now_ms;
 
 	if (find_nbr(pt, peer) >= 0)
@@ -572,7 +654,10 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 		n->backoff_until = 0;
 		n->next_full = 0; /* a full summary at the next interval */
 		n->lazy_n = 0;
-		make_eager(pt, n);
+		/* A new neighbour is eager in every tree (section 3.2). */
+		pt->shared_lazy &= ~((uint64_t)1 << i);
+		for (j = 0; j < pt->cfg.max_publishers; j++)
+			pt->pub_lazy[j] &= ~((uint64_t)1 << i);
 		return 0;
 	}
 	return SG_ERR_FULL;
@@ -592,10 +677,11 @@ void sg_plumtree_neighbor_down(sg_plumtree *pt, const sg_peer_id *peer)
 			pt->cache_parent[m] = -1;
 }
 
-int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer)
+int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer,
+			 const sg_peer_id *publisher)
 {
 	int i = find_nbr(pt, peer);
-	return i >= 0 && pt->nbrs[i].eager;
+	return i >= 0 && is_eager(pt, pub_find(pt, publisher), i);
 }
 
 /* ---- the message path --------------------------------------------------------- */
@@ -610,8 +696,8 @@ static void cache_evict_slot(sg_plumtree *pt, size_t slot)
 }
 
 static void cache_put(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
-		      const uint8_t *envb, size_t len, uint32_t hops,
-		      int parent, uint64_t now_ms)
+		      const sg_peer_id *publisher, const uint8_t *envb,
+		      size_t len, uint32_t hops, int parent, uint64_t now_ms)
 {
 	uint8_t *copy = dup_bytes(pt, envb, len);
 	long ev;
@@ -630,21 +716,20 @@ static void cache_put(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
 	pt->cache_time[slot] = now_ms;
 	pt->cache_hops[slot] = hops;
 	pt->cache_parent[slot] = parent;
+	pt->cache_pub[slot] = *publisher;
 	pt->cache_total += len;
 }
 
-/* Replay window: 0 if seq is new for publisher (and records it). */
-static int replay_check(sg_plumtree *pt, const sg_peer_id *publisher,
-			uint64_t seq)
+/* Replay window of publisher slot s: 0 if seq is new (and records it). */
+static int replay_check(sg_plumtree *pt, size_t s, uint64_t seq)
 {
-	long s = sg_idset_find(&pt->pubs, publisher->bytes);
 	uint64_t *bits, max, off;
 
-	if (s < 0) {
-		size_t slot = sg_idset_add(&pt->pubs, publisher->bytes, NULL);
-		pt->pub_max[slot] = seq;
-		memset(pt->pub_bits[slot], 0, sizeof(pt->pub_bits[slot]));
-		pt->pub_bits[slot][0] = 1;
+	if (pt->pub_fresh[s]) {
+		pt->pub_fresh[s] = 0;
+		pt->pub_max[s] = seq;
+		memset(pt->pub_bits[s], 0, sizeof(pt->pub_bits[s]));
+		pt->pub_bits[s][0] = 1;
 		return 0;
 	}
 	bits = pt->pub_bits[s];
@@ -681,7 +766,7 @@ static int replay_check(sg_plumtree *pt, const sg_peer_id *publisher,
 }
 
 /* Forwards a verified message: eager push, lazy announce (section 3.3). */
-static void forward(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
+static void forward(sg_plumtree *pt, long ps, const uint8_t id[SG_ID_LEN],
 		    const uint8_t *envb, size_t len, uint32_t hops, int from)
 {
 	size_t i;
@@ -692,7 +777,7 @@ static void forward(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
 		nbr *n = &pt->nbrs[i];
 		if (!n->in_use || (int)i == from)
 			continue;
-		if (n->eager)
+		if (is_eager(pt, ps, (int)i))
 			send_gossip(pt, &n->id, hops + 1, envb, len);
 		else
 			queue_ihave(pt, n, id, hops + 1);
@@ -708,9 +793,9 @@ static void misbehaved(sg_plumtree *pt, int idx, const sg_peer_id *peer,
 }
 
 /* A verified, fresh, first copy: section 3.3's "deliver and forward". */
-static void accept(sg_plumtree *pt, const sg_msg_view *v, const uint8_t *envb,
-		   size_t len, uint32_t hops, int from, const sg_peer_id *peer,
-		   uint64_t now_ms)
+static void accept(sg_plumtree *pt, size_t ps, const sg_msg_view *v,
+		   const uint8_t *envb, size_t len, uint32_t hops, int from,
+		   const sg_peer_id *peer, uint64_t now_ms)
 {
 	long m;
 
@@ -720,18 +805,17 @@ static void accept(sg_plumtree *pt, const sg_msg_view *v, const uint8_t *envb,
 		pt->miss_live[m] = 0;
 		pt->miss_live_n--;
 	}
-	cache_put(pt, v->id, envb, len, hops, from, now_ms);
+	cache_put(pt, v->id, &v->hdr.publisher, envb, len, hops, from, now_ms);
 	if (from >= 0) {
-		/* Section 3.3: the sender of a first copy is (again) eager. */
-		nbr *n = &pt->nbrs[from];
-		if (!n->eager && n->backoff_until <= now_ms)
-			make_eager(pt, n);
+		/* Section 3.3: the sender of a first copy is (again) eager
+		 * in this publisher's tree. */
+		set_eager(pt, (long)ps, from, now_ms);
 		adjust_score(pt, from, SCORE_FIRST, now_ms);
 		ev_push(pt, SG_PLUMTREE_DELIVER, peer, dup_bytes(pt, envb, len),
 			len, hops, 0);
 		pt->st.delivered++;
 	}
-	forward(pt, v->id, envb, len, hops, from);
+	forward(pt, (long)ps, v->id, envb, len, hops, from);
 }
 
 /* Checks before anything is marked seen. Returns 0 when v may be accepted,
@@ -791,6 +875,7 @@ static int on_gossip(sg_plumtree *pt, int from, const sg_peer_id *peer,
 		     uint64_t now_ms, uint64_t wall_ms)
 {
 	sg_msg_view v;
+	size_t ps;
 	int rc;
 
 	if (hops > pt->cfg.max_hops) {
@@ -804,14 +889,12 @@ static int on_gossip(sg_plumtree *pt, int from, const sg_peer_id *peer,
 		return rc;
 	}
 	if (sg_idset_find(&pt->seen, v.id) >= 0) {
-		/* Section 3.3: a duplicate from an eager peer means a
-		 * redundant tree edge; prune it. */
-		nbr *n = &pt->nbrs[from];
+		/* Section 3.3: a duplicate means a redundant edge of this
+		 * publisher's tree; prune it (also when we already thought
+		 * it lazy: the sender evidently thinks otherwise). */
 		pt->st.duplicates++;
-		if (n->eager) {
-			make_lazy(pt, n);
-			send_prune(pt, peer);
-		}
+		set_lazy(pt, pub_find(pt, &v.hdr.publisher), from);
+		send_prune(pt, peer, &v.hdr.publisher);
 		return 0;
 	}
 	rc = check_message(pt, &v, from, peer, envb, len, hops, now_ms,
@@ -824,11 +907,12 @@ static int on_gossip(sg_plumtree *pt, int from, const sg_peer_id *peer,
 	}
 	if (rc != 0)
 		return rc;
-	if (replay_check(pt, &v.hdr.publisher, v.hdr.seq) != 0) {
+	ps = pub_slot(pt, &v.hdr.publisher, now_ms);
+	if (replay_check(pt, ps, v.hdr.seq) != 0) {
 		pt->st.replayed++;
 		return SG_ERR_REPLAY;
 	}
-	accept(pt, &v, envb, len, hops, from, peer, now_ms);
+	accept(pt, ps, &v, envb, len, hops, from, peer, now_ms);
 	return 0;
 }
 
@@ -837,6 +921,7 @@ int sg_plumtree_publish(sg_plumtree *pt, const uint8_t *envb, size_t len,
 {
 	sg_msg_view v;
 	sg_peer_id self;
+	size_t ps;
 	int rc = sg_msg_decode(&v, envb, len);
 
 	if (rc != 0)
@@ -847,9 +932,10 @@ int sg_plumtree_publish(sg_plumtree *pt, const uint8_t *envb, size_t len,
 	rc = check_message(pt, &v, -1, &self, envb, len, 0, now_ms, wall_ms);
 	if (rc != 0)
 		return rc == SG_ERR_NOTFOUND ? SG_ERR_STATE : rc;
-	if (replay_check(pt, &v.hdr.publisher, v.hdr.seq) != 0)
+	ps = pub_slot(pt, &v.hdr.publisher, now_ms);
+	if (replay_check(pt, ps, v.hdr.seq) != 0)
 		return SG_ERR_REPLAY;
-	accept(pt, &v, envb, len, 0, -1, &self, now_ms);
+	accept(pt, ps, &v, envb, len, 0, -1, &self, now_ms);
 	return 0;
 }
 
@@ -897,17 +983,19 @@ static void maybe_optimize(sg_plumtree *pt, int from, long slot, uint32_t hops,
 			   uint64_t now_ms)
 {
 	int parent = pt->cache_parent[slot];
+	const sg_peer_id *pub = &pt->cache_pub[slot];
+	long ps = pub_find(pt, pub);
 	nbr *n = &pt->nbrs[from];
 
-	if (parent < 0 || parent == from || n->eager ||
+	if (ps < 0 || parent < 0 || parent == from || is_eager(pt, ps, from) ||
 	    n->backoff_until > now_ms ||
 	    pt->cache_hops[slot] < hops + pt->cfg.optimize_hops)
 		return;
-	make_eager(pt, n);
-	send_graft(pt, &n->id, NULL);
-	if (pt->nbrs[parent].in_use && pt->nbrs[parent].eager) {
-		make_lazy(pt, &pt->nbrs[parent]);
-		send_prune(pt, &pt->nbrs[parent].id);
+	set_eager(pt, ps, from, now_ms);
+	send_graft(pt, &n->id, NULL, pub);
+	if (pt->nbrs[parent].in_use && is_eager(pt, ps, parent)) {
+		set_lazy(pt, ps, parent);
+		send_prune(pt, &pt->nbrs[parent].id, pub);
 	}
 	pt->cache_parent[slot] = from;
 	pt->cache_hops[slot] = hops;
@@ -970,13 +1058,26 @@ static int each_id(sg_plumtree *pt, sg_cbor_dec *d, size_t max,
 	return 0;
 }
 
+/* IWANT and GRAFT: send a cached message; for GRAFT (arg: the time) also
+ * push that publisher's later messages to the requester. */
 static void serve_id(sg_plumtree *pt, int from, const uint8_t *id, void *arg)
 {
 	long slot = sg_idset_find(&pt->cache, id);
-	(void)arg;
-	if (slot >= 0)
-		send_gossip(pt, &pt->nbrs[from].id, pt->cache_hops[slot] + 1,
-			    pt->cache_buf[slot], pt->cache_len[slot]);
+	if (slot < 0)
+		return;
+	if (arg != NULL)
+		set_eager(pt, pub_find(pt, &pt->cache_pub[slot]), from,
+			  *(const uint64_t *)arg);
+	send_gossip(pt, &pt->nbrs[from].id, pt->cache_hops[slot] + 1,
+		    pt->cache_buf[slot], pt->cache_len[slot]);
+}
+
+/* GRAFT's publisher list: rejoin those publishers' trees. */
+static void graft_pub(sg_plumtree *pt, int from, const uint8_t *id, void *arg)
+{
+	sg_peer_id p;
+	memcpy(p.bytes, id, SG_PEER_ID_LEN);
+	set_eager(pt, pub_find(pt, &p), from, *(const uint64_t *)arg);
 }
 
 typedef struct want_list {
@@ -1077,24 +1178,38 @@ int sg_plumtree_recv(sg_plumtree *pt, const sg_peer_id *peer,
 			goto bad;
 		return 0;
 	case T_IWANT:
-	case T_GRAFT:
 		if (n != 2) {
 			rc = SG_ERR_MALFORMED;
 			goto bad;
 		}
-		if (type == T_GRAFT && pt->nbrs[from].backoff_until <= now_ms)
-			make_eager(pt, &pt->nbrs[from]);
 		if ((rc = each_id(pt, &d, pt->cfg.ihave_batch_max, serve_id,
 				  from, NULL)) != 0)
 			goto bad;
 		return 0;
-	case T_PRUNE:
-		if (n != 1) {
+	case T_GRAFT:
+		if (n != 3) {
 			rc = SG_ERR_MALFORMED;
 			goto bad;
 		}
-		make_lazy(pt, &pt->nbrs[from]);
+		if ((rc = each_id(pt, &d, pt->cfg.ihave_batch_max, serve_id,
+				  from, &now_ms)) != 0 ||
+		    (rc = each_id(pt, &d, pt->cfg.ihave_batch_max, graft_pub,
+				  from, &now_ms)) != 0)
+			goto bad;
 		return 0;
+	case T_PRUNE: {
+		const uint8_t *who;
+		sg_peer_id p;
+		if (n != 2) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		if ((rc = sg_cbor_get_bytes_len(&d, &who, SG_PEER_ID_LEN)) != 0)
+			goto bad;
+		memcpy(p.bytes, who, SG_PEER_ID_LEN);
+		set_lazy(pt, pub_find(pt, &p), from);
+		return 0;
+	}
 	case T_SUMMARY: {
 		uint8_t ids[64][SG_ID_LEN];
 		want_list w = {ids, 0, 64};
@@ -1251,8 +1366,9 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 			pt->st.missing_gave_up++;
 			continue;
 		}
-		make_eager(pt, &pt->nbrs[idx]);
-		send_graft(pt, &pt->nbrs[idx].id, pt->miss.ids[slot]);
+		/* The announcer makes us eager in the message's tree when
+		 * it gets this; we do when its copy arrives (accept()). */
+		send_graft(pt, &pt->nbrs[idx].id, pt->miss.ids[slot], NULL);
 		pt->miss_deadline[slot] = now_ms + pt->cfg.graft_retry_ms;
 	}
 	/* Pending key requests time out. */
@@ -1355,17 +1471,20 @@ int sg_plumtree_poll_event(sg_plumtree *pt, sg_plumtree_event *ev)
 
 void sg_plumtree_stats_get(const sg_plumtree *pt, sg_plumtree_stats *st)
 {
-	size_t i;
+	size_t i, k;
 
 	*st = pt->st;
 	st->eager = st->lazy = 0;
-	for (i = 0; i < pt->cfg.max_neighbors; i++) {
-		if (!pt->nbrs[i].in_use)
-			continue;
-		if (pt->nbrs[i].eager)
-			st->eager++;
-		else
-			st->lazy++;
+	for (k = 0; k < pt->pubs.count; k++) {
+		long ps = (long)((pt->pubs.head + k) % pt->pubs.cap);
+		for (i = 0; i < pt->cfg.max_neighbors; i++) {
+			if (!pt->nbrs[i].in_use)
+				continue;
+			if (is_eager(pt, ps, (int)i))
+				st->eager++;
+			else
+				st->lazy++;
+		}
 	}
 	st->cached = pt->cache.count;
 	st->missing = pt->miss_live_n;

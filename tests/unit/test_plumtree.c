@@ -266,7 +266,8 @@ static void test_repair_when_tree_links_fail(void **state)
 		for (j = 0; j < w->n; j++) {
 			if (!w->link[i][j])
 				continue;
-			if (sg_plumtree_is_eager(w->pt[i], &w->ids[j].id))
+			if (sg_plumtree_is_eager(w->pt[i], &w->ids[j].id,
+						 &w->ids[0].id))
 				eager++;
 			else
 				lazy++;
@@ -277,7 +278,8 @@ static void test_repair_when_tree_links_fail(void **state)
 	assert_true(victim > 0);
 	for (j = 0; j < w->n; j++)
 		if (w->link[victim][j] &&
-		    sg_plumtree_is_eager(w->pt[victim], &w->ids[j].id))
+		    sg_plumtree_is_eager(w->pt[victim], &w->ids[j].id,
+					 &w->ids[0].id))
 			w->drop[victim][j] = w->drop[j][victim] = 1;
 	for (k = 5; k < 15; k++) {
 		publish(w, 0, k, NULL, NULL);
@@ -441,7 +443,7 @@ static void test_malformed_frames(void **state)
 	net *w = make_net(2, 1, NULL);
 	static const uint8_t bad[][8] = {
 		{0x81, 0x09},             /* unknown type */
-		{0x82, 0x05, 0x00},       /* PRUNE with a body */
+		{0x82, 0x05, 0x00},       /* PRUNE with an int publisher */
 		{0x83, 0x01, 0x00, 0x01}, /* GOSSIP with an int envelope */
 		{0xff},                   /* not CBOR */
 		{0x82, 0x02, 0x81, 0x00}, /* IHAVE entry not a pair */
