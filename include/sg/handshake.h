@@ -20,8 +20,14 @@
 
 /* The handshake protocol version carried in the hellos (H.2). */
 #define SG_HANDSHAKE_VERSION 1
-/* Our private QUIC version number (H.4). */
-#define SG_QUIC_VERSION 0x53470001u
+/* The QUIC version in packet headers (H.4). Not a private number:
+ * ngtcp2 1.x handles only QUIC v1 and v2 (ngtcp2_accept() refuses an
+ * Initial packet of any other version, checked against 1.11), so our
+ * packets say v1. They are still not QUIC v1: our Initial salt and key
+ * labels differ from RFC 9001's, so a standard v1 endpoint cannot read our
+ * Initial packets nor we its, and the handshake's own version field (H.2)
+ * versions the protocol. */
+#define SG_QUIC_VERSION 0x00000001u
 
 #define SG_HANDSHAKE_SECRET_LEN 32
 #define SG_HANDSHAKE_KEY_LEN 32 /* ChaCha20-Poly1305 key */
