@@ -1,0 +1,392 @@
+/*
+ * The membership scenarios (see scenario.h): join through one contact,
+ * mass crash, partition and heal, SWIM under loss, and a plain timed run
+ * used to measure the simulator's speed.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "scenario.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+void sg_scn_default(sg_scn *s, const char *name)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->seed = 1;
+	s->out = stdout;
+	s->nodes = 1000;
+	s->join_ms = 10000;
+	if (strcmp(name, "join") == 0) {
+		s->one_contact = 1;
+	} else if (strcmp(name, "crash") == 0) {
+		s->nodes = 10000;
+		s->join_ms = 20000;
+	} else if (strcmp(name, "partition") == 0) {
+		s->duration_ms = 60000;
+	} else if (strcmp(name, "swim") == 0) {
+		s->loss = 0.10;
+		s->duration_ms = 600000;
+	} else if (strcmp(name, "run") == 0) {
+		s->nodes = 10000;
+		s->join_ms = 20000;
+		s->duration_ms = 120000;
+	}
+}
+
+void sg_scn_seed_from_env(sg_scn *s)
+{
+	const char *e = getenv("SG_SIM_SEED");
+
+	if (e != NULL && *e != '\0')
+		s->seed = strtoull(e, NULL, 0);
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static sg_sim *build(const sg_scn *s)
+{
+	sg_sim_config cfg;
+
+	sg_sim_config_default(&cfg);
+	cfg.nodes = s->nodes;
+	cfg.seed = s->seed;
+	return sg_sim_new(&cfg);
+}
+
+/* Node 0 starts; the others join in a wave over join_ms, through node 0
+ * or through a random node that is already up. */
+static int join_all(sg_sim *sim, const sg_scn *s)
+{
+	size_t i;
+	uint64_t x = s->seed * 0x9e3779b97f4a7c15ULL + 7;
+
+	if (sg_sim_start(sim, 0, -1) != 0)
+		return -1;
+	for (i = 1; i < s->nodes; i++) {
+		long contact = 0;
+
+		sg_sim_run_until(sim, s->join_ms * i / s->nodes);
+		if (!s->one_contact) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			contact = (long)(x % i);
+		}
+		if (sg_sim_start(sim, i, contact) != 0)
+			return -1;
+		/* Every node also knows the well-known coordinators, nodes 0
+		 * to 7 (as a deployment configures its bootstrap nodes). */
+		sg_sim_add_contacts(sim, i, 8);
+	}
+	return 0;
+}
+
+static void show(const sg_scn *s, const char *label, sg_sim *sim)
+{
+	sg_sim_metrics m;
+
+	sg_sim_metrics_get(sim, &m);
+	if (s->json)
+		fprintf(s->out, "{\"scenario\":\"%s\",\"phase\":\"%s\","
+				"\"seed\":%llu,\"metrics\":",
+			s->name, label, (unsigned long long)s->seed);
+	else
+		fprintf(s->out, "[%s/%s] ", s->name, label);
+	sg_sim_metrics_print(&m, s->out, s->json);
+	if (s->json)
+		fprintf(s->out, "}\n");
+}
+
+static int fail(const sg_scn *s, const char *why)
+{
+	fprintf(s->out, "FAIL scenario %s: %s (seed %llu; replay with "
+			"SG_SIM_SEED=%llu)\n",
+		s->name, why, (unsigned long long)s->seed,
+		(unsigned long long)s->seed);
+	return 1;
+}
+
+static int check_overlay(const sg_scn *s, sg_sim *sim, int symmetric)
+{
+	sg_sim_metrics m;
+	sg_hyparview_config hv;
+
+	sg_hyparview_config_default(&hv);
+	sg_sim_metrics_get(sim, &m);
+	if (m.components != 1)
+		return fail(s, "active-view graph not connected");
+	if (symmetric && m.asymmetric != 0)
+		return fail(s, "active views not symmetric");
+	if (m.active_min < 1 || m.active_max > hv.active_max)
+		return fail(s, "active view size out of bounds");
+	if (m.passive_max > hv.passive_max)
+		return fail(s, "passive view size out of bounds");
+	return 0;
+}
+
+/* Runs in steps of 250 ms until the alive nodes' graph is one component;
+ * returns the virtual ms that took, or UINT64_MAX after limit_ms. */
+static uint64_t until_connected(sg_sim *sim, uint64_t limit_ms)
+{
+	uint64_t t0 = sg_sim_now(sim), t;
+	sg_sim_metrics m;
+
+	for (t = 0; t <= limit_ms; t += 250) {
+		sg_sim_run_until(sim, t0 + t);
+		sg_sim_metrics_get(sim, &m);
+		if (m.components == 1)
+			return t;
+	}
+	return UINT64_MAX;
+}
+
+static int scn_join(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	int rc;
+
+	if (sim == NULL || join_all(sim, s) != 0) {
+		sg_sim_del(sim);
+		return -1;
+	}
+	sg_sim_run_until(sim, s->join_ms + 60000);
+	show(s, "settled", sim);
+	rc = check_overlay(s, sim, 1);
+	sg_sim_del(sim);
+	return rc;
+}
+
+static int scn_crash(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	uint64_t t_crash, took;
+	size_t i;
+	char buf[96];
+	int rc = 0;
+
+	if (sim == NULL || join_all(sim, s) != 0) {
+		sg_sim_del(sim);
+		return -1;
+	}
+	t_crash = s->join_ms + 40000;
+	sg_sim_run_until(sim, t_crash);
+	show(s, "before-crash", sim);
+	for (i = 0; i < s->nodes; i += 2) /* every other node: 50% */
+		sg_sim_crash(sim, i);
+	sg_sim_run_until(sim, t_crash + 1);
+	show(s, "after-crash", sim);
+	took = until_connected(sim, 30000);
+	show(s, "recovered", sim);
+	if (took == UINT64_MAX) {
+		rc = fail(s, "survivors not connected within 30 s");
+	} else {
+		snprintf(buf, sizeof(buf), "%llu",
+			 (unsigned long long)took);
+		if (s->json)
+			fprintf(s->out, "{\"scenario\":\"crash\","
+					"\"reconnected_after_ms\":%s}\n", buf);
+		else
+			fprintf(s->out, "[crash] survivors connected %s ms "
+					"after the crash\n", buf);
+		sg_sim_run_until(sim, t_crash + 30000);
+		show(s, "crash+30s", sim);
+		rc = check_overlay(s, sim, 0);
+	}
+	sg_sim_del(sim);
+	return rc;
+}
+
+static int scn_partition(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	uint64_t t_part, took;
+	sg_sim_metrics m;
+	size_t i;
+	int rc = 0;
+
+	if (sim == NULL || join_all(sim, s) != 0) {
+		sg_sim_del(sim);
+		return -1;
+	}
+	t_part = s->join_ms + 40000;
+	sg_sim_run_until(sim, t_part);
+	show(s, "before", sim);
+	for (i = 0; i < s->nodes; i++)
+		sg_sim_set_group(sim, i, (uint8_t)(i < s->nodes / 2));
+	sg_sim_run_until(sim, t_part + s->duration_ms);
+	show(s, "partitioned", sim);
+	sg_sim_metrics_get(sim, &m);
+	for (i = 0; i < s->nodes; i++)
+		sg_sim_set_group(sim, i, 0);
+	took = until_connected(sim, 120000);
+	show(s, "healed", sim);
+	if (m.group_components != 2) {
+		rc = fail(s, "a half was not connected on its own");
+	} else if (s->separate && m.cross_group != 0) {
+		rc = fail(s, "links across the partition were not all dropped");
+	} else if (took == UINT64_MAX) {
+		rc = fail(s, "not one overlay within 120 s of the heal");
+	} else {
+		if (s->json)
+			fprintf(s->out, "{\"scenario\":\"partition\","
+					"\"partition_ms\":%llu,"
+					"\"cross_links_at_heal\":%zu,"
+					"\"connected_after_heal_ms\":%llu}\n",
+				(unsigned long long)s->duration_ms,
+				m.cross_group, (unsigned long long)took);
+		else
+			fprintf(s->out, "[partition] %llu s partition, %zu "
+					"links across it left at the heal; one "
+					"overlay %llu ms after the heal\n",
+				(unsigned long long)(s->duration_ms / 1000),
+				m.cross_group, (unsigned long long)took);
+		sg_sim_run_until(sim, sg_sim_now(sim) + 30000);
+		show(s, "healed+30s", sim);
+		rc = check_overlay(s, sim, 0);
+	}
+	sg_sim_del(sim);
+	return rc;
+}
+
+static int scn_swim(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	sg_sim_metrics m;
+	sg_sim_detect d;
+	sg_swim_config sw;
+	uint64_t t0, t;
+	uint64_t x = s->seed * 0x2545f4914f6cdd1dULL + 3;
+	size_t crashed = 0;
+	int rc = 0;
+
+	sg_swim_config_default(&sw);
+	if (sim == NULL || join_all(sim, s) != 0) {
+		sg_sim_del(sim);
+		return -1;
+	}
+	t0 = s->join_ms + 40000;
+	sg_sim_run_until(sim, t0);
+	show(s, "before-loss", sim);
+	sg_sim_metrics_get(sim, &m);
+	if (m.false_positives != 0)
+		rc = fail(s, "false positives before the loss phase");
+	sg_sim_set_loss(sim, s->loss);
+	/* One random node crashes every 10 s (stops 30 s before the end so
+	 * every crash can be detected). */
+	for (t = 10000; t <= s->duration_ms; t += 10000) {
+		sg_sim_run_until(sim, t0 + t);
+		if (t + 30000 <= s->duration_ms) {
+			size_t i;
+
+			do {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				i = (size_t)(x % s->nodes);
+			} while (!sg_sim_alive(sim, i));
+			sg_sim_crash(sim, i);
+			crashed++;
+		}
+	}
+	show(s, "end", sim);
+	sg_sim_metrics_get(sim, &m);
+	sg_sim_detect_get(sim, &d);
+	if (s->json)
+		fprintf(s->out,
+			"{\"scenario\":\"swim\",\"loss\":%.2f,\"crashed\":%zu,"
+			"\"false_positives\":%llu,\"false_suspicions\":%llu,"
+			"\"first_suspicion_ms\":{\"n\":%zu,\"mean\":%.0f,"
+			"\"p99\":%.0f},\"first_dead_ms\":{\"n\":%zu,"
+			"\"mean\":%.0f,\"p99\":%.0f},\"every_observer_dead_ms\":"
+			"{\"n\":%zu,\"mean\":%.0f,\"p99\":%.0f},"
+			"\"undetected\":%zu}\n",
+			s->loss, crashed,
+			(unsigned long long)m.false_positives,
+			(unsigned long long)m.false_suspicions, d.n_suspect,
+			d.suspect_mean, d.suspect_p99, d.n_dead, d.dead_mean,
+			d.dead_p99, d.n_dead_all, d.dead_all_mean,
+			d.dead_all_p99, d.undetected);
+	else
+		fprintf(s->out,
+			"[swim] loss=%.0f%% crashed=%zu false_positives=%llu "
+			"false_suspicions=%llu\n"
+			"[swim] first suspicion after crash: n=%zu mean=%.0f ms "
+			"p99=%.0f ms\n"
+			"[swim] first dead declaration:      n=%zu mean=%.0f ms "
+			"p99=%.0f ms (undetected %zu)\n"
+			"[swim] every observer's dead:       n=%zu mean=%.0f ms "
+			"p99=%.0f ms\n",
+			s->loss * 100, crashed,
+			(unsigned long long)m.false_positives,
+			(unsigned long long)m.false_suspicions, d.n_suspect,
+			d.suspect_mean, d.suspect_p99, d.n_dead, d.dead_mean,
+			d.dead_p99, d.undetected, d.n_dead_all,
+			d.dead_all_mean, d.dead_all_p99);
+	if (rc == 0 && m.false_positives != 0)
+		rc = fail(s, "a live node was declared dead");
+	if (rc == 0 && d.undetected != 0)
+		rc = fail(s, "a crashed node was never declared dead");
+	if (rc == 0 &&
+	    d.suspect_mean > 3.0 * (double)sw.probe_interval_ms)
+		rc = fail(s, "mean time to first suspicion above 3 periods");
+	sg_sim_del(sim);
+	return rc;
+}
+
+static int scn_run(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	double w0 = wall_s(), w;
+	uint64_t t;
+
+	if (sim == NULL || join_all(sim, s) != 0) {
+		sg_sim_del(sim);
+		return -1;
+	}
+	for (t = 10000; t <= s->duration_ms; t += 10000) {
+		sg_sim_run_until(sim, t);
+		if (t % 30000 == 0 || t == s->duration_ms)
+			show(s, "progress", sim);
+	}
+	w = wall_s() - w0;
+	if (s->json)
+		fprintf(s->out, "{\"scenario\":\"run\",\"nodes\":%zu,"
+				"\"virtual_s\":%.0f,\"wall_s\":%.2f,"
+				"\"peak_rss_kb\":%ld}\n",
+			s->nodes, (double)s->duration_ms / 1000.0, w,
+			sg_sim_peak_rss_kb());
+	else
+		fprintf(s->out, "[run] %zu nodes, %.0f s virtual in %.2f s "
+				"wall, peak RSS %ld KiB\n",
+			s->nodes, (double)s->duration_ms / 1000.0, w,
+			sg_sim_peak_rss_kb());
+	sg_sim_del(sim);
+	return 0;
+}
+
+int sg_scn_run(const sg_scn *s)
+{
+	if (s->nodes < 2)
+		return -1;
+	if (strcmp(s->name, "join") == 0)
+		return scn_join(s);
+	if (strcmp(s->name, "crash") == 0)
+		return scn_crash(s);
+	if (strcmp(s->name, "partition") == 0)
+		return scn_partition(s);
+	if (strcmp(s->name, "swim") == 0)
+		return scn_swim(s);
+	if (strcmp(s->name, "run") == 0)
+		return scn_run(s);
+	return -1;
+}
