@@ -476,8 +476,7 @@ static void on_neighbor(sg_hyparview *hv, const sg_memb_msg *m)
 	send_simple(hv, &m->sender, SG_MEMB_NEIGHBOR_REPLY, (uint8_t)ok);
 }
 
-static void on_neighbor_reply(sg_hyparview *hv, const sg_memb_msg *m,
-			      uint64_t now)
+static void on_neighbor_reply(sg_hyparview *hv, const sg_memb_msg *m)
 {
 	long i = find_pending(hv, &m->sender);
 	sg_memb_peer p;
@@ -494,12 +493,12 @@ static void on_neighbor_reply(sg_hyparview *hv, const sg_memb_msg *m,
 	p = hv->pending[i].peer;
 	del_at(hv->pending, &hv->n_pending, (size_t)i, sizeof(*hv->pending));
 	remove_failed(hv, &p.id);
-	if (m->flag) {
+	/* A refusal is not retried at once: the next repair round asks
+	 * someone else (no request storms among full nodes). */
+	if (m->flag)
 		add_active(hv, &p);
-	} else {
+	else
 		add_passive(hv, &p);
-		repair(hv, now);
-	}
 }
 
 static void on_disconnect(sg_hyparview *hv, const sg_memb_msg *m,
@@ -638,7 +637,7 @@ int sg_hyparview_recv(sg_hyparview *hv, const sg_peer_id *from,
 		on_neighbor(hv, &m);
 		break;
 	case SG_MEMB_NEIGHBOR_REPLY:
-		on_neighbor_reply(hv, &m, now_ms);
+		on_neighbor_reply(hv, &m);
 		break;
 	case SG_MEMB_DISCONNECT:
 		on_disconnect(hv, &m, now_ms);
