@@ -364,6 +364,9 @@ static void on_swim_event(sg_sim *sim, struct node *n, const sg_swim_event *ev)
 	case SG_SWIM_LEFT:
 		sg_hyparview_peer_failed(n->hv, &ev->peer, sim->now);
 		break;
+	case SG_SWIM_STRANGER:
+		sg_hyparview_not_neighbor(n->hv, &ev->peer, sim->now);
+		break;
 	default:
 		break;
 	}

@@ -38,6 +38,7 @@ typedef struct sg_hyparview_config {
 	uint64_t heal_interval_ms; /* 10000 */
 	uint64_t failed_ttl_ms;	   /* 600000 */
 	size_t contacts_max;	   /* 8 */
+	uint64_t stranger_interval_ms; /* 200 */
 	size_t max_tx;		   /* 1024 queued frames */
 	size_t max_events;	   /* 1024 queued events */
 } sg_hyparview_config;
@@ -58,7 +59,7 @@ typedef struct sg_hyparview_stats {
 	uint64_t rx, rx_malformed, rx_sender_mismatch, rx_unexpected;
 	uint64_t tx_dropped, events_dropped, passive_evicted;
 	uint64_t neighbor_timeouts, peers_failed, joins_sent, heal_probes;
-	uint64_t shuffles_sent;
+	uint64_t shuffles_sent, strangers;
 	size_t active, passive, pending, failed;
 } sg_hyparview_stats;
 
@@ -91,6 +92,13 @@ SG_API int sg_hyparview_poll_event(sg_hyparview *hv, sg_hyparview_event *ev);
 /* The peer is gone (SWIM declared it dead, or its connection failed). */
 SG_API void sg_hyparview_peer_failed(sg_hyparview *hv, const sg_peer_id *peer,
 				     uint64_t now_ms);
+
+/* The peer behaves as our neighbour (SWIM probes us) but is not in the
+ * active view (a lost JOINACK or DISCONNECT, a partition): tell it with
+ * DISCONNECT(alive) so that its view drops us too. Pending peers are left
+ * alone; at most one such DISCONNECT per stranger_interval_ms. */
+SG_API void sg_hyparview_not_neighbor(sg_hyparview *hv, const sg_peer_id *peer,
+				      uint64_t now_ms);
 
 /* Copies up to max active neighbours' ids; returns the active view size. */
 SG_API size_t sg_hyparview_active(const sg_hyparview *hv, sg_peer_id *out,

@@ -53,6 +53,9 @@ typedef enum sg_swim_event_type {
 	SG_SWIM_ALIVE = 2,   /* a suspicion was refuted */
 	SG_SWIM_DEAD = 3,    /* declared dead (and removed) */
 	SG_SWIM_LEFT = 4,    /* the member said it leaves (and removed) */
+	/* A probe came from a peer that is not a member: it holds us as a
+	 * neighbour that we do not hold (see sg_hyparview_not_neighbor). */
+	SG_SWIM_STRANGER = 5,
 } sg_swim_event_type;
 
 typedef struct sg_swim_event {

@@ -40,6 +40,7 @@ struct sg_hyparview {
 	sg_peer_id shuffled[SG_MEMB_MAX_PEERS]; /* last SHUFFLE we sent */
 	size_t n_shuffled;
 	uint64_t next_shuffle, next_repair, next_heal, last_join;
+	uint64_t last_stranger;
 	sg_mq tx;
 	sg_evq ev;
 	sg_hyparview_stats st;
@@ -63,6 +64,7 @@ void sg_hyparview_config_default(sg_hyparview_config *cfg)
 	cfg->heal_interval_ms = 10000;
 	cfg->failed_ttl_ms = 600000;
 	cfg->contacts_max = 8;
+	cfg->stranger_interval_ms = 200;
 	cfg->max_tx = 1024;
 	cfg->max_events = 1024;
 }
@@ -677,6 +679,21 @@ void sg_hyparview_peer_failed(sg_hyparview *hv, const sg_peer_id *peer,
 		remove_passive(hv, peer);
 	}
 	repair(hv, now_ms);
+}
+
+void sg_hyparview_not_neighbor(sg_hyparview *hv, const sg_peer_id *peer,
+			       uint64_t now_ms)
+{
+	if (hv == NULL || peer == NULL || id_eq(peer, &hv->self.id) ||
+	    find(hv->active, hv->n_active, peer) >= 0 ||
+	    find_pending(hv, peer) >= 0)
+		return;
+	if (hv->last_stranger != 0 &&
+	    now_ms < hv->last_stranger + hv->cfg.stranger_interval_ms)
+		return;
+	hv->last_stranger = now_ms;
+	hv->st.strangers++;
+	send_simple(hv, peer, SG_MEMB_DISCONNECT, 1);
 }
 
 /* One failed peer (round robin) is asked again; an answer brings it back

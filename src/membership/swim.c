@@ -576,6 +576,16 @@ static void on_ack(sg_swim *sw, const sg_memb_msg *m)
 
 static void on_indack(sg_swim *sw, const sg_memb_msg *m)
 {
+	struct member *mb = find_member(sw, &m->target);
+
+	if (mb != NULL && mb->suspect && mb->rp_seq != 0 &&
+	    m->seq == mb->rp_seq) {
+		if (m->flag) { /* a re-probe answered through a relay */
+			mb->rp_seq = 0;
+			clear_suspect(sw, mb, mb->inc);
+		}
+		return;
+	}
 	if (!sw->probe.active || m->seq != sw->probe.seq ||
 	    !id_eq(&m->target, &sw->probe.target)) {
 		sw->st.rx_unexpected++;
@@ -624,6 +634,8 @@ int sg_swim_recv(sg_swim *sw, const sg_peer_id *from, const uint8_t *frame,
 	switch (m.type) {
 	case SG_MEMB_PING:
 		send_ping(sw, from, SG_MEMB_ACK, m.seq);
+		if (m.seq != 0 && find_member(sw, from) == NULL)
+			emit(sw, SG_SWIM_STRANGER, from, 0);
 		break;
 	case SG_MEMB_ACK:
 		on_ack(sw, &m);
@@ -661,28 +673,29 @@ static struct member *next_target(sg_swim *sw)
 	return &sw->mem[sw->rr++];
 }
 
-static void send_pingreqs(sg_swim *sw)
+static size_t send_pingreqs(sg_swim *sw, const sg_peer_id *target,
+			    uint64_t seq)
 {
 	size_t i, n = 0, start;
 	sg_memb_msg m;
 
 	if (sw->n_mem < 2)
-		return;
+		return 0;
 	start = sg_mrand(sw->env, sw->n_mem);
 	for (i = 0; i < sw->n_mem && n < sw->cfg.indirect_k; i++) {
 		struct member *mb = &sw->mem[(start + i) % sw->n_mem];
 
-		if (id_eq(&mb->id, &sw->probe.target) || mb->suspect)
+		if (id_eq(&mb->id, target) || mb->suspect)
 			continue;
 		memset(&m, 0, sizeof(m));
 		m.type = SG_MEMB_PINGREQ;
-		m.seq = sw->probe.seq;
-		m.target = sw->probe.target;
+		m.seq = seq;
+		m.target = *target;
 		send_msg(sw, &mb->id, &m);
 		n++;
 	}
-	sw->probe.nacks_expected = n;
 	sw->st.indirect_sent += n;
+	return n;
 }
 
 static void finish_probe(sg_swim *sw, uint64_t now)
@@ -739,7 +752,8 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 	if (sw->probe.active && !sw->probe.acked && !sw->probe.indirect &&
 	    now_ms >= sw->probe.ack_deadline) {
 		sw->probe.indirect = 1;
-		send_pingreqs(sw);
+		sw->probe.nacks_expected =
+			send_pingreqs(sw, &sw->probe.target, sw->probe.seq);
 	}
 	if (sw->probe.active && now_ms >= sw->probe.end)
 		finish_probe(sw, now_ms);
@@ -765,9 +779,10 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 	}
 	/* Suspicion timeouts (Lifeguard 4.3); without enough failures of our
 	 * own or distinct reporters the suspicion waits for more evidence.
-	 * Meanwhile a suspect is pinged directly once a period (carrying the
-	 * suspicion: the buddy system), outside the round-robin order, and
-	 * every unanswered ping is one more failure of our own. */
+	 * Meanwhile a suspect is probed once a period, directly (carrying the
+	 * suspicion: the buddy system) and through k PING-REQs, outside the
+	 * round-robin order; every unanswered round is one more failure of
+	 * our own. */
 	i = 0;
 	while (i < sw->n_mem) {
 		struct member *mb = &sw->mem[i];
@@ -778,6 +793,9 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 			mb->rp_seq = sw->seq++;
 			mb->rp_deadline = now_ms + sw->cfg.probe_interval_ms;
 			send_ping(sw, &mb->id, SG_MEMB_PING, mb->rp_seq);
+			/* ...and through k others at once, so one bad link
+			 * cannot convict a live member. */
+			send_pingreqs(sw, &mb->id, mb->rp_seq);
 		}
 
 		if (mb->suspect && now_ms >= mb->suspect_deadline) {

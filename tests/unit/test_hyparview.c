@@ -356,6 +356,29 @@ static void test_sender_mismatch_and_junk(void **state)
 	assert_int_equal(st.rx_sender_mismatch, 1);
 	assert_int_equal(st.rx_malformed, 2);
 	assert_int_equal(st.active, 1);
+	/* A peer that treats us as its neighbour without being ours is told
+	 * so (DISCONNECT), at most once per stranger_interval_ms; a real
+	 * neighbour is not. */
+	{
+		const uint8_t *f;
+		sg_peer_id to;
+		size_t flen;
+		int disc = 0;
+
+		while (sg_hyparview_poll_tx(hv, &to, &f) > 0)
+			;
+		sg_hyparview_not_neighbor(hv, &a.id, 1000);
+		assert_int_equal(sg_hyparview_poll_tx(hv, &to, &f), 0);
+		sg_hyparview_not_neighbor(hv, &b.id, 1000);
+		sg_hyparview_not_neighbor(hv, &b.id, 1001);
+		while ((flen = sg_hyparview_poll_tx(hv, &to, &f)) > 0) {
+			assert_int_equal(sg_memb_decode(&m, f, flen), 0);
+			assert_int_equal(m.type, SG_MEMB_DISCONNECT);
+			assert_memory_equal(to.bytes, b.id.bytes, 32);
+			disc++;
+		}
+		assert_int_equal(disc, 1);
+	}
 	sg_hyparview_del(hv);
 	sg_hyparview_del(NULL);
 	assert_int_equal(t.allocs, t.frees);

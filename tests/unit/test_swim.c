@@ -434,6 +434,31 @@ static void test_sender_mismatch(void **state)
 	assert_int_equal(st.rx_sender_mismatch, 1);
 	assert_int_equal(st.rx_malformed, 1);
 	rig_fini(&r);
+
+	/* A probe from a non-member is answered and reported (STRANGER);
+	 * one from a member is not. */
+	{
+		sg_swim_event ev;
+		int strangers = 0;
+
+		rig_init(&r, 3);
+		memset(&m, 0, sizeof(m));
+		m.type = SG_MEMB_PING;
+		m.seq = 9;
+		assert_int_equal(inject(&r, 2, &m), 0);
+		assert_int_equal(inject(&r, 4, &m), 0);
+		while (sg_swim_poll_event(r.sw, &ev)) {
+			assert_int_equal(ev.type, SG_SWIM_STRANGER);
+			assert_int_equal(peer_index(&r, &ev.peer), 4);
+			strangers++;
+		}
+		assert_int_equal(strangers, 1);
+		assert_int_equal(pop(&r, &m), 2);
+		assert_int_equal(m.type, SG_MEMB_ACK);
+		assert_int_equal(pop(&r, &m), 4);
+		assert_int_equal(m.type, SG_MEMB_ACK);
+		rig_fini(&r);
+	}
 }
 
 static void test_oom_and_config(void **state)
