@@ -11,12 +11,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sg-sim [--scenario join|crash|partition|swim|run]\n"
-		"              [--nodes N] [--seed S] [--loss P]\n"
-		"              [--duration SECONDS] [--join-time SECONDS]\n"
-		"              [--one-contact] [--separate] [--json]\n"
-		"SG_SIM_SEED=S overrides --seed (to replay a failure).\n");
+	fprintf(f, "usage: sg-sim [--scenario join|crash|partition|swim|run]\n"
+		   "              [--nodes N] [--seed S] [--loss P]\n"
+		   "              [--duration SECONDS] [--join-time SECONDS]\n"
+		   "              [--one-contact] [--separate] [--json]\n"
+		   "SG_SIM_SEED=S overrides --seed (to replay a failure).\n");
 }
 
 int main(int argc, char **argv)

@@ -97,8 +97,9 @@ static void show(const sg_scn *s, const char *label, sg_sim *sim)
 
 	sg_sim_metrics_get(sim, &m);
 	if (s->json)
-		fprintf(s->out, "{\"scenario\":\"%s\",\"phase\":\"%s\","
-				"\"seed\":%llu,\"metrics\":",
+		fprintf(s->out,
+			"{\"scenario\":\"%s\",\"phase\":\"%s\","
+			"\"seed\":%llu,\"metrics\":",
 			s->name, label, (unsigned long long)s->seed);
 	else
 		fprintf(s->out, "[%s/%s] ", s->name, label);
@@ -109,8 +110,9 @@ static void show(const sg_scn *s, const char *label, sg_sim *sim)
 
 static int fail(const sg_scn *s, const char *why)
 {
-	fprintf(s->out, "FAIL scenario %s: %s (seed %llu; replay with "
-			"SG_SIM_SEED=%llu)\n",
+	fprintf(s->out,
+		"FAIL scenario %s: %s (seed %llu; replay with "
+		"SG_SIM_SEED=%llu)\n",
 		s->name, why, (unsigned long long)s->seed,
 		(unsigned long long)s->seed);
 	return 1;
@@ -190,14 +192,17 @@ static int scn_crash(const sg_scn *s)
 	if (took == UINT64_MAX) {
 		rc = fail(s, "survivors not connected within 30 s");
 	} else {
-		snprintf(buf, sizeof(buf), "%llu",
-			 (unsigned long long)took);
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)took);
 		if (s->json)
-			fprintf(s->out, "{\"scenario\":\"crash\","
-					"\"reconnected_after_ms\":%s}\n", buf);
+			fprintf(s->out,
+				"{\"scenario\":\"crash\","
+				"\"reconnected_after_ms\":%s}\n",
+				buf);
 		else
-			fprintf(s->out, "[crash] survivors connected %s ms "
-					"after the crash\n", buf);
+			fprintf(s->out,
+				"[crash] survivors connected %s ms "
+				"after the crash\n",
+				buf);
 		sg_sim_run_until(sim, t_crash + 30000);
 		show(s, "crash+30s", sim);
 		rc = check_overlay(s, sim, 0);
@@ -238,16 +243,18 @@ static int scn_partition(const sg_scn *s)
 		rc = fail(s, "not one overlay within 120 s of the heal");
 	} else {
 		if (s->json)
-			fprintf(s->out, "{\"scenario\":\"partition\","
-					"\"partition_ms\":%llu,"
-					"\"cross_links_at_heal\":%zu,"
-					"\"connected_after_heal_ms\":%llu}\n",
+			fprintf(s->out,
+				"{\"scenario\":\"partition\","
+				"\"partition_ms\":%llu,"
+				"\"cross_links_at_heal\":%zu,"
+				"\"connected_after_heal_ms\":%llu}\n",
 				(unsigned long long)s->duration_ms,
 				m.cross_group, (unsigned long long)took);
 		else
-			fprintf(s->out, "[partition] %llu s partition, %zu "
-					"links across it left at the heal; one "
-					"overlay %llu ms after the heal\n",
+			fprintf(s->out,
+				"[partition] %llu s partition, %zu "
+				"links across it left at the heal; one "
+				"overlay %llu ms after the heal\n",
 				(unsigned long long)(s->duration_ms / 1000),
 				m.cross_group, (unsigned long long)took);
 		sg_sim_run_until(sim, sg_sim_now(sim) + 30000);
@@ -302,42 +309,42 @@ static int scn_swim(const sg_scn *s)
 	sg_sim_metrics_get(sim, &m);
 	sg_sim_detect_get(sim, &d);
 	if (s->json)
-		fprintf(s->out,
-			"{\"scenario\":\"swim\",\"loss\":%.2f,\"crashed\":%zu,"
-			"\"false_positives\":%llu,\"false_suspicions\":%llu,"
-			"\"first_suspicion_ms\":{\"n\":%zu,\"mean\":%.0f,"
-			"\"p99\":%.0f},\"first_dead_ms\":{\"n\":%zu,"
-			"\"mean\":%.0f,\"p99\":%.0f},\"every_observer_dead_ms\":"
-			"{\"n\":%zu,\"mean\":%.0f,\"p99\":%.0f},"
-			"\"undetected\":%zu}\n",
-			s->loss, crashed,
-			(unsigned long long)m.false_positives,
-			(unsigned long long)m.false_suspicions, d.n_suspect,
-			d.suspect_mean, d.suspect_p99, d.n_dead, d.dead_mean,
-			d.dead_p99, d.n_dead_all, d.dead_all_mean,
-			d.dead_all_p99, d.undetected);
+		fprintf(
+		    s->out,
+		    "{\"scenario\":\"swim\",\"loss\":%.2f,\"crashed\":%zu,"
+		    "\"false_positives\":%llu,\"false_suspicions\":%llu,"
+		    "\"first_suspicion_ms\":{\"n\":%zu,\"mean\":%.0f,"
+		    "\"p99\":%.0f},\"first_dead_ms\":{\"n\":%zu,"
+		    "\"mean\":%.0f,\"p99\":%.0f},\"every_observer_dead_ms\":"
+		    "{\"n\":%zu,\"mean\":%.0f,\"p99\":%.0f},"
+		    "\"undetected\":%zu}\n",
+		    s->loss, crashed, (unsigned long long)m.false_positives,
+		    (unsigned long long)m.false_suspicions, d.n_suspect,
+		    d.suspect_mean, d.suspect_p99, d.n_dead, d.dead_mean,
+		    d.dead_p99, d.n_dead_all, d.dead_all_mean, d.dead_all_p99,
+		    d.undetected);
 	else
-		fprintf(s->out,
-			"[swim] loss=%.0f%% crashed=%zu false_positives=%llu "
-			"false_suspicions=%llu\n"
-			"[swim] first suspicion after crash: n=%zu mean=%.0f ms "
-			"p99=%.0f ms\n"
-			"[swim] first dead declaration:      n=%zu mean=%.0f ms "
-			"p99=%.0f ms (undetected %zu)\n"
-			"[swim] every observer's dead:       n=%zu mean=%.0f ms "
-			"p99=%.0f ms\n",
-			s->loss * 100, crashed,
-			(unsigned long long)m.false_positives,
-			(unsigned long long)m.false_suspicions, d.n_suspect,
-			d.suspect_mean, d.suspect_p99, d.n_dead, d.dead_mean,
-			d.dead_p99, d.undetected, d.n_dead_all,
-			d.dead_all_mean, d.dead_all_p99);
+		fprintf(
+		    s->out,
+		    "[swim] loss=%.0f%% crashed=%zu false_positives=%llu "
+		    "false_suspicions=%llu\n"
+		    "[swim] first suspicion after crash: n=%zu mean=%.0f ms "
+		    "p99=%.0f ms\n"
+		    "[swim] first dead declaration:      n=%zu mean=%.0f ms "
+		    "p99=%.0f ms (undetected %zu)\n"
+		    "[swim] every observer's dead:       n=%zu mean=%.0f ms "
+		    "p99=%.0f ms\n",
+		    s->loss * 100, crashed,
+		    (unsigned long long)m.false_positives,
+		    (unsigned long long)m.false_suspicions, d.n_suspect,
+		    d.suspect_mean, d.suspect_p99, d.n_dead, d.dead_mean,
+		    d.dead_p99, d.undetected, d.n_dead_all, d.dead_all_mean,
+		    d.dead_all_p99);
 	if (rc == 0 && m.false_positives != 0)
 		rc = fail(s, "a live node was declared dead");
 	if (rc == 0 && d.undetected != 0)
 		rc = fail(s, "a crashed node was never declared dead");
-	if (rc == 0 &&
-	    d.suspect_mean > 3.0 * (double)sw.probe_interval_ms)
+	if (rc == 0 && d.suspect_mean > 3.0 * (double)sw.probe_interval_ms)
 		rc = fail(s, "mean time to first suspicion above 3 periods");
 	sg_sim_del(sim);
 	return rc;
@@ -360,14 +367,16 @@ static int scn_run(const sg_scn *s)
 	}
 	w = wall_s() - w0;
 	if (s->json)
-		fprintf(s->out, "{\"scenario\":\"run\",\"nodes\":%zu,"
-				"\"virtual_s\":%.0f,\"wall_s\":%.2f,"
-				"\"peak_rss_kb\":%ld}\n",
+		fprintf(s->out,
+			"{\"scenario\":\"run\",\"nodes\":%zu,"
+			"\"virtual_s\":%.0f,\"wall_s\":%.2f,"
+			"\"peak_rss_kb\":%ld}\n",
 			s->nodes, (double)s->duration_ms / 1000.0, w,
 			sg_sim_peak_rss_kb());
 	else
-		fprintf(s->out, "[run] %zu nodes, %.0f s virtual in %.2f s "
-				"wall, peak RSS %ld KiB\n",
+		fprintf(s->out,
+			"[run] %zu nodes, %.0f s virtual in %.2f s "
+			"wall, peak RSS %ld KiB\n",
 			s->nodes, (double)s->duration_ms / 1000.0, w,
 			sg_sim_peak_rss_kb());
 	sg_sim_del(sim);

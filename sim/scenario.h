@@ -14,12 +14,12 @@ typedef struct sg_scn {
 	const char *name; /* join, crash, partition, swim, run */
 	size_t nodes;
 	uint64_t seed;
-	double loss;	      /* swim: 0.10 by default */
+	double loss; /* swim: 0.10 by default */
 	/* run: virtual time; swim: measured phase; partition: its length */
 	uint64_t duration_ms;
-	uint64_t join_ms;     /* joins spread over this long */
-	int one_contact;      /* all join through node 0 */
-	int separate;	      /* partition: require every cross link gone */
+	uint64_t join_ms; /* joins spread over this long */
+	int one_contact;  /* all join through node 0 */
+	int separate;	  /* partition: require every cross link gone */
 	int json;
 	FILE *out;
 } sg_scn;

@@ -178,7 +178,8 @@ static void heap_pop(sg_sim *sim, struct event *out)
 
 		if (c >= sim->n_heap)
 			break;
-		if (c + 1 < sim->n_heap && ev_less(&sim->heap[c + 1], &sim->heap[c]))
+		if (c + 1 < sim->n_heap &&
+		    ev_less(&sim->heap[c + 1], &sim->heap[c]))
 			c++;
 		if (!ev_less(&sim->heap[c], &last))
 			break;
@@ -492,12 +493,12 @@ int sg_sim_start(sg_sim *sim, size_t i, long contact)
 	n = &sim->nodes[i];
 	/* A restart is a fresh process: new state, new randomness. */
 	xo_seed(n->rng, sim->cfg.seed * 0x9e3779b97f4a7c15ULL + i +
-				((uint64_t)n->epoch << 40));
+			    ((uint64_t)n->epoch << 40));
 	n->epoch++;
 	n->hv = sg_hyparview_new(&n->env, &sim->cfg.hv, &n->self, sim->now);
-	n->sw = sim->cfg.swim ? sg_swim_new(&n->env, &sim->cfg.sw,
-					     &n->self.id, sim->now)
-			      : NULL;
+	n->sw = sim->cfg.swim
+		    ? sg_swim_new(&n->env, &sim->cfg.sw, &n->self.id, sim->now)
+		    : NULL;
 	if (n->hv == NULL || (sim->cfg.swim && n->sw == NULL)) {
 		free_node(n);
 		return SG_ERR_NOMEM;
@@ -730,10 +731,9 @@ void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m)
 			adj[adj_off[j] + fill[j]++] = (uint32_t)i;
 		}
 	}
-	m->components = components(sim, adj_off, adj, comp, queue, 0,
-				   &m->largest);
-	m->group_components = components(sim, adj_off, adj, comp, queue, 1,
-					 &k);
+	m->components =
+	    components(sim, adj_off, adj, comp, queue, 0, &m->largest);
+	m->group_components = components(sim, adj_off, adj, comp, queue, 1, &k);
 	if (m->alive > 0) {
 		m->active_mean = asum / (double)m->alive;
 		m->passive_mean = psum / (double)m->alive;
@@ -765,33 +765,32 @@ void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m)
 void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 {
 	if (json) {
-		fprintf(f,
-			"{\"t_ms\":%llu,\"alive\":%zu,\"components\":%zu,"
-			"\"largest\":%zu,\"group_components\":%zu,"
-			"\"cross_group\":%zu,\"active\":{\"min\":%zu,\"mean\":%.2f,"
-			"\"max\":%zu},\"passive\":{\"min\":%zu,\"mean\":%.2f,"
-			"\"max\":%zu},\"asymmetric\":%zu,\"msgs\":%llu,"
-			"\"bytes\":%llu,\"msgs_per_node_s\":%.3f,"
-			"\"bytes_per_node_s\":%.1f,\"dropped\":{\"loss\":%llu,"
-			"\"partition\":%llu,\"dead\":%llu},\"suspicions\":%llu,"
-			"\"false_suspicions\":%llu,\"deaths\":%llu,"
-			"\"false_positives\":%llu,\"tx_dropped\":%llu}\n",
-			(unsigned long long)m->now_ms, m->alive, m->components,
-			m->largest, m->group_components, m->cross_group,
-			m->active_min, m->active_mean,
-			m->active_max, m->passive_min, m->passive_mean,
-			m->passive_max, m->asymmetric,
-			(unsigned long long)m->msgs,
-			(unsigned long long)m->bytes, m->msgs_per_node_s,
-			m->bytes_per_node_s,
-			(unsigned long long)m->dropped_loss,
-			(unsigned long long)m->dropped_partition,
-			(unsigned long long)m->dropped_dead,
-			(unsigned long long)m->suspicions,
-			(unsigned long long)m->false_suspicions,
-			(unsigned long long)m->deaths,
-			(unsigned long long)m->false_positives,
-			(unsigned long long)m->tx_dropped);
+		fprintf(
+		    f,
+		    "{\"t_ms\":%llu,\"alive\":%zu,\"components\":%zu,"
+		    "\"largest\":%zu,\"group_components\":%zu,"
+		    "\"cross_group\":%zu,\"active\":{\"min\":%zu,\"mean\":%.2f,"
+		    "\"max\":%zu},\"passive\":{\"min\":%zu,\"mean\":%.2f,"
+		    "\"max\":%zu},\"asymmetric\":%zu,\"msgs\":%llu,"
+		    "\"bytes\":%llu,\"msgs_per_node_s\":%.3f,"
+		    "\"bytes_per_node_s\":%.1f,\"dropped\":{\"loss\":%llu,"
+		    "\"partition\":%llu,\"dead\":%llu},\"suspicions\":%llu,"
+		    "\"false_suspicions\":%llu,\"deaths\":%llu,"
+		    "\"false_positives\":%llu,\"tx_dropped\":%llu}\n",
+		    (unsigned long long)m->now_ms, m->alive, m->components,
+		    m->largest, m->group_components, m->cross_group,
+		    m->active_min, m->active_mean, m->active_max,
+		    m->passive_min, m->passive_mean, m->passive_max,
+		    m->asymmetric, (unsigned long long)m->msgs,
+		    (unsigned long long)m->bytes, m->msgs_per_node_s,
+		    m->bytes_per_node_s, (unsigned long long)m->dropped_loss,
+		    (unsigned long long)m->dropped_partition,
+		    (unsigned long long)m->dropped_dead,
+		    (unsigned long long)m->suspicions,
+		    (unsigned long long)m->false_suspicions,
+		    (unsigned long long)m->deaths,
+		    (unsigned long long)m->false_positives,
+		    (unsigned long long)m->tx_dropped);
 		return;
 	}
 	fprintf(f,
@@ -800,12 +799,11 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		"active=%zu/%.2f/%zu passive=%zu/%.2f/%zu asymmetric=%zu "
 		"msgs/node/s=%.2f bytes/node/s=%.0f suspicions=%llu "
 		"(false %llu) deaths=%llu false_positives=%llu\n",
-		(double)m->now_ms / 1000.0, m->alive, m->components,
-		m->largest, m->group_components, m->cross_group,
-		m->active_min, m->active_mean, m->active_max,
-		m->passive_min, m->passive_mean, m->passive_max,
-		m->asymmetric, m->msgs_per_node_s, m->bytes_per_node_s,
-		(unsigned long long)m->suspicions,
+		(double)m->now_ms / 1000.0, m->alive, m->components, m->largest,
+		m->group_components, m->cross_group, m->active_min,
+		m->active_mean, m->active_max, m->passive_min, m->passive_mean,
+		m->passive_max, m->asymmetric, m->msgs_per_node_s,
+		m->bytes_per_node_s, (unsigned long long)m->suspicions,
 		(unsigned long long)m->false_suspicions,
 		(unsigned long long)m->deaths,
 		(unsigned long long)m->false_positives);
@@ -826,8 +824,8 @@ void sg_sim_detect_get(sg_sim *sim, sg_sim_detect *d)
 		if (n->alive || !n->crashed_once)
 			continue;
 		if (n->first_suspect)
-			s[d->n_suspect++] = (double)(n->first_suspect -
-						     n->crash_at);
+			s[d->n_suspect++] =
+			    (double)(n->first_suspect - n->crash_at);
 		if (n->first_dead)
 			t[d->n_dead++] = (double)(n->first_dead - n->crash_at);
 		else

@@ -20,13 +20,13 @@ typedef struct sg_hyparview_config {
 	size_t size; /* sizeof(sg_hyparview_config) */
 	/* The node asks for neighbours until it has active_target, and
 	 * accepts others' requests up to active_max (paper 4.1). */
-	size_t active_target; /* 8 */
-	size_t active_max;    /* 12 */
-	size_t passive_max;   /* 128 */
-	uint8_t arwl;	      /* active random walk length, 6 */
-	uint8_t prwl;	      /* passive random walk length, 3 */
-	size_t shuffle_active;	/* ka: active entries per shuffle, 3 */
-	size_t shuffle_passive; /* kp: passive entries per shuffle, 4 */
+	size_t active_target;	      /* 8 */
+	size_t active_max;	      /* 12 */
+	size_t passive_max;	      /* 128 */
+	uint8_t arwl;		      /* active random walk length, 6 */
+	uint8_t prwl;		      /* passive random walk length, 3 */
+	size_t shuffle_active;	      /* ka: active entries per shuffle, 3 */
+	size_t shuffle_passive;	      /* kp: passive entries per shuffle, 4 */
 	uint64_t shuffle_interval_ms; /* 30000 */
 	/* How often a short active view asks the passive view for more. */
 	uint64_t repair_interval_ms; /* 1000 */
@@ -34,13 +34,13 @@ typedef struct sg_hyparview_config {
 	uint64_t neighbor_timeout_ms; /* 1000 */
 	/* Peers that failed are kept (bounded) and one is retried every
 	 * heal_interval_ms until failed_ttl_ms, so partitions heal. */
-	size_t failed_max;	   /* 16 */
-	uint64_t heal_interval_ms; /* 10000 */
-	uint64_t failed_ttl_ms;	   /* 600000 */
-	size_t contacts_max;	   /* 8 */
+	size_t failed_max;	       /* 16 */
+	uint64_t heal_interval_ms;     /* 10000 */
+	uint64_t failed_ttl_ms;	       /* 600000 */
+	size_t contacts_max;	       /* 8 */
 	uint64_t stranger_interval_ms; /* 200 */
-	size_t max_tx;		   /* 1024 queued frames */
-	size_t max_events;	   /* 1024 queued events */
+	size_t max_tx;		       /* 1024 queued frames */
+	size_t max_events;	       /* 1024 queued events */
 } sg_hyparview_config;
 
 SG_API void sg_hyparview_config_default(sg_hyparview_config *cfg);
@@ -67,7 +67,8 @@ typedef struct sg_hyparview_stats {
  * that is not consistent (targets above maxima, zero sizes, wrong size). */
 SG_API sg_hyparview *sg_hyparview_new(const sg_env *env,
 				      const sg_hyparview_config *cfg,
-				      const sg_memb_peer *self, uint64_t now_ms);
+				      const sg_memb_peer *self,
+				      uint64_t now_ms);
 SG_API void sg_hyparview_del(sg_hyparview *hv);
 
 /* Adds a known contact (coordinator); an isolated node joins through it.

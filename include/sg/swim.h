@@ -9,9 +9,9 @@
  *
  * Trust (DESIGN section 7): a member is declared dead only after this
  * node's own probes of it failed own_failures times, or when
- * dead_reporters distinct members reported it suspect or dead; "left" is accepted only from the subject
- * itself. Updates are NOT signed: alive and left are authenticated only by
- * the connection they arrive on.
+ * dead_reporters distinct members reported it suspect or dead; "left" is
+ * accepted only from the subject itself. Updates are NOT signed: alive and left
+ * are authenticated only by the connection they arrive on.
  */
 #ifndef SG_SWIM_H
 #define SG_SWIM_H
@@ -29,8 +29,8 @@ typedef struct sg_swim_config {
 	uint64_t ack_timeout_ms;    /* 300: then indirect probes */
 	size_t indirect_k;	    /* 3 */
 	/* Updates are sent lambda * ceil(log10(members + 1)) times. */
-	unsigned lambda;   /* 3 */
-	unsigned max_lhm;  /* Lifeguard local health maximum, 4 */
+	unsigned lambda;  /* 3 */
+	unsigned max_lhm; /* Lifeguard local health maximum, 4 */
 	/* Lifeguard suspicion timeout: from suspicion_max_ms down to
 	 * suspicion_min_ms as confirmations reach indirect_k. */
 	uint64_t suspicion_min_ms; /* 3000 */
@@ -39,11 +39,11 @@ typedef struct sg_swim_config {
 	/* This node's own failed probes (the first one and re-probes during
 	 * the suspicion) needed to declare a member dead by itself. */
 	unsigned own_failures; /* 2 */
-	size_t members_max;	   /* 32 */
-	size_t gossip_max;	   /* 64 queued updates */
-	size_t relays_max;	   /* 16 ping-req relays in flight */
-	size_t max_tx;		   /* 1024 */
-	size_t max_events;	   /* 256 */
+	size_t members_max;    /* 32 */
+	size_t gossip_max;     /* 64 queued updates */
+	size_t relays_max;     /* 16 ping-req relays in flight */
+	size_t max_tx;	       /* 1024 */
+	size_t max_events;     /* 256 */
 } sg_swim_config;
 
 SG_API void sg_swim_config_default(sg_swim_config *cfg);

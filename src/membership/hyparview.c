@@ -185,11 +185,12 @@ static void add_passive(sg_hyparview *hv, const sg_memb_peer *p)
 	if (hv->n_passive >= hv->cfg.passive_max) {
 		victim = sg_mrand(hv->env, hv->n_passive);
 		for (i = 0; i < hv->n_shuffled; i++) {
-			long k = find(hv->passive, hv->n_passive,
-				      &hv->shuffled[i]);
+			long k =
+			    find(hv->passive, hv->n_passive, &hv->shuffled[i]);
 			if (k >= 0) {
 				victim = (size_t)k;
-				hv->shuffled[i] = hv->shuffled[--hv->n_shuffled];
+				hv->shuffled[i] =
+				    hv->shuffled[--hv->n_shuffled];
 				break;
 			}
 		}
@@ -310,12 +311,11 @@ sg_hyparview *sg_hyparview_new(const sg_env *env,
 
 	if (env == NULL || cfg == NULL || self == NULL ||
 	    cfg->size != sizeof(*cfg) || cfg->active_max == 0 ||
-	    cfg->active_target == 0 ||
-	    cfg->active_target > cfg->active_max ||
+	    cfg->active_target == 0 || cfg->active_target > cfg->active_max ||
 	    cfg->passive_max == 0 || cfg->contacts_max == 0 ||
 	    cfg->max_tx == 0 || cfg->max_events == 0 ||
 	    cfg->shuffle_active + cfg->shuffle_passive + 1 >
-		    SG_MEMB_MAX_PEERS ||
+		SG_MEMB_MAX_PEERS ||
 	    cfg->prwl > cfg->arwl || self->addr_len > SG_MEMB_ADDR_MAX)
 		return NULL;
 	hv = sg_calloc(env, 1, sizeof(*hv));
@@ -326,16 +326,13 @@ sg_hyparview *sg_hyparview_new(const sg_env *env,
 	hv->self = *self;
 	hv->active = sg_calloc(env, cfg->active_max, sizeof(*hv->active));
 	hv->passive = sg_calloc(env, cfg->passive_max, sizeof(*hv->passive));
-	hv->contacts = sg_calloc(env, cfg->contacts_max,
-				 sizeof(*hv->contacts));
+	hv->contacts = sg_calloc(env, cfg->contacts_max, sizeof(*hv->contacts));
 	hv->pending = sg_calloc(env, cfg->active_max, sizeof(*hv->pending));
 	hv->failed = cfg->failed_max
-			     ? sg_calloc(env, cfg->failed_max,
-					 sizeof(*hv->failed))
-			     : NULL;
-	if (hv->active == NULL || hv->passive == NULL ||
-	    hv->contacts == NULL || hv->pending == NULL ||
-	    (cfg->failed_max && hv->failed == NULL)) {
+			 ? sg_calloc(env, cfg->failed_max, sizeof(*hv->failed))
+			 : NULL;
+	if (hv->active == NULL || hv->passive == NULL || hv->contacts == NULL ||
+	    hv->pending == NULL || (cfg->failed_max && hv->failed == NULL)) {
 		sg_hyparview_del(hv);
 		return NULL;
 	}
@@ -343,9 +340,12 @@ sg_hyparview *sg_hyparview_new(const sg_env *env,
 	sg_evq_init(&hv->ev, sizeof(sg_hyparview_event), cfg->max_events);
 	/* Spread periodic work so that nodes started together do not act in
 	 * lockstep. */
-	hv->next_shuffle = now_ms + 1 + sg_mrand(env, (size_t)cfg->shuffle_interval_ms + 1);
-	hv->next_repair = now_ms + 1 + sg_mrand(env, (size_t)cfg->repair_interval_ms + 1);
-	hv->next_heal = now_ms + 1 + sg_mrand(env, (size_t)cfg->heal_interval_ms + 1);
+	hv->next_shuffle =
+	    now_ms + 1 + sg_mrand(env, (size_t)cfg->shuffle_interval_ms + 1);
+	hv->next_repair =
+	    now_ms + 1 + sg_mrand(env, (size_t)cfg->repair_interval_ms + 1);
+	hv->next_heal =
+	    now_ms + 1 + sg_mrand(env, (size_t)cfg->heal_interval_ms + 1);
 	return hv;
 }
 
@@ -388,9 +388,8 @@ int sg_hyparview_join(sg_hyparview *hv, uint64_t now_ms)
 }
 
 /* A random active member other than `not` (NULL when there is none). */
-static const sg_memb_peer *random_active(sg_hyparview *hv,
-					 const sg_peer_id *not1,
-					 const sg_peer_id *not2)
+static const sg_memb_peer *
+random_active(sg_hyparview *hv, const sg_peer_id *not1, const sg_peer_id *not2)
 {
 	size_t i, start, n = hv->n_active;
 
@@ -503,8 +502,7 @@ static void on_neighbor_reply(sg_hyparview *hv, const sg_memb_msg *m)
 		add_passive(hv, &p);
 }
 
-static void on_disconnect(sg_hyparview *hv, const sg_memb_msg *m,
-			  uint64_t now)
+static void on_disconnect(sg_hyparview *hv, const sg_memb_msg *m, uint64_t now)
 {
 	long i = find(hv->active, hv->n_active, &m->sender);
 
@@ -557,8 +555,8 @@ static void on_shuffle(sg_hyparview *hv, const sg_memb_msg *m)
 	}
 	memset(&r, 0, sizeof(r));
 	r.type = SG_MEMB_SHUFFLEREPLY;
-	r.n_peers = sample(hv, r.peers, m->n_peers + 1, hv->passive,
-			   hv->n_passive);
+	r.n_peers =
+	    sample(hv, r.peers, m->n_peers + 1, hv->passive, hv->n_passive);
 	send_msg(hv, &m->peer.id, &r);
 	integrate(hv, m->peers, m->n_peers);
 	add_passive(hv, &m->peer);
@@ -713,8 +711,8 @@ static void heal(sg_hyparview *hv, uint64_t now)
 		return;
 	if (hv->heal_next >= hv->n_failed)
 		hv->heal_next = 0;
-	send_neighbor(hv, &hv->failed[hv->heal_next].peer,
-		      hv->n_active == 0, now);
+	send_neighbor(hv, &hv->failed[hv->heal_next].peer, hv->n_active == 0,
+		      now);
 	hv->heal_next++;
 	hv->st.heal_probes++;
 }
@@ -750,9 +748,10 @@ void sg_hyparview_tick(sg_hyparview *hv, uint64_t now_ms)
 		/* A passive view below a quarter of its size (a new node, or
 		 * one whose passive peers failed) shuffles six times as
 		 * often until it has filled up. */
-		hv->next_shuffle = now_ms + (hv->n_passive < hv->cfg.passive_max / 4
-						     ? hv->cfg.shuffle_interval_ms / 6
-						     : hv->cfg.shuffle_interval_ms);
+		hv->next_shuffle =
+		    now_ms + (hv->n_passive < hv->cfg.passive_max / 4
+				  ? hv->cfg.shuffle_interval_ms / 6
+				  : hv->cfg.shuffle_interval_ms);
 	}
 	if (now_ms >= hv->next_heal) {
 		heal(hv, now_ms);
@@ -793,8 +792,7 @@ int sg_hyparview_poll_event(sg_hyparview *hv, sg_hyparview_event *ev)
 	return sg_evq_pop(&hv->ev, ev);
 }
 
-size_t sg_hyparview_active(const sg_hyparview *hv, sg_peer_id *out,
-			   size_t max)
+size_t sg_hyparview_active(const sg_hyparview *hv, sg_peer_id *out, size_t max)
 {
 	size_t i;
 

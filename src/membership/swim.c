@@ -72,8 +72,8 @@ struct sg_swim {
 
 /* ln(1) .. ln(9) for Lifeguard's log-scaled suspicion timeout. */
 static const double ln_tab[MAX_CONF + 1] = {
-	0.0,	  0.693147, 1.098612, 1.386294, 1.609438,
-	1.791759, 1.945910, 2.079442, 2.197225,
+    0.0,      0.693147, 1.098612, 1.386294, 1.609438,
+    1.791759, 1.945910, 2.079442, 2.197225,
 };
 
 void sg_swim_config_default(sg_swim_config *cfg)
@@ -362,8 +362,8 @@ static void refute(sg_swim *sw, uint64_t inc)
 		send_ping(sw, &sw->mem[i].id, SG_MEMB_PING, 0);
 }
 
-static void apply(sg_swim *sw, const sg_memb_gossip *g,
-		  const sg_peer_id *from, uint64_t now)
+static void apply(sg_swim *sw, const sg_memb_gossip *g, const sg_peer_id *from,
+		  uint64_t now)
 {
 	struct member *mb;
 
@@ -421,12 +421,12 @@ sg_swim *sg_swim_new(const sg_env *env, const sg_swim_config *cfg,
 	    cfg->ack_timeout_ms >= cfg->probe_interval_ms ||
 	    cfg->indirect_k == 0 || cfg->indirect_k > MAX_CONF ||
 	    cfg->dead_reporters == 0 || cfg->dead_reporters > MAX_CONF ||
-	    cfg->own_failures == 0 ||
-	    cfg->lambda == 0 || cfg->suspicion_min_ms == 0 ||
+	    cfg->own_failures == 0 || cfg->lambda == 0 ||
+	    cfg->suspicion_min_ms == 0 ||
 	    cfg->suspicion_min_ms > cfg->suspicion_max_ms ||
 	    cfg->members_max == 0 || cfg->gossip_max == 0 ||
-	    cfg->relays_max == 0 || cfg->max_tx == 0 ||
-	    cfg->max_events == 0 || cfg->max_lhm > 64)
+	    cfg->relays_max == 0 || cfg->max_tx == 0 || cfg->max_events == 0 ||
+	    cfg->max_lhm > 64)
 		return NULL;
 	sw = sg_calloc(env, 1, sizeof(*sw));
 	if (sw == NULL)
@@ -445,7 +445,7 @@ sg_swim *sg_swim_new(const sg_env *env, const sg_swim_config *cfg,
 	sg_mq_init(&sw->tx, cfg->max_tx);
 	sg_evq_init(&sw->ev, sizeof(sg_swim_event), cfg->max_events);
 	sw->next_probe =
-		now_ms + 1 + sg_mrand(env, (size_t)cfg->probe_interval_ms);
+	    now_ms + 1 + sg_mrand(env, (size_t)cfg->probe_interval_ms);
 	return sw;
 }
 
@@ -673,8 +673,7 @@ static struct member *next_target(sg_swim *sw)
 	return &sw->mem[sw->rr++];
 }
 
-static size_t send_pingreqs(sg_swim *sw, const sg_peer_id *target,
-			    uint64_t seq)
+static size_t send_pingreqs(sg_swim *sw, const sg_peer_id *target, uint64_t seq)
 {
 	size_t i, n = 0, start;
 	sg_memb_msg m;
@@ -753,7 +752,7 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 	    now_ms >= sw->probe.ack_deadline) {
 		sw->probe.indirect = 1;
 		sw->probe.nacks_expected =
-			send_pingreqs(sw, &sw->probe.target, sw->probe.seq);
+		    send_pingreqs(sw, &sw->probe.target, sw->probe.seq);
 	}
 	if (sw->probe.active && now_ms >= sw->probe.end)
 		finish_probe(sw, now_ms);
@@ -770,7 +769,7 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 			p->target = mb->id;
 			p->seq = sw->seq++;
 			p->ack_deadline =
-				now_ms + scaled(sw, sw->cfg.ack_timeout_ms);
+			    now_ms + scaled(sw, sw->cfg.ack_timeout_ms);
 			p->end = now_ms + period;
 			mb->last_probe = now_ms;
 			sw->st.probes++;
@@ -807,7 +806,7 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 			/* Not enough evidence yet: look again after our
 			 * next probe of it. */
 			mb->suspect_deadline =
-				now_ms + scaled(sw, sw->cfg.probe_interval_ms);
+			    now_ms + scaled(sw, sw->cfg.probe_interval_ms);
 		}
 		i++;
 	}

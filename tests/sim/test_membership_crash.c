@@ -1,8 +1,8 @@
 /*
- * Scenario test (simulator, optimised build): 10,000 nodes (joining over 20 s through random earlier nodes),
- * 50%% crash at once; the survivors' active-view graph is connected again
- * within 30 s of virtual time.
- * Seeds 1, 2 run unless SG_SIM_SEED names one; a failure prints its seed.
+ * Scenario test (simulator, optimised build): 10,000 nodes (joining over 20 s
+ * through random earlier nodes), 50% crash at once; the survivors' active-view
+ * graph is connected again within 30 s of virtual time. Seeds 1, 2 run unless
+ * SG_SIM_SEED names one; a failure prints its seed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 int main(void)
 {
-	static const uint64_t seeds[] = { 1, 2 };
+	static const uint64_t seeds[] = {1, 2};
 	size_t i, n = sizeof(seeds) / sizeof(seeds[0]);
 	int failed = 0;
 

@@ -9,8 +9,7 @@
 
 #include "scenario.h"
 
-static char *capture(const char *name, uint64_t seed, double loss,
-		     size_t *len)
+static char *capture(const char *name, uint64_t seed, double loss, size_t *len)
 {
 	sg_scn s;
 	FILE *f = tmpfile();
@@ -54,8 +53,7 @@ static int check(const char *name, double loss)
 	char *b = capture(name, 7, loss, &lb);
 	char *c = capture(name, 8, loss, &lc);
 	int ok = a != NULL && b != NULL && c != NULL && la == lb &&
-		 memcmp(a, b, la) == 0 &&
-		 (la != lc || memcmp(a, c, la) != 0);
+		 memcmp(a, b, la) == 0 && (la != lc || memcmp(a, c, la) != 0);
 
 	printf("%s: %zu bytes of output, same seed identical: %s, other "
 	       "seed differs: %s\n",

@@ -1,8 +1,8 @@
 /*
- * Scenario test (simulator, optimised build): 1,000 nodes split into two halves for 60 s (each half
- * stays connected on its own), then the partition heals: one connected
- * overlay within 120 s without any intervention.
- * Seeds 1, 2, 3 run unless SG_SIM_SEED names one; a failure prints its seed.
+ * Scenario test (simulator, optimised build): 1,000 nodes split into two halves
+ * for 60 s (each half stays connected on its own), then the partition heals:
+ * one connected overlay within 120 s without any intervention. Seeds 1, 2, 3
+ * run unless SG_SIM_SEED names one; a failure prints its seed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 int main(void)
 {
-	static const uint64_t seeds[] = { 1, 2, 3 };
+	static const uint64_t seeds[] = {1, 2, 3};
 	size_t i, n = sizeof(seeds) / sizeof(seeds[0]);
 	int failed = 0;
 

@@ -1,8 +1,9 @@
 /*
- * Scenario test (simulator, optimised build): as test_membership_partition but for 180 s, long enough
- * that every link across the partition is dropped (asserted); the halves
- * then find each other again through the failed-peer retries.
- * Seeds 1, 2 run unless SG_SIM_SEED names one; a failure prints its seed.
+ * Scenario test (simulator, optimised build): as test_membership_partition but
+ * for 180 s, long enough that every link across the partition is dropped
+ * (asserted); the halves then find each other again through the failed-peer
+ * retries. Seeds 1, 2 run unless SG_SIM_SEED names one; a failure prints its
+ * seed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 int main(void)
 {
-	static const uint64_t seeds[] = { 1, 2 };
+	static const uint64_t seeds[] = {1, 2};
 	size_t i, n = sizeof(seeds) / sizeof(seeds[0]);
 	int failed = 0;
 

@@ -1,8 +1,9 @@
 /*
- * Scenario test (simulator, optimised build): SWIM at 10%% packet loss, 1,000 nodes, 10 minutes, one crash every
- * 10 s: zero false positives, every crash declared dead, mean time to first
- * suspicion within 3 probe periods (mean and p99 printed).
- * Seeds 1, 2 run unless SG_SIM_SEED names one; a failure prints its seed.
+ * Scenario test (simulator, optimised build): SWIM at 10% packet loss, 1,000
+ * nodes, 10 minutes, one crash every 10 s: zero false positives, every crash
+ * declared dead, mean time to first suspicion within 3 probe periods (mean and
+ * p99 printed). Seeds 1, 2 run unless SG_SIM_SEED names one; a failure prints
+ * its seed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 int main(void)
 {
-	static const uint64_t seeds[] = { 1, 2 };
+	static const uint64_t seeds[] = {1, 2};
 	size_t i, n = sizeof(seeds) / sizeof(seeds[0]);
 	int failed = 0;
 

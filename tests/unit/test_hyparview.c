@@ -84,8 +84,8 @@ static void deliver(struct net *n)
 		n->qn--;
 		if (n->hv[fr->to] == NULL || n->down[fr->to])
 			continue;
-		sg_hyparview_recv(n->hv[fr->to], &n->peer[fr->from].id,
-				  fr->buf, fr->len, n->now);
+		sg_hyparview_recv(n->hv[fr->to], &n->peer[fr->from].id, fr->buf,
+				  fr->len, n->now);
 		collect(n, fr->to);
 	}
 }
@@ -123,8 +123,8 @@ static void net_init(struct net *n, uint64_t seed)
 				  SG_PEER_ID_LEN);
 		n->peer[i].addr_len = 4;
 		memcpy(n->peer[i].addr, &i, 4);
-		n->hv[i] = sg_hyparview_new(&n->t.env, &n->cfg, &n->peer[i],
-					    n->now);
+		n->hv[i] =
+		    sg_hyparview_new(&n->t.env, &n->cfg, &n->peer[i], n->now);
 		assert_non_null(n->hv[i]);
 	}
 }
@@ -143,7 +143,7 @@ static void net_fini(struct net *n)
 static void check_views(struct net *n)
 {
 	sg_peer_id act[16];
-	int seen[N] = { 0 }, stack[N], sp = 0, i, count = 0, first = -1;
+	int seen[N] = {0}, stack[N], sp = 0, i, count = 0, first = -1;
 	size_t k, na;
 
 	for (i = 0; i < N; i++) {
@@ -157,8 +157,8 @@ static void check_views(struct net *n)
 			int j = index_of(n, &act[k]);
 
 			assert_true(j >= 0 && !n->down[j]);
-			assert_true(sg_hyparview_is_active(n->hv[j],
-							   &n->peer[i].id));
+			assert_true(
+			    sg_hyparview_is_active(n->hv[j], &n->peer[i].id));
 		}
 	}
 	seen[first] = 1;
@@ -188,8 +188,8 @@ static void join_all(struct net *n)
 	int i;
 
 	for (i = 1; i < N; i++) {
-		assert_int_equal(sg_hyparview_add_contact(n->hv[i], &n->peer[0]),
-				 0);
+		assert_int_equal(
+		    sg_hyparview_add_contact(n->hv[i], &n->peer[0]), 0);
 		assert_int_equal(sg_hyparview_join(n->hv[i], n->now), 0);
 		run(n, 200);
 	}
@@ -265,7 +265,7 @@ static void test_failure_replaced(void **state)
 		for (i = 0; i < N; i++)
 			if (!n->down[i])
 				sg_hyparview_peer_failed(
-					n->hv[i], &n->peer[victim].id, n->now);
+				    n->hv[i], &n->peer[victim].id, n->now);
 	}
 	run(n, 10000);
 	check_views(n);
@@ -418,9 +418,8 @@ static void test_bounded_views(void **state)
 			m.peers[i].addr_len = 3;
 		}
 		len = sg_memb_encode(buf, sizeof(buf), &m);
-		assert_int_equal(sg_hyparview_recv(hv, &a.id, buf, (size_t)len,
-						   round),
-				 0);
+		assert_int_equal(
+		    sg_hyparview_recv(hv, &a.id, buf, (size_t)len, round), 0);
 		/* High-priority NEIGHBOR requests from strangers. */
 		memset(&m, 0, sizeof(m));
 		m.type = SG_MEMB_NEIGHBOR;
@@ -428,9 +427,9 @@ static void test_bounded_views(void **state)
 		m.peer.id = m.sender;
 		m.flag = 1;
 		len = sg_memb_encode(buf, sizeof(buf), &m);
-		assert_int_equal(sg_hyparview_recv(hv, &m.sender, buf,
-						   (size_t)len, round),
-				 0);
+		assert_int_equal(
+		    sg_hyparview_recv(hv, &m.sender, buf, (size_t)len, round),
+		    0);
 		while (sg_hyparview_poll_tx(hv, &to, &f) > 0)
 			;
 	}
@@ -481,12 +480,12 @@ static void test_config_and_oom(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_join),
-		cmocka_unit_test(test_failure_replaced),
-		cmocka_unit_test(test_isolated_rejoins),
-		cmocka_unit_test(test_sender_mismatch_and_junk),
-		cmocka_unit_test(test_bounded_views),
-		cmocka_unit_test(test_config_and_oom),
+	    cmocka_unit_test(test_join),
+	    cmocka_unit_test(test_failure_replaced),
+	    cmocka_unit_test(test_isolated_rejoins),
+	    cmocka_unit_test(test_sender_mismatch_and_junk),
+	    cmocka_unit_test(test_bounded_views),
+	    cmocka_unit_test(test_config_and_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

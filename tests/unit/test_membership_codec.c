@@ -13,10 +13,12 @@
 #include <string.h>
 
 static const uint8_t types[] = {
-	SG_MEMB_JOIN,	  SG_MEMB_FORWARDJOIN,	SG_MEMB_NEIGHBOR,
-	SG_MEMB_NEIGHBOR_REPLY, SG_MEMB_DISCONNECT, SG_MEMB_SHUFFLE,
-	SG_MEMB_SHUFFLEREPLY,	SG_MEMB_JOINACK,    SG_MEMB_PING,
-	SG_MEMB_ACK,	  SG_MEMB_PINGREQ,	SG_MEMB_INDACK,
+    SG_MEMB_JOIN,	  SG_MEMB_FORWARDJOIN,
+    SG_MEMB_NEIGHBOR,	  SG_MEMB_NEIGHBOR_REPLY,
+    SG_MEMB_DISCONNECT,	  SG_MEMB_SHUFFLE,
+    SG_MEMB_SHUFFLEREPLY, SG_MEMB_JOINACK,
+    SG_MEMB_PING,	  SG_MEMB_ACK,
+    SG_MEMB_PINGREQ,	  SG_MEMB_INDACK,
 };
 
 static void fill(sg_memb_msg *m, uint8_t type, sg_test_rng *r)
@@ -221,8 +223,7 @@ static void test_limits(void **state)
 	n = sg_cbor_enc_finish(&e);
 	assert_int_equal(sg_memb_decode(&m, buf, (size_t)n),
 			 SG_ERR_UNSUPPORTED);
-	assert_int_equal(sg_memb_peek_type(buf, (size_t)n),
-			 SG_ERR_UNSUPPORTED);
+	assert_int_equal(sg_memb_peek_type(buf, (size_t)n), SG_ERR_UNSUPPORTED);
 
 	/* A gossip kind above LEFT; trailing bytes. */
 	sg_cbor_enc_init(&e, buf, sizeof(buf));
@@ -257,9 +258,9 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_truncation_and_flips),
-		cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_truncation_and_flips),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,7 +123,8 @@ static int run_until_event(struct rig *r, unsigned answer, uint64_t until,
 			inject(r, to, &a);
 		}
 		while (sg_swim_poll_event(r->sw, &ev))
-			if (ev.type == type && peer_index(r, &ev.peer) == peer) {
+			if (ev.type == type &&
+			    peer_index(r, &ev.peer) == peer) {
 				*at = r->now;
 				return 1;
 			}
@@ -140,8 +141,7 @@ static void test_probe_ack(void **state)
 
 	rig_init(&r, 4);
 	/* Everyone answers: a minute without any suspicion. */
-	assert_false(run_until_event(&r, 0x1e, 61000, SG_SWIM_SUSPECT, 1,
-				     &at));
+	assert_false(run_until_event(&r, 0x1e, 61000, SG_SWIM_SUSPECT, 1, &at));
 	sg_swim_stats_get(r.sw, &st);
 	assert_true(st.probes >= 55);
 	assert_int_equal(st.probes_failed, 0);
@@ -161,8 +161,8 @@ static void test_silent_member_dies(void **state)
 
 	rig_init(&r, 4);
 	/* Peer 1 never answers; the others do. */
-	assert_true(run_until_event(&r, 0x1c, 30000, SG_SWIM_SUSPECT, 1,
-				    &t_susp));
+	assert_true(
+	    run_until_event(&r, 0x1c, 30000, SG_SWIM_SUSPECT, 1, &t_susp));
 	sg_swim_stats_get(r.sw, &st);
 	assert_true(st.lhm >= 1); /* Lifeguard: a failed probe costs health */
 	/* The re-probe of a suspect carries the suspicion (buddy system). */
@@ -194,7 +194,7 @@ static void test_pingreq_fanout(void **state)
 {
 	struct rig r;
 	sg_memb_msg m;
-	int to, target = -1, n = 0, seen[NP] = { 0 };
+	int to, target = -1, n = 0, seen[NP] = {0};
 	(void)state;
 
 	rig_init(&r, 4);
@@ -234,8 +234,8 @@ static void test_confirmations_shorten(void **state)
 	assert_int_equal(inject(&r, 2, &m), 0);
 	assert_true(sg_swim_is_suspect(r.sw, &r.id[1]));
 	t0 = r.now;
-	assert_true(run_until_event(&r, 0x1c, t0 + 20000, SG_SWIM_DEAD, 1,
-				    &t_one));
+	assert_true(
+	    run_until_event(&r, 0x1c, t0 + 20000, SG_SWIM_DEAD, 1, &t_one));
 	rig_fini(&r);
 
 	/* Three independent reporters: shorter (log-scaled) timeout. */
@@ -246,8 +246,8 @@ static void test_confirmations_shorten(void **state)
 	assert_int_equal(inject(&r, 4, &m), 0);
 	inject(&r, 3, &m); /* the same reporter again counts once */
 	t0 = r.now;
-	assert_true(run_until_event(&r, 0x1c, t0 + 20000, SG_SWIM_DEAD, 1,
-				    &t_three));
+	assert_true(
+	    run_until_event(&r, 0x1c, t0 + 20000, SG_SWIM_DEAD, 1, &t_three));
 	rig_fini(&r);
 	/* One reporter plus our own failed re-probe are two confirmations
 	 * (timeout 6000 - 3000 * ln 2 / ln 4 = 4500 ms); three reporters
@@ -346,7 +346,8 @@ static void test_reporters_and_left(void **state)
 	/* The third distinct reporter: dead. */
 	inject(&r, 4, &m);
 	while (sg_swim_poll_event(r.sw, &ev))
-		dead |= ev.type == SG_SWIM_DEAD && peer_index(&r, &ev.peer) == 1;
+		dead |=
+		    ev.type == SG_SWIM_DEAD && peer_index(&r, &ev.peer) == 1;
 	assert_true(dead);
 	/* "Left" about 2 from 3 is only a suspicion; from 2 itself, final. */
 	gossip_msg(&m, SG_MEMB_LEFT, &r.id[2], 0);
@@ -357,7 +358,8 @@ static void test_reporters_and_left(void **state)
 	assert_true(sg_swim_is_suspect(r.sw, &r.id[2]));
 	inject(&r, 2, &m);
 	while (sg_swim_poll_event(r.sw, &ev))
-		left |= ev.type == SG_SWIM_LEFT && peer_index(&r, &ev.peer) == 2;
+		left |=
+		    ev.type == SG_SWIM_LEFT && peer_index(&r, &ev.peer) == 2;
 	assert_true(left);
 	sg_swim_stats_get(r.sw, &st);
 	assert_int_equal(st.members, 2);
@@ -494,16 +496,16 @@ static void test_oom_and_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_probe_ack),
-		cmocka_unit_test(test_silent_member_dies),
-		cmocka_unit_test(test_pingreq_fanout),
-		cmocka_unit_test(test_confirmations_shorten),
-		cmocka_unit_test(test_refute),
-		cmocka_unit_test(test_alive_clears_suspicion),
-		cmocka_unit_test(test_reporters_and_left),
-		cmocka_unit_test(test_relay),
-		cmocka_unit_test(test_sender_mismatch),
-		cmocka_unit_test(test_oom_and_config),
+	    cmocka_unit_test(test_probe_ack),
+	    cmocka_unit_test(test_silent_member_dies),
+	    cmocka_unit_test(test_pingreq_fanout),
+	    cmocka_unit_test(test_confirmations_shorten),
+	    cmocka_unit_test(test_refute),
+	    cmocka_unit_test(test_alive_clears_suspicion),
+	    cmocka_unit_test(test_reporters_and_left),
+	    cmocka_unit_test(test_relay),
+	    cmocka_unit_test(test_sender_mismatch),
+	    cmocka_unit_test(test_oom_and_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
