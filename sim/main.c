@@ -11,7 +11,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sg-sim [--scenario join|crash|partition|swim|run]\n"
+	fprintf(f, "usage: sg-sim [--scenario join|crash|partition|swim|churn|run]\n"
 		   "              [--nodes N] [--seed S] [--loss P]\n"
 		   "              [--duration SECONDS] [--join-time SECONDS]\n"
 		   "              [--one-contact] [--separate] [--json]\n"

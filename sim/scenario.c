@@ -25,6 +25,8 @@ void sg_scn_default(sg_scn *s, const char *name)
 	} else if (strcmp(name, "crash") == 0) {
 		s->nodes = 10000;
 		s->join_ms = 20000;
+	} else if (strcmp(name, "churn") == 0) {
+		s->duration_ms = 300000;
 	} else if (strcmp(name, "partition") == 0) {
 		s->duration_ms = 60000;
 	} else if (strcmp(name, "swim") == 0) {
@@ -350,6 +352,91 @@ static int scn_swim(const sg_scn *s)
 	return rc;
 }
 
+/* Churn: every 5 s, 2% of the nodes crash and the nodes that crashed 30 s
+ * earlier restart with fresh state and join again through a live node. */
+static int scn_churn(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	uint64_t t0, t, x = s->seed * 0x9e3779b97f4a7c15ULL + 11;
+	size_t *down = NULL, n_down = 0, i, per = s->nodes / 50, restarts = 0;
+	uint64_t *when = NULL;
+	int rc = 0;
+
+	if (per == 0)
+		per = 1;
+	down = calloc(s->nodes, sizeof(*down));
+	when = calloc(s->nodes, sizeof(*when));
+	if (sim == NULL || down == NULL || when == NULL ||
+	    join_all(sim, s) != 0) {
+		free(down);
+		free(when);
+		sg_sim_del(sim);
+		return -1;
+	}
+	t0 = s->join_ms + 40000;
+	sg_sim_run_until(sim, t0);
+	show(s, "before", sim);
+	for (t = 5000; t <= s->duration_ms; t += 5000) {
+		size_t k = 0;
+
+		sg_sim_run_until(sim, t0 + t);
+		/* Restart those down for 30 s (oldest first). */
+		while (k < n_down && when[k] + 30000 <= t0 + t) {
+			size_t j, contact;
+
+			do {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				contact = (size_t)(x % s->nodes);
+			} while (!sg_sim_alive(sim, contact));
+			j = down[k++];
+			if (sg_sim_start(sim, j, (long)contact) == 0) {
+				sg_sim_add_contacts(sim, j, 8);
+				restarts++;
+			}
+		}
+		memmove(down, down + k, (n_down - k) * sizeof(*down));
+		memmove(when, when + k, (n_down - k) * sizeof(*when));
+		n_down -= k;
+		if (t + 30000 > s->duration_ms)
+			continue; /* the last 30 s: no new crashes */
+		for (i = 0; i < per; i++) {
+			size_t j;
+
+			do {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				j = (size_t)(x % s->nodes);
+			} while (!sg_sim_alive(sim, j));
+			sg_sim_crash(sim, j);
+			down[n_down] = j;
+			when[n_down++] = t0 + t;
+		}
+	}
+	/* The last restarts happened just now: give them 30 s to join. */
+	sg_sim_run_until(sim, t0 + s->duration_ms + 30000);
+	show(s, "end", sim);
+	if (s->json)
+		fprintf(s->out, "{\"scenario\":\"churn\",\"restarts\":%zu}\n",
+			restarts);
+	else
+		fprintf(s->out, "[churn] %zu restarts\n", restarts);
+	rc = check_overlay(s, sim, 0);
+	if (rc == 0) {
+		sg_sim_metrics m;
+
+		sg_sim_metrics_get(sim, &m);
+		if (m.false_positives != 0)
+			rc = fail(s, "a live node was declared dead");
+	}
+	free(down);
+	free(when);
+	sg_sim_del(sim);
+	return rc;
+}
+
 static int scn_run(const sg_scn *s)
 {
 	sg_sim *sim = build(s);
@@ -397,5 +484,7 @@ int sg_scn_run(const sg_scn *s)
 		return scn_swim(s);
 	if (strcmp(s->name, "run") == 0)
 		return scn_run(s);
+	if (strcmp(s->name, "churn") == 0)
+		return scn_churn(s);
 	return -1;
 }

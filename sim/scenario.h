@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 typedef struct sg_scn {
-	const char *name; /* join, crash, partition, swim, run */
+	const char *name; /* join, crash, partition, swim, churn, run */
 	size_t nodes;
 	uint64_t seed;
 	double loss; /* swim: 0.10 by default */

@@ -34,6 +34,7 @@ struct node {
 	uint64_t timer_at;
 	uint64_t crash_at; /* virtual time of the last crash, 0: none */
 	uint64_t first_suspect, first_dead;
+	uint64_t started_at; /* virtual time of the current life's start */
 	uint32_t epoch;
 	uint8_t alive, group, crashed_once;
 };
@@ -52,6 +53,7 @@ struct sg_sim {
 	uint64_t rng[4];
 	uint64_t msgs, bytes, drop_loss, drop_part, drop_dead;
 	uint64_t suspicions, false_suspicions, deaths, false_positives;
+	uint64_t stale_deaths;
 	struct samples dead_all;
 };
 
@@ -352,7 +354,12 @@ static void on_swim_event(sg_sim *sim, struct node *n, const sg_swim_event *ev)
 		break;
 	case SG_SWIM_DEAD:
 		sim->deaths++;
-		if (!dead) {
+		if (!dead && subj->crashed_once &&
+		    sim->now < subj->started_at + 60000) {
+			/* Restarted less than a minute ago: most likely the
+			 * end of a suspicion of its previous life. */
+			sim->stale_deaths++;
+		} else if (!dead) {
 			sim->false_positives++;
 		} else {
 			if (subj->first_dead == 0)
@@ -504,6 +511,7 @@ int sg_sim_start(sg_sim *sim, size_t i, long contact)
 		return SG_ERR_NOMEM;
 	}
 	n->alive = 1;
+	n->started_at = sim->now;
 	n->timer_at = 0;
 	n->crash_at = 0;
 	n->first_suspect = n->first_dead = 0;
@@ -755,6 +763,7 @@ void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m)
 	m->false_suspicions = sim->false_suspicions;
 	m->deaths = sim->deaths;
 	m->false_positives = sim->false_positives;
+	m->stale_deaths = sim->stale_deaths;
 	free(comp);
 	free(queue);
 	free(adj_off);
@@ -776,7 +785,8 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		    "\"bytes_per_node_s\":%.1f,\"dropped\":{\"loss\":%llu,"
 		    "\"partition\":%llu,\"dead\":%llu},\"suspicions\":%llu,"
 		    "\"false_suspicions\":%llu,\"deaths\":%llu,"
-		    "\"false_positives\":%llu,\"tx_dropped\":%llu}\n",
+		    "\"false_positives\":%llu,\"stale_deaths\":%llu,"
+		    "\"tx_dropped\":%llu}\n",
 		    (unsigned long long)m->now_ms, m->alive, m->components,
 		    m->largest, m->group_components, m->cross_group,
 		    m->active_min, m->active_mean, m->active_max,
@@ -790,6 +800,7 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		    (unsigned long long)m->false_suspicions,
 		    (unsigned long long)m->deaths,
 		    (unsigned long long)m->false_positives,
+		    (unsigned long long)m->stale_deaths,
 		    (unsigned long long)m->tx_dropped);
 		return;
 	}
@@ -798,7 +809,7 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		"group_components=%zu cross_group=%zu "
 		"active=%zu/%.2f/%zu passive=%zu/%.2f/%zu asymmetric=%zu "
 		"msgs/node/s=%.2f bytes/node/s=%.0f suspicions=%llu "
-		"(false %llu) deaths=%llu false_positives=%llu\n",
+		"(false %llu) deaths=%llu false_positives=%llu stale=%llu\n",
 		(double)m->now_ms / 1000.0, m->alive, m->components, m->largest,
 		m->group_components, m->cross_group, m->active_min,
 		m->active_mean, m->active_max, m->passive_min, m->passive_mean,
@@ -806,7 +817,8 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		m->bytes_per_node_s, (unsigned long long)m->suspicions,
 		(unsigned long long)m->false_suspicions,
 		(unsigned long long)m->deaths,
-		(unsigned long long)m->false_positives);
+		(unsigned long long)m->false_positives,
+		(unsigned long long)m->stale_deaths);
 }
 
 void sg_sim_detect_get(sg_sim *sim, sg_sim_detect *d)

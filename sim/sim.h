@@ -61,6 +61,9 @@ typedef struct sg_sim_metrics {
 	uint64_t msgs, bytes, dropped_loss, dropped_partition, dropped_dead;
 	double msgs_per_node_s, bytes_per_node_s;
 	uint64_t suspicions, false_suspicions, deaths, false_positives;
+	/* Dead declarations about a node restarted < 60 s before (not
+	 * counted as false positives). */
+	uint64_t stale_deaths;
 	uint64_t tx_dropped, sender_mismatch, malformed;
 } sg_sim_metrics;
 
