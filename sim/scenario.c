@@ -112,11 +112,17 @@ static void show(const sg_scn *s, const char *label, sg_sim *sim)
 
 static int fail(const sg_scn *s, const char *why)
 {
-	fprintf(s->out,
-		"FAIL scenario %s: %s (seed %llu; replay with "
-		"SG_SIM_SEED=%llu)\n",
-		s->name, why, (unsigned long long)s->seed,
-		(unsigned long long)s->seed);
+	if (s->json)
+		fprintf(s->out,
+			"{\"scenario\":\"%s\",\"fail\":\"%s\","
+			"\"seed\":%llu}\n",
+			s->name, why, (unsigned long long)s->seed);
+	else
+		fprintf(s->out,
+			"FAIL scenario %s: %s (seed %llu; replay with "
+			"SG_SIM_SEED=%llu)\n",
+			s->name, why, (unsigned long long)s->seed,
+			(unsigned long long)s->seed);
 	return 1;
 }
 

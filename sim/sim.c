@@ -786,7 +786,7 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		    "\"partition\":%llu,\"dead\":%llu},\"suspicions\":%llu,"
 		    "\"false_suspicions\":%llu,\"deaths\":%llu,"
 		    "\"false_positives\":%llu,\"stale_deaths\":%llu,"
-		    "\"tx_dropped\":%llu}\n",
+		    "\"tx_dropped\":%llu}",
 		    (unsigned long long)m->now_ms, m->alive, m->components,
 		    m->largest, m->group_components, m->cross_group,
 		    m->active_min, m->active_mean, m->active_max,

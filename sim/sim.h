@@ -70,6 +70,8 @@ typedef struct sg_sim_metrics {
 /* Views and connectivity of the alive nodes' active-view graph (edges
  * taken as undirected), traffic since the start. */
 void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m);
+/* One line of text (newline included), or one JSON object without a
+ * newline (so that callers can embed it). */
 void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json);
 
 /* Failure detection samples (ms from crash): for every crashed node, the
