@@ -58,6 +58,7 @@ struct sg_quic_conn {
 	uint8_t *ch_buf; /* server: the ClientHello, until it is whole */
 	size_t ch_len;
 	int hs_init, hs_keys, app_keys, remote_tp, completed, connected;
+	int have_initial; /* Initial keys installed */
 	int closing, closed, close_reported;
 	ngtcp2_ccerr ccerr;
 	uint8_t *crypto[MAX_CRYPTO_CHUNKS];
@@ -136,7 +137,8 @@ static int cb_encrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 		      const uint8_t *aad, size_t aadlen)
 {
 	(void)aead;
-	if (noncelen != crypto_aead_chacha20poly1305_ietf_NPUBBYTES)
+	if (noncelen != crypto_aead_chacha20poly1305_ietf_NPUBBYTES ||
+	    ctx->native_handle == NULL)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	crypto_aead_chacha20poly1305_ietf_encrypt(dest, NULL, pt, ptlen, aad,
 						  aadlen, NULL, nonce,
@@ -151,6 +153,7 @@ static int cb_decrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 {
 	(void)aead;
 	if (noncelen != crypto_aead_chacha20poly1305_ietf_NPUBBYTES ||
+	    ctx->native_handle == NULL ||
 	    crypto_aead_chacha20poly1305_ietf_decrypt(dest, NULL, NULL, ct,
 						      ctlen, aad, aadlen, nonce,
 						      ctx->native_handle) != 0)
@@ -226,6 +229,8 @@ static int install_initial(sg_quic_conn *c, const ngtcp2_cid *dcid)
 						 &tx_a, tx->iv, &tx_h,
 						 SG_HANDSHAKE_IV_LEN) != 0)
 		rv = NGTCP2_ERR_CALLBACK_FAILURE;
+	else
+		c->have_initial = 1;
 	if (rv != 0) {
 		cb_delete_aead(NULL, &rx_a, c);
 		cb_delete_cipher(NULL, &rx_h, c);
@@ -832,6 +837,22 @@ sg_quic_conn *sg_quic_client_new(const sg_env *env, const sg_quic_config *cfg,
 	}
 	ngtcp2_conn_set_initial_crypto_ctx(c->conn, &c->cctx);
 	ngtcp2_conn_set_crypto_ctx(c->conn, &c->cctx);
+	/* ngtcp2 checks a Retry's integrity tag with this context before it
+	 * calls recv_retry (found by fuzzing: without one it encrypts with a
+	 * NULL key). Our servers send no Retry yet and recv_retry refuses
+	 * one; the key is still the published Retry key (H.4). */
+	{
+		uint8_t rk[SG_HANDSHAKE_KEY_LEN], rn[SG_HANDSHAKE_IV_LEN];
+		ngtcp2_crypto_aead_ctx ra = {0};
+		sg_handshake_retry_key(rk, rn);
+		ra.native_handle = key_copy(c, rk);
+		if (ra.native_handle == NULL) {
+			sg_quic_conn_del(c);
+			*err = SG_ERR_NOMEM;
+			return NULL;
+		}
+		ngtcp2_conn_set_retry_aead(c->conn, &c->cctx.aead, &ra);
+	}
 	*err = 0;
 	return c;
 }
@@ -885,8 +906,11 @@ sg_quic_conn *sg_quic_server_new(const sg_env *env, const sg_quic_config *cfg,
 	ngtcp2_conn_set_crypto_ctx(c->conn, &c->cctx);
 	*err = 0;
 	rv = sg_quic_read(c, pkt, len, now_ms);
-	if (rv != 0 && c->closed) {
-		*err = rv;
+	if (!c->have_initial) {
+		/* The datagram looked like an Initial packet but did not
+		 * start a connection (found by fuzzing: ngtcp2 must not be
+		 * asked to write before it has Initial keys). */
+		*err = rv != 0 ? rv : SG_ERR_MALFORMED;
 		sg_quic_conn_del(c);
 		return NULL;
 	}
