@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "scenario.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -493,4 +494,32 @@ int sg_scn_run(const sg_scn *s)
 	if (strcmp(s->name, "churn") == 0)
 		return scn_churn(s);
 	return -1;
+}
+
+int sg_scn_run_seeds(const char *name, const uint64_t *seeds, size_t n,
+		     void (*tweak)(sg_scn *s))
+{
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < n; i++) {
+		sg_scn s;
+		int rc;
+
+		sg_scn_default(&s, name);
+		if (tweak != NULL)
+			tweak(&s);
+		s.seed = seeds[i];
+		if (getenv("SG_SIM_SEED") != NULL) {
+			sg_scn_seed_from_env(&s);
+			i = n;
+		}
+		rc = sg_scn_run(&s);
+		if (rc != 0) {
+			printf("FAILED (rc %d) with seed %llu\n", rc,
+			       (unsigned long long)s.seed);
+			failed = 1;
+		}
+	}
+	return failed;
 }

@@ -32,4 +32,11 @@ void sg_scn_seed_from_env(sg_scn *s);
  * -1 for an unknown name or a setup failure. */
 int sg_scn_run(const sg_scn *s);
 
+/* The body of a scenario test: runs scenario name once per seed (only the
+ * seed in $SG_SIM_SEED when that is set), each from the defaults adjusted
+ * by tweak (NULL: none), and prints the seed of every failure. Returns 0
+ * when all pass, 1 otherwise. */
+int sg_scn_run_seeds(const char *name, const uint64_t *seeds, size_t n,
+		     void (*tweak)(sg_scn *s));
+
 #endif
