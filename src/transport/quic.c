@@ -244,11 +244,44 @@ static int install_initial(sg_quic_conn *c, const ngtcp2_cid *dcid)
 	return rv;
 }
 
+/* Installs one direction's 1-RTT key once the handshake has it (the
+ * secret goes to ngtcp2 too, for key updates). */
+static int install_app_key(sg_quic_conn *c, sg_handshake_dir dir)
+{
+	int bit = dir == SG_HANDSHAKE_RX ? 1 : 2, rv = 0;
+	uint8_t sec[SG_HANDSHAKE_SECRET_LEN];
+	sg_handshake_pkt_keys k;
+	ngtcp2_crypto_aead_ctx a = {0};
+	ngtcp2_crypto_cipher_ctx h = {0};
+
+	if ((c->app_keys & bit) ||
+	    sg_handshake_secret(&c->hs, SG_HANDSHAKE_LEVEL_APP, dir, sec) != 0)
+		return 0;
+	sg_handshake_pkt_keys_from_secret(&k, sec);
+	if (make_ctx(c, &k, &a, &h) != 0) {
+		rv = NGTCP2_ERR_CALLBACK_FAILURE;
+	} else if ((dir == SG_HANDSHAKE_RX
+			    ? ngtcp2_conn_install_rx_key(c->conn, sec, sizeof(sec),
+							 &a, k.iv,
+							 SG_HANDSHAKE_IV_LEN, &h)
+			    : ngtcp2_conn_install_tx_key(c->conn, sec, sizeof(sec),
+							 &a, k.iv,
+							 SG_HANDSHAKE_IV_LEN,
+							 &h)) != 0) {
+		cb_delete_aead(NULL, &a, c);
+		cb_delete_cipher(NULL, &h, c);
+		rv = NGTCP2_ERR_CALLBACK_FAILURE;
+	}
+	c->app_keys |= bit;
+	sg_wipe(&k, sizeof(k));
+	sg_wipe(sec, sizeof(sec));
+	return rv;
+}
+
 /* Installs the Handshake and 1-RTT keys as the handshake releases them. */
 static int install_keys(sg_quic_conn *c)
 {
 	sg_handshake_pkt_keys rk, tk;
-	uint8_t rs[SG_HANDSHAKE_SECRET_LEN], tsec[SG_HANDSHAKE_SECRET_LEN];
 	int rv = 0;
 
 	if (!c->hs_keys &&
@@ -258,49 +291,34 @@ static int install_keys(sg_quic_conn *c)
 			      SG_HANDSHAKE_TX, &tk) == 0) {
 		ngtcp2_crypto_aead_ctx ra = {0}, ta = {0};
 		ngtcp2_crypto_cipher_ctx rh = {0}, th = {0};
+		int rx_owned = 0;
 		if (make_ctx(c, &rk, &ra, &rh) != 0 ||
 		    make_ctx(c, &tk, &ta, &th) != 0 ||
-		    ngtcp2_conn_install_rx_handshake_key(c->conn, &ra, rk.iv,
-							 SG_HANDSHAKE_IV_LEN,
-							 &rh) != 0 ||
+		    !(rx_owned = ngtcp2_conn_install_rx_handshake_key(
+				  c->conn, &ra, rk.iv, SG_HANDSHAKE_IV_LEN,
+				  &rh) == 0) ||
 		    ngtcp2_conn_install_tx_handshake_key(c->conn, &ta, tk.iv,
 							 SG_HANDSHAKE_IV_LEN,
-							 &th) != 0)
+							 &th) != 0) {
+			/* Contexts ngtcp2 did not take are ours to free. */
+			if (!rx_owned) {
+				cb_delete_aead(NULL, &ra, c);
+				cb_delete_cipher(NULL, &rh, c);
+			}
+			cb_delete_aead(NULL, &ta, c);
+			cb_delete_cipher(NULL, &th, c);
 			rv = NGTCP2_ERR_CALLBACK_FAILURE;
+		}
 		c->hs_keys = 1;
 	}
 	/* 1-RTT: each direction as soon as it exists (the server's receive
 	 * key comes only after the client's Finished). */
-	if (rv == 0 && !(c->app_keys & 1) &&
-	    sg_handshake_secret(&c->hs, SG_HANDSHAKE_LEVEL_APP, SG_HANDSHAKE_RX,
-				rs) == 0) {
-		ngtcp2_crypto_aead_ctx ra = {0};
-		ngtcp2_crypto_cipher_ctx rh = {0};
-		sg_handshake_pkt_keys_from_secret(&rk, rs);
-		if (make_ctx(c, &rk, &ra, &rh) != 0 ||
-		    ngtcp2_conn_install_rx_key(c->conn, rs, sizeof(rs), &ra,
-					       rk.iv, SG_HANDSHAKE_IV_LEN,
-					       &rh) != 0)
-			rv = NGTCP2_ERR_CALLBACK_FAILURE;
-		c->app_keys |= 1;
-	}
-	if (rv == 0 && !(c->app_keys & 2) &&
-	    sg_handshake_secret(&c->hs, SG_HANDSHAKE_LEVEL_APP, SG_HANDSHAKE_TX,
-				tsec) == 0) {
-		ngtcp2_crypto_aead_ctx ta = {0};
-		ngtcp2_crypto_cipher_ctx th = {0};
-		sg_handshake_pkt_keys_from_secret(&tk, tsec);
-		if (make_ctx(c, &tk, &ta, &th) != 0 ||
-		    ngtcp2_conn_install_tx_key(c->conn, tsec, sizeof(tsec), &ta,
-					       tk.iv, SG_HANDSHAKE_IV_LEN,
-					       &th) != 0)
-			rv = NGTCP2_ERR_CALLBACK_FAILURE;
-		c->app_keys |= 2;
-	}
+	if (rv == 0)
+		rv = install_app_key(c, SG_HANDSHAKE_RX);
+	if (rv == 0)
+		rv = install_app_key(c, SG_HANDSHAKE_TX);
 	sg_wipe(&rk, sizeof(rk));
 	sg_wipe(&tk, sizeof(tk));
-	sg_wipe(rs, sizeof(rs));
-	sg_wipe(tsec, sizeof(tsec));
 	return rv;
 }
 
