@@ -169,28 +169,28 @@ static int cb_hp_mask(uint8_t *dest, const ngtcp2_crypto_cipher *hp,
 	return 0;
 }
 
+/* A key handle (key_copy()): wiped and freed, then cleared. */
+static void key_free(sg_quic_conn *c, void **handle)
+{
+	if (*handle != NULL) {
+		sg_wipe(*handle, 32);
+		sg_free(&c->env, *handle);
+		*handle = NULL;
+	}
+}
+
 static void cb_delete_aead(ngtcp2_conn *conn, ngtcp2_crypto_aead_ctx *ctx,
 			   void *ud)
 {
-	sg_quic_conn *c = ud;
 	(void)conn;
-	if (ctx->native_handle != NULL) {
-		sg_wipe(ctx->native_handle, 32);
-		sg_free(&c->env, ctx->native_handle);
-		ctx->native_handle = NULL;
-	}
+	key_free(ud, &ctx->native_handle);
 }
 
 static void cb_delete_cipher(ngtcp2_conn *conn, ngtcp2_crypto_cipher_ctx *ctx,
 			     void *ud)
 {
-	sg_quic_conn *c = ud;
 	(void)conn;
-	if (ctx->native_handle != NULL) {
-		sg_wipe(ctx->native_handle, 32);
-		sg_free(&c->env, ctx->native_handle);
-		ctx->native_handle = NULL;
-	}
+	key_free(ud, &ctx->native_handle);
 }
 
 /* Key contexts for one direction's keys. */
