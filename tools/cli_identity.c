@@ -152,6 +152,17 @@ static int check_alias(cli *c, const char *alias)
 	return 0;
 }
 
+/* The prologue of every subcommand that names an alias: the alias is
+ * valid and the keystore can be located. 0, or the exit code to return. */
+static int alias_and_dir(cli *c, const char *alias, char *dir, size_t len)
+{
+	int rc = check_alias(c, alias);
+	if (rc != 0)
+		return rc;
+	return keystore_dir(c, dir, len) != 0 ? CLI_FAIL : 0;
+}
+
+
 /* Reports a keystore error naming the file. */
 static int ks_fail(cli *c, const char *dir, const char *alias, int rc)
 {
@@ -207,8 +218,8 @@ static int cmd_create(cli *c, int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? CLI_OK : rc;
-	if ((rc = check_alias(c, a.alias)) != 0 || keystore_dir(c, dir, sizeof(dir)))
-		return rc ? rc : CLI_FAIL;
+	if ((rc = alias_and_dir(c, a.alias, dir, sizeof(dir))) != 0)
+		return rc;
 	if (a.seal && (pass = cli_passphrase(c, "New passphrase: ", 1)) == NULL)
 		return CLI_FAIL;
 	id = malloc(sizeof(*id));
@@ -306,8 +317,8 @@ static int cmd_show(cli *c, int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? CLI_OK : rc;
-	if ((rc = check_alias(c, a.pos[0])) != 0 || keystore_dir(c, dir, sizeof(dir)))
-		return rc ? rc : CLI_FAIL;
+	if ((rc = alias_and_dir(c, a.pos[0], dir, sizeof(dir))) != 0)
+		return rc;
 	rc = sg_keystore_info_get(dir, a.pos[0], &info);
 	if (rc != 0)
 		return ks_fail(c, dir, a.pos[0], rc);
@@ -323,8 +334,8 @@ static int cmd_delete(cli *c, int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? CLI_OK : rc;
-	if ((rc = check_alias(c, a.pos[0])) != 0 || keystore_dir(c, dir, sizeof(dir)))
-		return rc ? rc : CLI_FAIL;
+	if ((rc = alias_and_dir(c, a.pos[0], dir, sizeof(dir))) != 0)
+		return rc;
 	rc = sg_keystore_delete(dir, a.pos[0]);
 	if (rc != 0)
 		return ks_fail(c, dir, a.pos[0], rc);
@@ -358,8 +369,8 @@ static int cmd_export(cli *c, int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? CLI_OK : rc;
-	if ((rc = check_alias(c, a.pos[0])) != 0 || keystore_dir(c, dir, sizeof(dir)))
-		return rc ? rc : CLI_FAIL;
+	if ((rc = alias_and_dir(c, a.pos[0], dir, sizeof(dir))) != 0)
+		return rc;
 	rc = sg_keystore_info_get(dir, a.pos[0], &info);
 	if (rc != 0)
 		return ks_fail(c, dir, a.pos[0], rc);
@@ -464,8 +475,8 @@ static int cmd_sign(cli *c, int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? CLI_OK : rc;
-	if ((rc = check_alias(c, a.alias)) != 0 || keystore_dir(c, dir, sizeof(dir)))
-		return rc ? rc : CLI_FAIL;
+	if ((rc = alias_and_dir(c, a.alias, dir, sizeof(dir))) != 0)
+		return rc;
 	if (a.npos != 1) {
 		cli_err(c, "which file? (identity sign --alias A FILE)");
 		return CLI_USAGE;
