@@ -108,6 +108,14 @@ SG_API int sg_hyparview_is_active(const sg_hyparview *hv,
 				  const sg_peer_id *peer);
 SG_API int sg_hyparview_is_passive(const sg_hyparview *hv,
 				   const sg_peer_id *peer);
+/* Where peer can be reached, from the active view, pending requests, the
+ * passive view, the contacts or the recently failed: 0 and *out, or
+ * SG_ERR_NOTFOUND. */
+SG_API int sg_hyparview_lookup(const sg_hyparview *hv, const sg_peer_id *peer,
+			       sg_memb_peer *out);
+/* Copies up to max passive view entries; returns how many were copied. */
+SG_API size_t sg_hyparview_passive(const sg_hyparview *hv, sg_memb_peer *out,
+				   size_t max);
 SG_API void sg_hyparview_stats_get(const sg_hyparview *hv,
 				   sg_hyparview_stats *st);
 

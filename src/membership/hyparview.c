@@ -825,3 +825,33 @@ void sg_hyparview_stats_get(const sg_hyparview *hv, sg_hyparview_stats *st)
 	st->pending = hv->n_pending;
 	st->failed = hv->n_failed;
 }
+
+int sg_hyparview_lookup(const sg_hyparview *hv, const sg_peer_id *peer,
+			sg_memb_peer *out)
+{
+	long i;
+
+	if ((i = find(hv->active, hv->n_active, peer)) >= 0)
+		*out = hv->active[i];
+	else if ((i = find_pending(hv, peer)) >= 0)
+		*out = hv->pending[i].peer;
+	else if ((i = find(hv->passive, hv->n_passive, peer)) >= 0)
+		*out = hv->passive[i];
+	else if ((i = find(hv->contacts, hv->n_contacts, peer)) >= 0)
+		*out = hv->contacts[i];
+	else if ((i = find_failed(hv, peer)) >= 0)
+		*out = hv->failed[i].peer;
+	else
+		return SG_ERR_NOTFOUND;
+	return 0;
+}
+
+size_t sg_hyparview_passive(const sg_hyparview *hv, sg_memb_peer *out,
+			    size_t max)
+{
+	size_t i, n = hv->n_passive < max ? hv->n_passive : max;
+
+	for (i = 0; i < n; i++)
+		out[i] = hv->passive[i];
+	return n;
+}

@@ -1,0 +1,906 @@
+/*
+ * The node's protocol core (include/sg/core.h): routes frames to HyParView,
+ * SWIM and the topics' Plumtree instances, wires their events to each
+ * other, and keeps the topic lists of neighbours.
+ *
+ * Frame bodies (docs/PROTOCOL.md, "Node frames"):
+ *   SG_FRAME_MEMBERSHIP  a membership message (HyParView or SWIM)
+ *   SG_FRAME_PUBSUB      kind byte, then
+ *                          1 TOPIC:  topic id (32 bytes) || Plumtree frame
+ *                          2 TOPICS: CBOR array of topic ids (bstr 32)
+ */
+#include "sg/core.h"
+
+#include <string.h>
+
+#include "sg/cbor.h"
+#include "sg/err.h"
+
+#define PS_TOPIC 1
+#define PS_TOPICS 2
+
+struct topic {
+	sg_topic_id id;
+	sg_plumtree *pt;
+};
+
+/* A peer's announced topics. */
+struct rtopics {
+	sg_peer_id peer;
+	uint64_t stamp; /* for replacement: oldest unused first */
+	size_t n;
+	sg_topic_id *ids; /* max_topics */
+	int used;
+};
+
+struct txq_item {
+	struct txq_item *next;
+	sg_peer_id to;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct sg_core {
+	sg_env env;
+	sg_core_config cfg;
+	const sg_identity *ident;
+	sg_memb_peer self;
+	sg_hyparview *hv;
+	sg_swim *sw;
+	sg_keycache *keys;
+	struct topic *topics;
+	size_t n_topics;
+	struct rtopics *rt;
+	uint64_t rt_clock;
+	uint64_t last_seq;
+	uint64_t now; /* the latest time given to the core */
+	/* the core's own frames (TOPICS) */
+	struct txq_item *q_head, *q_tail, *q_last;
+	size_t q_count;
+	/* the core's own events */
+	sg_core_event *evs;
+	size_t ev_head, ev_count;
+	/* the frame returned by poll_tx */
+	uint8_t *txbuf;
+	size_t txcap;
+	size_t tx_next; /* round robin over the sources */
+	sg_core_stats st;
+};
+
+void sg_core_config_default(sg_core_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
+	sg_hyparview_config_default(&cfg->hv);
+	sg_swim_config_default(&cfg->sw);
+	sg_plumtree_config_default(&cfg->pt);
+	cfg->max_topics = 64;
+	cfg->keycache_cap = 1024;
+	cfg->msg_ttl_ms = 600000;
+	cfg->max_tx = 1024;
+	cfg->max_events = 1024;
+	cfg->max_remote_topics = 64;
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+long sg_core_addr_encode(uint8_t out[SG_MEMB_ADDR_MAX], const sg_addr *a)
+{
+	size_t n;
+
+	if (a->family == 4)
+		n = 4;
+	else if (a->family == 6)
+		n = 16;
+	else
+		return SG_ERR_INVAL;
+	out[0] = a->family;
+	memcpy(out + 1, a->ip, n);
+	out[1 + n] = (uint8_t)(a->port >> 8);
+	out[2 + n] = (uint8_t)a->port;
+	return (long)(n + 3);
+}
+
+int sg_core_addr_decode(sg_addr *a, const uint8_t *in, size_t len)
+{
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (len == 7 && in[0] == 4)
+		n = 4;
+	else if (len == 19 && in[0] == 6)
+		n = 16;
+	else
+		return SG_ERR_MALFORMED;
+	a->family = in[0];
+	memcpy(a->ip, in + 1, n);
+	a->port = (uint16_t)((in[1 + n] << 8) | in[2 + n]);
+	return 0;
+}
+
+/* ---- queues --------------------------------------------------------------- */
+
+static void emit(sg_core *c, const sg_core_event *ev)
+{
+	if (c->ev_count == c->cfg.max_events) {
+		c->st.events_dropped++;
+		return;
+	}
+	c->evs[(c->ev_head + c->ev_count) % c->cfg.max_events] = *ev;
+	c->ev_count++;
+}
+
+static void emit_peer(sg_core *c, sg_core_event_type type,
+		      const sg_peer_id *peer, int reason)
+{
+	sg_core_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	if (sg_hyparview_lookup(c->hv, peer, &ev.peer) != 0)
+		ev.peer.id = *peer;
+	ev.reason = reason;
+	emit(c, &ev);
+}
+
+static void push_frame(sg_core *c, const sg_peer_id *to, sg_frame_type type,
+		       const uint8_t *body, size_t len)
+{
+	struct txq_item *it;
+
+	if (c->q_count == c->cfg.max_tx) {
+		c->st.tx_dropped++;
+		return;
+	}
+	it = sg_alloc(&c->env, sizeof(*it) + SG_FRAME_HEADER_LEN + len);
+	if (it == NULL) {
+		c->st.tx_dropped++;
+		return;
+	}
+	it->next = NULL;
+	it->to = *to;
+	it->len = SG_FRAME_HEADER_LEN + len;
+	if (sg_frame_header_encode(it->buf, type, len, SG_FRAME_DEFAULT_MAX) !=
+	    0) {
+		sg_free(&c->env, it);
+		c->st.tx_dropped++;
+		return;
+	}
+	memcpy(it->buf + SG_FRAME_HEADER_LEN, body, len);
+	if (c->q_tail != NULL)
+		c->q_tail->next = it;
+	else
+		c->q_head = it;
+	c->q_tail = it;
+	c->q_count++;
+}
+
+/* ---- topics ------------------------------------------------------------- */
+
+static long find_topic(const sg_core *c, const sg_topic_id *t)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_topics; i++)
+		if (memcmp(c->topics[i].id.bytes, t->bytes, SG_TOPIC_ID_LEN) ==
+		    0)
+			return (long)i;
+	return -1;
+}
+
+static struct rtopics *find_rt(sg_core *c, const sg_peer_id *peer)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg.max_remote_topics; i++)
+		if (c->rt[i].used && sg_peer_id_equal(&c->rt[i].peer, peer))
+			return &c->rt[i];
+	return NULL;
+}
+
+static int rt_has(const struct rtopics *r, const sg_topic_id *t)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && i < r->n; i++)
+		if (memcmp(r->ids[i].bytes, t->bytes, SG_TOPIC_ID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* A slot for peer's list: its own, a free one, or the oldest of a peer
+ * that is not an active neighbour (then the oldest of any). */
+static struct rtopics *rt_slot(sg_core *c, const sg_peer_id *peer)
+{
+	struct rtopics *r = find_rt(c, peer), *best = NULL;
+	size_t i;
+	int best_active = 1;
+
+	if (r != NULL)
+		return r;
+	for (i = 0; i < c->cfg.max_remote_topics; i++) {
+		struct rtopics *x = &c->rt[i];
+		int act;
+		if (!x->used)
+			return x;
+		act = sg_hyparview_is_active(c->hv, &x->peer);
+		if (best == NULL || act < best_active ||
+		    (act == best_active && x->stamp < best->stamp)) {
+			best = x;
+			best_active = act;
+		}
+	}
+	return best;
+}
+
+static void send_topics(sg_core *c, const sg_peer_id *to)
+{
+	uint8_t buf[1 + 3 + 64 * 34];
+	uint8_t *big = buf;
+	size_t cap = sizeof(buf), i;
+	sg_cbor_enc e;
+	long n;
+
+	if (c->n_topics > 64) {
+		cap = 1 + 9 + c->n_topics * 34;
+		big = sg_alloc(&c->env, cap);
+		if (big == NULL) {
+			c->st.tx_dropped++;
+			return;
+		}
+	}
+	big[0] = PS_TOPICS;
+	sg_cbor_enc_init(&e, big + 1, cap - 1);
+	sg_cbor_put_array(&e, c->n_topics);
+	for (i = 0; i < c->n_topics; i++)
+		sg_cbor_put_bytes(&e, c->topics[i].id.bytes, SG_TOPIC_ID_LEN);
+	n = sg_cbor_enc_finish(&e);
+	if (n > 0)
+		push_frame(c, to, SG_FRAME_PUBSUB, big, (size_t)n + 1);
+	else
+		c->st.tx_dropped++;
+	if (big != buf)
+		sg_free(&c->env, big);
+}
+
+static void announce_topics(sg_core *c)
+{
+	sg_peer_id act[64];
+	size_t n = sg_hyparview_active(c->hv, act, 64), i;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		send_topics(c, &act[i]);
+}
+
+/* Brings topic t's Plumtree neighbours in line with the active view and
+ * the neighbours' lists. */
+static void sync_topic(sg_core *c, struct topic *t, uint64_t now)
+{
+	sg_peer_id act[64];
+	size_t n = sg_hyparview_active(c->hv, act, 64), i;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		if (rt_has(find_rt(c, &act[i]), &t->id))
+			sg_plumtree_neighbor_up(t->pt, &act[i], now);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+sg_core *sg_core_new(const sg_env *env, const sg_core_config *cfg,
+		     const sg_identity *ident, const uint8_t *self_addr,
+		     size_t self_addr_len, uint64_t now_ms)
+{
+	sg_core *c;
+	size_t i;
+
+	if (cfg->size != sizeof(*cfg) || cfg->max_topics == 0 ||
+	    cfg->max_tx == 0 || cfg->max_events == 0 ||
+	    cfg->max_remote_topics == 0 || cfg->keycache_cap == 0 ||
+	    self_addr_len > SG_MEMB_ADDR_MAX || cfg->msg_ttl_ms == 0)
+		return NULL;
+	c = sg_calloc(env, 1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->env = *env;
+	c->cfg = *cfg;
+	c->ident = ident;
+	c->self.id = ident->id;
+	c->self.addr_len = (uint8_t)self_addr_len;
+	if (self_addr_len > 0)
+		memcpy(c->self.addr, self_addr, self_addr_len);
+	c->hv = sg_hyparview_new(&c->env, &cfg->hv, &c->self, now_ms);
+	c->sw = sg_swim_new(&c->env, &cfg->sw, &c->self.id, now_ms);
+	c->keys = sg_keycache_new(&c->env, cfg->keycache_cap);
+	c->topics = sg_calloc(env, cfg->max_topics, sizeof(struct topic));
+	c->rt = sg_calloc(env, cfg->max_remote_topics, sizeof(struct rtopics));
+	c->evs = sg_calloc(env, cfg->max_events, sizeof(sg_core_event));
+	if (c->hv == NULL || c->sw == NULL || c->keys == NULL ||
+	    c->topics == NULL || c->rt == NULL || c->evs == NULL)
+		goto fail;
+	for (i = 0; i < cfg->max_remote_topics; i++) {
+		c->rt[i].ids =
+			sg_calloc(env, cfg->max_topics, sizeof(sg_topic_id));
+		if (c->rt[i].ids == NULL)
+			goto fail;
+	}
+	return c;
+fail:
+	sg_core_del(c);
+	return NULL;
+}
+
+void sg_core_del(sg_core *c)
+{
+	size_t i;
+	struct txq_item *it, *nx;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_topics; i++)
+		sg_plumtree_del(c->topics[i].pt);
+	sg_free(&c->env, c->topics);
+	if (c->rt != NULL)
+		for (i = 0; i < c->cfg.max_remote_topics; i++)
+			sg_free(&c->env, c->rt[i].ids);
+	sg_free(&c->env, c->rt);
+	for (it = c->q_head; it != NULL; it = nx) {
+		nx = it->next;
+		sg_free(&c->env, it);
+	}
+	sg_free(&c->env, c->q_last);
+	sg_free(&c->env, c->evs);
+	sg_free(&c->env, c->txbuf);
+	sg_keycache_del(c->keys);
+	sg_swim_del(c->sw);
+	sg_hyparview_del(c->hv);
+	sg_free(&c->env, c);
+}
+
+int sg_core_add_contact(sg_core *c, const sg_memb_peer *contact)
+{
+	return sg_hyparview_add_contact(c->hv, contact);
+}
+
+int sg_core_join(sg_core *c, uint64_t now_ms)
+{
+	return sg_hyparview_join(c->hv, now_ms);
+}
+
+void sg_core_leave(sg_core *c, uint64_t now_ms)
+{
+	sg_swim_leave(c->sw, now_ms);
+}
+
+/* ---- wiring between the cores --------------------------------------- */
+
+static void neighbor_down(sg_core *c, const sg_peer_id *peer)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_topics; i++)
+		sg_plumtree_neighbor_down(c->topics[i].pt, peer);
+}
+
+/* Handles what HyParView and SWIM report; surfaces what the node needs. */
+static void process(sg_core *c, uint64_t now)
+{
+	sg_hyparview_event hev;
+	sg_swim_event sev;
+	int more = 1;
+
+	while (more) {
+		more = 0;
+		while (sg_hyparview_poll_event(c->hv, &hev)) {
+			sg_core_event ev;
+			size_t i;
+			more = 1;
+			memset(&ev, 0, sizeof(ev));
+			ev.peer = hev.peer;
+			if (hev.type == SG_HYPARVIEW_NEIGHBOR_UP) {
+				sg_swim_member_add(c->sw, &hev.peer.id, now);
+				send_topics(c, &hev.peer.id);
+				for (i = 0; i < c->n_topics; i++)
+					if (rt_has(find_rt(c, &hev.peer.id),
+						   &c->topics[i].id))
+						sg_plumtree_neighbor_up(
+							c->topics[i].pt,
+							&hev.peer.id, now);
+				ev.type = SG_CORE_NEIGHBOR_UP;
+			} else {
+				sg_swim_member_remove(c->sw, &hev.peer.id);
+				neighbor_down(c, &hev.peer.id);
+				ev.type = SG_CORE_NEIGHBOR_DOWN;
+			}
+			emit(c, &ev);
+		}
+		while (sg_swim_poll_event(c->sw, &sev)) {
+			more = 1;
+			switch (sev.type) {
+			case SG_SWIM_DEAD:
+				emit_peer(c, SG_CORE_PEER_DEAD, &sev.peer, 0);
+				sg_hyparview_peer_failed(c->hv, &sev.peer, now);
+				break;
+			case SG_SWIM_LEFT:
+				emit_peer(c, SG_CORE_PEER_LEFT, &sev.peer, 0);
+				sg_hyparview_peer_failed(c->hv, &sev.peer, now);
+				break;
+			case SG_SWIM_STRANGER:
+				sg_hyparview_not_neighbor(c->hv, &sev.peer,
+							  now);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
+		       size_t len, uint64_t now)
+{
+	sg_cbor_limits lim;
+	sg_cbor_dec d;
+	sg_topic_id *ids;
+	struct rtopics *r;
+	size_t count, i, n = 0;
+	int rc;
+
+	sg_cbor_limits_default(&lim);
+	lim.max_depth = 1;
+	lim.max_items = 1 + c->cfg.max_topics;
+	if ((rc = sg_cbor_validate(p, len, &lim)) != 0)
+		return rc;
+	sg_cbor_dec_init(&d, p, len);
+	if ((rc = sg_cbor_get_array(&d, &count)) != 0)
+		return rc;
+	if (count > c->cfg.max_topics)
+		return SG_ERR_RANGE;
+	r = rt_slot(c, from);
+	if (r == NULL)
+		return SG_ERR_FULL;
+	ids = r->ids;
+	if (!r->used || !sg_peer_id_equal(&r->peer, from)) {
+		/* Replacing another peer's list: it leaves that peer's
+		 * topics, as far as this node knows. */
+		if (r->used)
+			neighbor_down(c, &r->peer);
+		r->used = 0;
+		r->n = 0;
+	}
+	/* Decode into a scratch copy first so a bad list changes nothing. */
+	{
+		sg_topic_id tmp[64];
+		sg_topic_id *dst = count <= 64 ? tmp
+					       : sg_alloc(&c->env,
+							  count * sizeof(*dst));
+		if (dst == NULL)
+			return SG_ERR_NOMEM;
+		for (i = 0; i < count; i++) {
+			const uint8_t *b;
+			rc = sg_cbor_get_bytes_len(&d, &b, SG_TOPIC_ID_LEN);
+			if (rc != 0)
+				break;
+			memcpy(dst[n++].bytes, b, SG_TOPIC_ID_LEN);
+		}
+		if (rc == 0)
+			rc = sg_cbor_dec_done(&d);
+		if (rc == 0) {
+			int active = sg_hyparview_is_active(c->hv, from);
+			/* Topics it left. */
+			for (i = 0; r->used && i < r->n; i++) {
+				size_t j, k;
+				int keep = 0;
+				for (j = 0; j < n && !keep; j++)
+					keep = memcmp(r->ids[i].bytes,
+						      dst[j].bytes,
+						      SG_TOPIC_ID_LEN) == 0;
+				if (keep)
+					continue;
+				for (k = 0; k < c->n_topics; k++)
+					if (memcmp(c->topics[k].id.bytes,
+						   r->ids[i].bytes,
+						   SG_TOPIC_ID_LEN) == 0)
+						sg_plumtree_neighbor_down(
+							c->topics[k].pt, from);
+			}
+			memcpy(ids, dst, n * sizeof(*dst));
+			r->n = n;
+			r->peer = *from;
+			r->used = 1;
+			r->stamp = ++c->rt_clock;
+			c->st.topics_rx++;
+			if (active)
+				for (i = 0; i < c->n_topics; i++)
+					if (rt_has(r, &c->topics[i].id))
+						sg_plumtree_neighbor_up(
+							c->topics[i].pt, from,
+							now);
+		}
+		if (dst != tmp)
+			sg_free(&c->env, dst);
+	}
+	return rc;
+}
+
+static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
+		       size_t len, uint64_t now, uint64_t wall)
+{
+	sg_topic_id t;
+	long i;
+
+	if (len < 1)
+		return SG_ERR_MALFORMED;
+	if (p[0] == PS_TOPICS)
+		return recv_topics(c, from, p + 1, len - 1, now);
+	if (p[0] != PS_TOPIC || len < 1 + SG_TOPIC_ID_LEN)
+		return SG_ERR_MALFORMED;
+	memcpy(t.bytes, p + 1, SG_TOPIC_ID_LEN);
+	i = find_topic(c, &t);
+	if (i < 0) {
+		/* Not (or no longer) subscribed: our new list is on its way
+		 * to the sender already. */
+		c->st.rx_no_topic++;
+		return SG_ERR_NOTFOUND;
+	}
+	return sg_plumtree_recv(c->topics[i].pt, from, p + 1 + SG_TOPIC_ID_LEN,
+				len - 1 - SG_TOPIC_ID_LEN, now, wall);
+}
+
+int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
+		 size_t len, uint64_t now_ms, uint64_t wall_ms)
+{
+	sg_frame_type type;
+	size_t body_len;
+	const uint8_t *body = frame + SG_FRAME_HEADER_LEN;
+	int rc;
+
+	c->st.rx_frames++;
+	c->now = now_ms;
+	rc = sg_frame_header_decode(&type, &body_len, frame, len,
+				    SG_FRAME_DEFAULT_MAX);
+	if (rc == 0 && body_len != len - SG_FRAME_HEADER_LEN)
+		rc = SG_ERR_MALFORMED;
+	if (rc != 0) {
+		c->st.rx_malformed++;
+		return rc;
+	}
+	switch (type) {
+	case SG_FRAME_MEMBERSHIP:
+		rc = sg_memb_peek_type(body, body_len);
+		if (rc < 0)
+			break;
+		if (rc >= SG_MEMB_PING)
+			rc = sg_swim_recv(c->sw, from, body, body_len, now_ms);
+		else
+			rc = sg_hyparview_recv(c->hv, from, body, body_len,
+					       now_ms);
+		break;
+	case SG_FRAME_PUBSUB:
+		rc = recv_pubsub(c, from, body, body_len, now_ms, wall_ms);
+		break;
+	default:
+		c->st.rx_unknown_type++;
+		return SG_ERR_UNSUPPORTED;
+	}
+	if (rc == SG_ERR_MALFORMED || rc == SG_ERR_TRUNCATED ||
+	    rc == SG_ERR_NONCANONICAL || rc == SG_ERR_TYPE ||
+	    rc == SG_ERR_TRAILING)
+		c->st.rx_malformed++;
+	process(c, now_ms);
+	return rc;
+}
+
+void sg_core_tick(sg_core *c, uint64_t now_ms)
+{
+	size_t i;
+
+	c->now = now_ms;
+	if (sg_hyparview_next_deadline(c->hv) <= now_ms)
+		sg_hyparview_tick(c->hv, now_ms);
+	if (sg_swim_next_deadline(c->sw) <= now_ms)
+		sg_swim_tick(c->sw, now_ms);
+	for (i = 0; i < c->n_topics; i++)
+		if (sg_plumtree_next_deadline(c->topics[i].pt) <= now_ms)
+			sg_plumtree_tick(c->topics[i].pt, now_ms);
+	process(c, now_ms);
+}
+
+uint64_t sg_core_next_deadline(const sg_core *c)
+{
+	uint64_t d = sg_hyparview_next_deadline(c->hv), t;
+	size_t i;
+
+	if ((t = sg_swim_next_deadline(c->sw)) < d)
+		d = t;
+	for (i = 0; i < c->n_topics; i++)
+		if ((t = sg_plumtree_next_deadline(c->topics[i].pt)) < d)
+			d = t;
+	return d;
+}
+
+void sg_core_peer_unreachable(sg_core *c, const sg_peer_id *peer,
+			      uint64_t now_ms)
+{
+	sg_hyparview_peer_failed(c->hv, peer, now_ms);
+	process(c, now_ms);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static int reserve(sg_core *c, size_t need)
+{
+	uint8_t *p;
+
+	if (need <= c->txcap)
+		return 0;
+	p = sg_realloc(&c->env, c->txbuf, need);
+	if (p == NULL)
+		return SG_ERR_NOMEM;
+	c->txbuf = p;
+	c->txcap = need;
+	return 0;
+}
+
+/* Wraps body (of a sub-core) into c->txbuf with the frame header and, for
+ * a topic frame, the kind byte and topic id. */
+static size_t wrap(sg_core *c, sg_frame_type type, const sg_topic_id *topic,
+		   const uint8_t *body, size_t len, const uint8_t **frame)
+{
+	size_t pre = topic != NULL ? 1 + SG_TOPIC_ID_LEN : 0;
+	size_t total = SG_FRAME_HEADER_LEN + pre + len;
+
+	if (reserve(c, total) != 0 ||
+	    sg_frame_header_encode(c->txbuf, type, pre + len,
+				   SG_FRAME_DEFAULT_MAX) != 0) {
+		c->st.tx_dropped++;
+		return 0;
+	}
+	if (topic != NULL) {
+		c->txbuf[SG_FRAME_HEADER_LEN] = PS_TOPIC;
+		memcpy(c->txbuf + SG_FRAME_HEADER_LEN + 1, topic->bytes,
+		       SG_TOPIC_ID_LEN);
+	}
+	memcpy(c->txbuf + SG_FRAME_HEADER_LEN + pre, body, len);
+	*frame = c->txbuf;
+	return total;
+}
+
+size_t sg_core_poll_tx(sg_core *c, sg_peer_id *to, const uint8_t **frame)
+{
+	const uint8_t *body;
+	size_t n, i;
+
+	/* The previous own frame is freed now. */
+	sg_free(&c->env, c->q_last);
+	c->q_last = NULL;
+	if (c->q_head != NULL) {
+		struct txq_item *it = c->q_head;
+		c->q_head = it->next;
+		if (c->q_head == NULL)
+			c->q_tail = NULL;
+		c->q_count--;
+		c->q_last = it;
+		*to = it->to;
+		*frame = it->buf;
+		return it->len;
+	}
+	for (;;) {
+		n = sg_hyparview_poll_tx(c->hv, to, &body);
+		if (n > 0) {
+			n = wrap(c, SG_FRAME_MEMBERSHIP, NULL, body, n, frame);
+			if (n > 0)
+				return n;
+			continue;
+		}
+		break;
+	}
+	for (;;) {
+		n = sg_swim_poll_tx(c->sw, to, &body);
+		if (n > 0) {
+			n = wrap(c, SG_FRAME_MEMBERSHIP, NULL, body, n, frame);
+			if (n > 0)
+				return n;
+			continue;
+		}
+		break;
+	}
+	/* Topics round robin, so one busy topic does not starve another. */
+	for (i = 0; i < c->n_topics; i++) {
+		struct topic *t = &c->topics[(c->tx_next + i) % c->n_topics];
+		while ((n = sg_plumtree_poll_tx(t->pt, to, &body)) > 0) {
+			n = wrap(c, SG_FRAME_PUBSUB, &t->id, body, n, frame);
+			if (n > 0) {
+				c->tx_next = (c->tx_next + i) % c->n_topics;
+				return n;
+			}
+		}
+	}
+	return 0;
+}
+
+int sg_core_poll_event(sg_core *c, sg_core_event *ev)
+{
+	sg_plumtree_event pe;
+	size_t i;
+
+	for (;;) {
+		if (c->ev_count > 0) {
+			*ev = c->evs[c->ev_head];
+			c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
+			c->ev_count--;
+			return 1;
+		}
+		for (i = 0; i < c->n_topics; i++)
+			if (sg_plumtree_poll_event(c->topics[i].pt, &pe))
+				break;
+		if (i == c->n_topics)
+			return 0;
+		memset(ev, 0, sizeof(*ev));
+		if (pe.type == SG_PLUMTREE_DELIVER) {
+			ev->type = SG_CORE_DELIVER;
+			ev->topic = c->topics[i].id;
+			if (sg_hyparview_lookup(c->hv, &pe.peer, &ev->peer) != 0)
+				ev->peer.id = pe.peer;
+			ev->msg = pe.msg;
+			ev->hops = pe.hops;
+			c->st.delivered++;
+			return 1;
+		}
+		if (pe.type == SG_PLUMTREE_MISBEHAVED) {
+			c->st.misbehaved++;
+			emit_peer(c, SG_CORE_MISBEHAVED, &pe.peer, pe.reason);
+			/* The connection is closed by the node; the view
+			 * drops the peer now. */
+			sg_hyparview_peer_failed(c->hv, &pe.peer, c->now);
+			process(c, c->now);
+		}
+	}
+}
+
+/* ---- topics API --------------------------------------------------------- */
+
+int sg_core_subscribe(sg_core *c, const sg_topic_id *topic, uint64_t now_ms)
+{
+	struct topic *t;
+
+	if (find_topic(c, topic) >= 0)
+		return SG_ERR_EXISTS;
+	if (c->n_topics == c->cfg.max_topics)
+		return SG_ERR_FULL;
+	t = &c->topics[c->n_topics];
+	t->pt = sg_plumtree_new(&c->env, &c->cfg.pt, topic, c->keys);
+	if (t->pt == NULL)
+		return SG_ERR_NOMEM;
+	t->id = *topic;
+	c->n_topics++;
+	sync_topic(c, t, now_ms);
+	announce_topics(c);
+	return 0;
+}
+
+int sg_core_unsubscribe(sg_core *c, const sg_topic_id *topic, uint64_t now_ms)
+{
+	long i = find_topic(c, topic);
+
+	(void)now_ms;
+	if (i < 0)
+		return SG_ERR_NOTFOUND;
+	sg_plumtree_del(c->topics[i].pt);
+	c->topics[i] = c->topics[c->n_topics - 1];
+	memset(&c->topics[c->n_topics - 1], 0, sizeof(struct topic));
+	c->n_topics--;
+	c->tx_next = 0;
+	announce_topics(c);
+	return 0;
+}
+
+int sg_core_is_subscribed(const sg_core *c, const sg_topic_id *topic)
+{
+	return find_topic(c, topic) >= 0;
+}
+
+size_t sg_core_topics(const sg_core *c, sg_topic_id *out, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_topics && i < max; i++)
+		out[i] = c->topics[i].id;
+	return c->n_topics;
+}
+
+int sg_core_publish(sg_core *c, const sg_topic_id *topic,
+		    const uint8_t *payload, size_t len, const uint8_t rnd[32],
+		    uint64_t now_ms, uint64_t wall_ms,
+		    uint8_t id[SG_MSG_ID_LEN])
+{
+	sg_msg_header hdr;
+	sg_msg_view v;
+	uint8_t *buf;
+	size_t cap;
+	long n, ti = find_topic(c, topic);
+	int rc;
+
+	if (len > SG_MSG_MAX_PAYLOAD)
+		return SG_ERR_RANGE;
+	if (ti < 0) {
+		if ((rc = sg_core_subscribe(c, topic, now_ms)) != 0)
+			return rc;
+		ti = (long)c->n_topics - 1;
+	}
+	cap = len + SG_MSG_OVERHEAD;
+	buf = sg_alloc(&c->env, cap);
+	if (buf == NULL)
+		return SG_ERR_NOMEM;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.topic = *topic;
+	/* Never a replay after a restart: max(last + 1, wall clock). */
+	hdr.seq = sg_plumtree_initial_seq(c->last_seq, wall_ms);
+	hdr.publish_ms = wall_ms;
+	hdr.expires_ms = wall_ms + c->cfg.msg_ttl_ms;
+	n = sg_msg_sign(buf, cap, &hdr, payload, len, c->ident, rnd);
+	if (n < 0) {
+		sg_free(&c->env, buf);
+		return (int)n;
+	}
+	c->last_seq = hdr.seq;
+	/* Our own key, so neighbours asking for it get an answer. */
+	sg_keycache_put(c->keys, c->ident->pk);
+	rc = sg_plumtree_publish(c->topics[ti].pt, buf, (size_t)n, now_ms,
+				 wall_ms);
+	if (rc == 0) {
+		c->st.published++;
+		if (id != NULL && sg_msg_decode(&v, buf, (size_t)n) == 0)
+			memcpy(id, v.id, SG_MSG_ID_LEN);
+	}
+	sg_free(&c->env, buf);
+	return rc;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+int sg_core_peer_addr(const sg_core *c, const sg_peer_id *peer,
+		      sg_memb_peer *out)
+{
+	return sg_hyparview_lookup(c->hv, peer, out);
+}
+
+size_t sg_core_active(const sg_core *c, sg_peer_id *out, size_t max)
+{
+	return sg_hyparview_active(c->hv, out, max);
+}
+
+size_t sg_core_passive(const sg_core *c, sg_memb_peer *out, size_t max)
+{
+	return sg_hyparview_passive(c->hv, out, max);
+}
+
+void sg_core_stats_get(const sg_core *c, sg_core_stats *st)
+{
+	sg_hyparview_stats hs;
+	sg_swim_stats ss;
+
+	*st = c->st;
+	sg_hyparview_stats_get(c->hv, &hs);
+	sg_swim_stats_get(c->sw, &ss);
+	st->topics = c->n_topics;
+	st->active = hs.active;
+	st->passive = hs.passive;
+	st->members = ss.members;
+}
+
+int sg_core_topic_stats(const sg_core *c, const sg_topic_id *topic,
+			sg_plumtree_stats *st)
+{
+	long i = find_topic(c, topic);
+
+	if (i < 0)
+		return SG_ERR_NOTFOUND;
+	sg_plumtree_stats_get(c->topics[i].pt, st);
+	return 0;
+}
