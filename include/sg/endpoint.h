@@ -32,7 +32,14 @@ SG_API void sg_endpoint_config_default(sg_endpoint_config *cfg);
 
 /* ev->type: SG_QUIC_CONNECTED (ev->peer authenticated), SG_QUIC_MESSAGE
  * (ev->data valid during the call), SG_QUIC_CLOSED (ev->error; 0 clean).
- * remote: the connection's address. */
+ * remote: the connection's address. Every connection reports CLOSED
+ * exactly once, also one that never completed its handshake: then there
+ * was no CONNECTED before it, ev->peer is all zero, and remote (the
+ * address given to sg_endpoint_dial, for a dial) tells which dial or
+ * incoming attempt failed; messages still waiting for it were dropped
+ * (counted in queued_dropped). The callback may call sg_endpoint_send,
+ * _dial, _close_peer and _del; events they cause are reported after it
+ * returns. */
 typedef void (*sg_endpoint_cb)(void *ud, sg_endpoint *ep,
 			       const struct sockaddr *remote,
 			       const sg_quic_event *ev);
@@ -53,20 +60,47 @@ SG_API int sg_endpoint_local_addr(const sg_endpoint *ep,
 				  struct sockaddr_storage *addr);
 
 /* Starts a connection to remote. expected: the PeerId it must have, or
- * NULL. SG_ERR_EXISTS (already connected to that address), SG_ERR_FULL,
- * SG_ERR_NOMEM. */
+ * NULL. SG_ERR_EXISTS: a connection to that address already exists, in
+ * any state (connected, our own dial under way, or the peer's dial to us
+ * being accepted); the caller simply waits for SG_QUIC_CONNECTED from that
+ * address (or CLOSED if it fails). If that connection is not up yet and
+ * names no PeerId, expected is remembered for it, so messages to expected
+ * can be queued (sg_endpoint_send). Also SG_ERR_FULL (max_conns),
+ * SG_ERR_NOMEM, SG_ERR_STATE (endpoint closing).
+ *
+ * Simultaneous dial: if both sides dial each other at once, each side's
+ * client Initial meets the other's unfinished dial. The endpoints agree
+ * (sg_quic_crossed_initial) on one survivor: one side keeps its client
+ * connection and ignores the peer's Initial, the other silently replaces
+ * its client by a server connection for the peer's dial, in the same
+ * slot. Either way each side reports one CONNECTED for the other, and
+ * messages queued for the peer move with the slot. */
 SG_API int sg_endpoint_dial(sg_endpoint *ep, const struct sockaddr *remote,
 			    const sg_peer_id *expected);
-/* Queues a message to the connected peer. SG_ERR_NOTFOUND (no connection
- * to it), and the errors of sg_quic_send. */
+/* Sends a message to peer. Connected: queued on its connection (the
+ * errors of sg_quic_send: SG_ERR_RANGE, SG_ERR_FULL, SG_ERR_NOMEM, ...).
+ * Not yet connected but dialled with expected == peer (or named by a dial
+ * that returned SG_ERR_EXISTS): held by the endpoint, at most
+ * quic.max_send_queue messages per connection (SG_ERR_FULL beyond,
+ * SG_ERR_RANGE if too long, SG_ERR_NOMEM), and handed to the connection in
+ * order when it reports CONNECTED with that PeerId; dropped and counted
+ * (queued_dropped) if it closes first or another PeerId answers.
+ * SG_ERR_NOTFOUND: no connection to peer and no dial naming it. */
 SG_API int sg_endpoint_send(sg_endpoint *ep, const sg_peer_id *peer,
 			    const uint8_t *msg, size_t len);
+/* 1 if a connection to peer has completed its handshake and is open. */
+SG_API int sg_endpoint_is_connected(const sg_endpoint *ep,
+				    const sg_peer_id *peer);
 /* Starts a clean close of the connection to peer. */
 SG_API int sg_endpoint_close_peer(sg_endpoint *ep, const sg_peer_id *peer);
 
 typedef struct sg_endpoint_stats {
 	uint64_t datagrams_in, datagrams_out, dropped_in, send_errors;
 	size_t conns;
+	/* Simultaneous dials: the peer's Initial ignored because our dial
+	 * won, or our dial given up for the peer's. */
+	uint64_t dials_kept, dials_yielded;
+	uint64_t queued_dropped; /* messages held for a dial that failed */
 } sg_endpoint_stats;
 SG_API void sg_endpoint_stats_get(const sg_endpoint *ep,
 				  sg_endpoint_stats *st);

@@ -93,4 +93,24 @@ SG_API void sg_quic_tick(sg_quic_conn *c, uint64_t now_ms);
 SG_API void sg_quic_close(sg_quic_conn *c);
 SG_API int sg_quic_is_closed(const sg_quic_conn *c);
 
+/* Simultaneous open: both sides dialled each other, so each side's client
+ * Initial reaches the other's client connection. For a datagram from the
+ * address a client connection c dials, before c has connected:
+ * SG_QUIC_CROSS_NONE   not the peer's own client Initial: sg_quic_read it;
+ * SG_QUIC_CROSS_KEEP   the peer's client Initial, and c wins the tie: drop
+ *                      the datagram (the peer yields when it sees ours);
+ * SG_QUIC_CROSS_YIELD  the peer's client Initial, and the peer's wins:
+ *                      delete c without a word (sg_quic_conn_del) and
+ *                      accept the datagram with sg_quic_server_new.
+ * The tie is broken by the two client-chosen Destination Connection IDs
+ * (the lower one's client survives), which both sides see alike. Always
+ * NONE for a server connection or once c is connected or closing. */
+typedef enum sg_quic_cross {
+	SG_QUIC_CROSS_NONE = 0,
+	SG_QUIC_CROSS_KEEP = 1,
+	SG_QUIC_CROSS_YIELD = 2,
+} sg_quic_cross;
+SG_API sg_quic_cross sg_quic_crossed_initial(const sg_quic_conn *c,
+					     const uint8_t *pkt, size_t len);
+
 #endif

@@ -13,12 +13,26 @@
 
 #include <string.h>
 
+/* A message the caller sent before the connection it waits for was up. */
+typedef struct ep_msg {
+	uint8_t *buf;
+	size_t len;
+} ep_msg;
+
 typedef struct ep_conn {
 	sg_quic_conn *qc;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	sg_peer_id peer;
 	int connected;
+	int is_client;
+	int dirty; /* serviced inside a callback: events still to report */
+	/* The PeerId the caller dialled here: messages sent to it before the
+	 * handshake ends wait in pend (at most max_send_queue of them). */
+	int has_expected;
+	sg_peer_id expected;
+	ep_msg *pend;
+	size_t npend;
 } ep_conn;
 
 struct sg_endpoint {
@@ -34,6 +48,7 @@ struct sg_endpoint {
 	ep_conn *conns;
 	sg_endpoint_cb cb;
 	void *ud;
+	int in_cb; /* callbacks running (they may call back into us) */
 	uint8_t rxbuf[65536];
 	sg_endpoint_stats st;
 };
@@ -104,12 +119,51 @@ static ep_conn *free_slot(sg_endpoint *ep)
 	return NULL;
 }
 
-/* Sends what the connection has to send, reports its events, and frees
- * it once closed. */
-static void service(sg_endpoint *ep, ep_conn *ec)
+static void drop_pending(sg_endpoint *ep, ep_conn *ec)
+{
+	size_t i;
+
+	for (i = 0; i < ec->npend; i++)
+		sg_free(&ep->env, ec->pend[i].buf);
+	ep->st.queued_dropped += ec->npend;
+	sg_free(&ep->env, ec->pend);
+	ec->pend = NULL;
+	ec->npend = 0;
+}
+
+/* The handshake is done: the messages that waited for this peer go first,
+ * in the order they were sent. The QUIC queue is empty now and as long as
+ * ours, so only an allocation failure can refuse one. */
+static void flush_pending(sg_endpoint *ep, ep_conn *ec)
+{
+	size_t i;
+
+	if (ec->npend == 0)
+		return;
+	if (!ec->has_expected || !sg_peer_id_equal(&ec->peer, &ec->expected)) {
+		drop_pending(ep, ec); /* someone else answered at that address */
+		return;
+	}
+	for (i = 0; i < ec->npend; i++)
+		if (sg_quic_send(ec->qc, ec->pend[i].buf, ec->pend[i].len) != 0)
+			ep->st.queued_dropped++;
+	for (i = 0; i < ec->npend; i++)
+		sg_free(&ep->env, ec->pend[i].buf);
+	sg_free(&ep->env, ec->pend);
+	ec->pend = NULL;
+	ec->npend = 0;
+}
+
+static void free_conn(sg_endpoint *ep, ep_conn *ec)
+{
+	drop_pending(ep, ec);
+	sg_quic_conn_del(ec->qc);
+	memset(ec, 0, sizeof(*ec));
+}
+
+static void write_out(sg_endpoint *ep, ep_conn *ec)
 {
 	uint8_t out[1500];
-	sg_quic_event ev;
 	long n;
 
 	while ((n = sg_quic_write(ec->qc, out, sizeof(out), now_ms(ep))) > 0) {
@@ -120,19 +174,46 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 		else
 			ep->st.datagrams_out++;
 	}
+}
+
+/* Sends what the connection has to send, reports its events, and frees
+ * it once closed. Called from inside a callback (which may send, dial or
+ * close), it only sends: reporting events there would free the data the
+ * running callback is looking at, so the conn is marked and the outermost
+ * call (or the timer, at once) reports them. */
+static void service(sg_endpoint *ep, ep_conn *ec)
+{
+	sg_quic_event ev;
+	int polled = 0;
+
+	write_out(ep, ec);
+	if (ep->in_cb > 0) {
+		ec->dirty = 1;
+		return;
+	}
+	ec->dirty = 0;
 	while (sg_quic_poll_event(ec->qc, &ev)) {
+		polled = 1;
 		if (ev.type == SG_QUIC_CONNECTED) {
 			ec->connected = 1;
 			ec->peer = ev.peer;
+			flush_pending(ep, ec);
+		} else if (ev.type == SG_QUIC_CLOSED) {
+			drop_pending(ep, ec);
 		}
-		if (ep->cb != NULL)
+		if (ep->cb != NULL) {
+			ep->in_cb++;
 			ep->cb(ep->ud, ep, (const struct sockaddr *)&ec->remote,
 			       &ev);
+			ep->in_cb--;
+			if (ec->qc == NULL) /* the callback deleted the endpoint */
+				return;
+		}
 	}
-	if (sg_quic_is_closed(ec->qc)) {
-		sg_quic_conn_del(ec->qc);
-		memset(ec, 0, sizeof(*ec));
-	}
+	if (polled)
+		write_out(ep, ec);
+	if (sg_quic_is_closed(ec->qc))
+		free_conn(ep, ec);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -147,7 +228,10 @@ static void rearm(sg_endpoint *ep)
 		return;
 	for (i = 0; i < ep->cfg.max_conns; i++)
 		if (ep->conns[i].qc != NULL) {
-			uint64_t t = sg_quic_next_deadline(ep->conns[i].qc);
+			uint64_t t = ep->conns[i].dirty
+					     ? now
+					     : sg_quic_next_deadline(
+						       ep->conns[i].qc);
 			if (t < d)
 				d = t;
 		}
@@ -171,6 +255,8 @@ static void on_timer(uv_timer_t *t)
 		if (sg_quic_next_deadline(ec->qc) <= now)
 			sg_quic_tick(ec->qc, now);
 		service(ep, ec);
+		if (ep->closing) /* a callback deleted the endpoint */
+			return;
 	}
 	rearm(ep);
 }
@@ -182,10 +268,50 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)ep->rxbuf, sizeof(ep->rxbuf));
 }
 
+/* Simultaneous open: the datagram came from the address our unfinished
+ * dial goes to. Returns 1 if it was dealt with here. */
+static int crossed_dial(sg_endpoint *ep, ep_conn *ec, const uint8_t *pkt,
+			size_t len, const struct sockaddr *addr)
+{
+	sg_quic_conn *qc;
+	int err;
+
+	switch (sg_quic_crossed_initial(ec->qc, pkt, len)) {
+	case SG_QUIC_CROSS_KEEP:
+		ep->st.dials_kept++; /* the peer will yield to ours */
+		return 1;
+	case SG_QUIC_CROSS_YIELD:
+		break;
+	default:
+		return 0;
+	}
+	/* Replace our client in place (same slot, same waiting messages and
+	 * expected PeerId) by a server connection for the peer's dial. Our
+	 * client goes silently: the peer dropped its packets, and a
+	 * CONNECTION_CLOSE would only reach the peer's new server side. */
+	qc = sg_quic_server_new(&ep->env, &ep->cfg.quic, ep->ident, pkt, len,
+				(const struct sockaddr *)&ep->local,
+				ep->local_len, addr, addr_len(addr), now_ms(ep),
+				&err);
+	if (qc == NULL) {
+		ep->st.dropped_in++;
+		return 1;
+	}
+	sg_quic_conn_del(ec->qc);
+	ec->qc = qc;
+	ec->is_client = 0;
+	ep->st.dials_yielded++;
+	service(ep, ec);
+	rearm(ep);
+	return 1;
+}
+
 static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 		    const struct sockaddr *addr, unsigned flags)
 {
 	sg_endpoint *ep = u->data;
+	const uint8_t *pkt = (const uint8_t *)buf->base;
+	size_t len = (size_t)nread;
 	ep_conn *ec;
 	(void)flags;
 
@@ -194,8 +320,10 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 	ep->st.datagrams_in++;
 	ec = find_addr(ep, addr);
 	if (ec != NULL) {
-		sg_quic_read(ec->qc, (const uint8_t *)buf->base, (size_t)nread,
-			     now_ms(ep));
+		if (ec->is_client && !ec->connected &&
+		    crossed_dial(ep, ec, pkt, len, addr))
+			return;
+		sg_quic_read(ec->qc, pkt, len, now_ms(ep));
 	} else {
 		int err;
 		ec = free_slot(ep);
@@ -204,8 +332,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 			return;
 		}
 		ec->qc = sg_quic_server_new(
-			&ep->env, &ep->cfg.quic, ep->ident,
-			(const uint8_t *)buf->base, (size_t)nread,
+			&ep->env, &ep->cfg.quic, ep->ident, pkt, len,
 			(const struct sockaddr *)&ep->local, ep->local_len, addr,
 			addr_len(addr), now_ms(ep), &err);
 		if (ec->qc == NULL) {
@@ -289,13 +416,10 @@ void sg_endpoint_del(sg_endpoint *ep)
 		ep_conn *ec = &ep->conns[i];
 		if (ec->qc == NULL)
 			continue;
-		/* Tell the peer (best effort), then free. */
+		/* Tell the peer (best effort), then free; no more events. */
 		sg_quic_close(ec->qc);
-		service(ep, ec);
-		if (ec->qc != NULL) {
-			sg_quic_conn_del(ec->qc);
-			ec->qc = NULL;
-		}
+		write_out(ep, ec);
+		free_conn(ep, ec);
 	}
 	uv_udp_recv_stop(&ep->udp);
 	uv_timer_stop(&ep->timer);
@@ -317,8 +441,15 @@ int sg_endpoint_dial(sg_endpoint *ep, const struct sockaddr *remote,
 
 	if (ep->closing)
 		return SG_ERR_STATE;
-	if (find_addr(ep, remote) != NULL)
+	if ((ec = find_addr(ep, remote)) != NULL) {
+		/* Already on its way (our dial, or the peer's): the caller
+		 * waits for CONNECTED, and may queue messages to expected. */
+		if (expected != NULL && !ec->connected && !ec->has_expected) {
+			ec->expected = *expected;
+			ec->has_expected = 1;
+		}
 		return SG_ERR_EXISTS;
+	}
 	ec = free_slot(ep);
 	if (ec == NULL)
 		return SG_ERR_FULL;
@@ -330,8 +461,51 @@ int sg_endpoint_dial(sg_endpoint *ep, const struct sockaddr *remote,
 		return err != 0 ? err : SG_ERR_NOMEM;
 	memcpy(&ec->remote, remote, addr_len(remote));
 	ec->remote_len = addr_len(remote);
+	ec->is_client = 1;
+	if (expected != NULL) {
+		ec->expected = *expected;
+		ec->has_expected = 1;
+	}
 	service(ep, ec);
 	rearm(ep);
+	return 0;
+}
+
+/* An unfinished connection the caller dialled (or named) peer at. */
+static ep_conn *find_expected(sg_endpoint *ep, const sg_peer_id *peer)
+{
+	size_t i;
+	for (i = 0; i < ep->cfg.max_conns; i++)
+		if (ep->conns[i].qc != NULL && !ep->conns[i].connected &&
+		    ep->conns[i].has_expected &&
+		    sg_peer_id_equal(&ep->conns[i].expected, peer))
+			return &ep->conns[i];
+	return NULL;
+}
+
+static int queue_pending(sg_endpoint *ep, ep_conn *ec, const uint8_t *msg,
+			 size_t len)
+{
+	ep_msg *m;
+
+	if (len > ep->cfg.quic.max_message)
+		return SG_ERR_RANGE;
+	if (ec->npend == ep->cfg.quic.max_send_queue)
+		return SG_ERR_FULL;
+	if (ec->pend == NULL) {
+		ec->pend = sg_calloc(&ep->env, ep->cfg.quic.max_send_queue,
+				     sizeof(ep_msg));
+		if (ec->pend == NULL)
+			return SG_ERR_NOMEM;
+	}
+	m = &ec->pend[ec->npend];
+	m->buf = sg_alloc(&ep->env, len ? len : 1);
+	if (m->buf == NULL)
+		return SG_ERR_NOMEM;
+	if (len)
+		memcpy(m->buf, msg, len);
+	m->len = len;
+	ec->npend++;
 	return 0;
 }
 
@@ -341,8 +515,13 @@ int sg_endpoint_send(sg_endpoint *ep, const sg_peer_id *peer,
 	ep_conn *ec = find_peer(ep, peer);
 	int rc;
 
-	if (ec == NULL)
-		return SG_ERR_NOTFOUND;
+	if (ep->closing)
+		return SG_ERR_STATE;
+	if (ec == NULL) {
+		ec = find_expected(ep, peer);
+		return ec != NULL ? queue_pending(ep, ec, msg, len)
+				  : SG_ERR_NOTFOUND;
+	}
 	rc = sg_quic_send(ec->qc, msg, len);
 	if (rc == 0) {
 		service(ep, ec);
@@ -360,6 +539,16 @@ int sg_endpoint_close_peer(sg_endpoint *ep, const sg_peer_id *peer)
 	sg_quic_close(ec->qc);
 	service(ep, ec);
 	rearm(ep);
+	return 0;
+}
+
+int sg_endpoint_is_connected(const sg_endpoint *ep, const sg_peer_id *peer)
+{
+	size_t i;
+	for (i = 0; i < ep->cfg.max_conns; i++)
+		if (ep->conns[i].qc != NULL && ep->conns[i].connected &&
+		    sg_peer_id_equal(&ep->conns[i].peer, peer))
+			return 1;
 	return 0;
 }
 

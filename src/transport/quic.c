@@ -70,7 +70,8 @@ struct sg_quic_conn {
 	size_t ev_head, ev_n, ev_cap;
 	uint8_t *ev_last;
 	sg_peer_id peer;
-	ngtcp2_cid scid; /* server: the connection id it chose */
+	ngtcp2_cid scid;  /* the connection id this side chose first */
+	ngtcp2_cid dcid0; /* client: the DCID its Initial packets carry */
 	uint64_t now_ms;
 	int error;
 };
@@ -847,6 +848,8 @@ sg_quic_conn *sg_quic_client_new(const sg_env *env, const sg_quic_config *cfg,
 	}
 	fill_callbacks(&cb, 0);
 	fill_settings(c, &st, &tp, now_ms);
+	c->scid = scid;
+	c->dcid0 = dcid;
 	rv = ngtcp2_conn_client_new(&c->conn, &dcid, &scid, &c->ps.path,
 				    SG_QUIC_VERSION, &cb, &st, &tp, NULL, c);
 	if (rv != 0) {
@@ -1201,4 +1204,35 @@ void sg_quic_close(sg_quic_conn *c)
 int sg_quic_is_closed(const sg_quic_conn *c)
 {
 	return c->closed;
+}
+
+/* Simultaneous open. A client's first packets are Initial packets whose
+ * Destination Connection ID the client chose at random (RFC 9000 section
+ * 7.2); the server's Initial packets to us carry our Source Connection ID
+ * instead. So an acceptable first packet (ngtcp2_accept: Initial, padded,
+ * DCID of 8+ bytes) with another DCID is the peer dialling us. Both sides
+ * see the same two client-chosen DCIDs, so comparing them (length, then
+ * bytes) picks the same survivor on both without any shared view of
+ * addresses (which NAT would break). Equal DCIDs mean our own packet came
+ * back to us: not a crossing. */
+sg_quic_cross sg_quic_crossed_initial(const sg_quic_conn *c,
+				      const uint8_t *pkt, size_t len)
+{
+	ngtcp2_pkt_hd hd;
+	const ngtcp2_cid *a, *b;
+	int cmp;
+
+	if (c->is_server || c->connected || c->closing || c->closed ||
+	    ngtcp2_accept(&hd, pkt, len) != 0 ||
+	    ngtcp2_cid_eq(&hd.dcid, &c->scid))
+		return SG_QUIC_CROSS_NONE;
+	a = &c->dcid0;
+	b = &hd.dcid;
+	if (a->datalen != b->datalen)
+		cmp = a->datalen < b->datalen ? -1 : 1;
+	else
+		cmp = memcmp(a->data, b->data, a->datalen);
+	if (cmp == 0)
+		return SG_QUIC_CROSS_NONE;
+	return cmp < 0 ? SG_QUIC_CROSS_KEEP : SG_QUIC_CROSS_YIELD;
 }

@@ -3,7 +3,9 @@
  * exchange messages both ways; twenty endpoints each dial the next and
  * every message arrives; a dial naming the wrong PeerId is refused;
  * garbage datagrams are dropped and counted while the endpoint keeps
- * working; a peer that vanishes is reported when its idle timeout expires.
+ * working; a peer that vanishes is reported when its idle timeout expires;
+ * two endpoints that dial each other at the same moment end up with one
+ * connection, one CONNECTED each, and the messages queued before it.
  */
 #include "testutil.h"
 #include "sg/endpoint.h"
@@ -30,6 +32,7 @@ typedef struct world {
 	int close_err[MAXE];
 	size_t msgs[MAXE];
 	size_t bytes[MAXE];
+	int echo; /* answer a 7-byte message with an 8-byte one, in the callback */
 } world;
 
 static world *W;
@@ -59,6 +62,14 @@ static void on_event(void *ud, sg_endpoint *ep, const struct sockaddr *remote,
 		/* Content check: every byte equals the length's low byte. */
 		if (ev->len > 0)
 			assert_int_equal(ev->data[ev->len - 1], (uint8_t)ev->len);
+		if (W->echo && ev->len == 7) {
+			uint8_t m[8];
+			memset(m, 8, sizeof(m));
+			assert_int_equal(sg_endpoint_send(ep, &ev->peer, m, 8),
+					 0);
+			/* ev->data stays valid after a call back into us. */
+			assert_int_equal(ev->data[0], 7);
+		}
 	} else {
 		W->closed[i]++;
 		W->close_err[i] = ev->error;
@@ -247,9 +258,14 @@ static void test_wrong_peer_and_garbage(void **state)
 	assert_int_equal(sg_endpoint_dial(W->ep[0],
 					  (struct sockaddr *)&W->addr[1],
 					  &W->ids[0].id), 0);
+	/* Held for the dial, dropped when it fails. */
+	send_sized(0, 0, 10);
+	assert_false(sg_endpoint_is_connected(W->ep[0], &W->ids[0].id));
 	assert_true(run_until(first_closed, 10000));
 	assert_int_equal(W->connected[0], 0);
 	assert_int_not_equal(W->close_err[0], 0);
+	sg_endpoint_stats_get(W->ep[0], &st);
+	assert_int_equal(st.queued_dropped, 1);
 	sg_endpoint_stats_get(W->ep[1], &st);
 	assert_true(st.dropped_in >= 50);
 	/* And the endpoint still works: the right dial succeeds. */
@@ -326,6 +342,98 @@ static void test_vanished_peer(void **state)
 	free(peer_id);
 }
 
+static int two_connected_one_msg(void)
+{
+	return two_connected() && W->msgs[0] >= 1 && W->msgs[1] >= 1;
+}
+
+static int never(void)
+{
+	return 0;
+}
+
+/* Both endpoints dial each other before either has received anything, and
+ * each sends a message to the other before the handshake: exactly one of
+ * them gives its dial up, both report one CONNECTED, both messages arrive
+ * (and an answer sent from inside the callback too). */
+static void test_simultaneous_dial(void **state)
+{
+	int round;
+	(void)state;
+
+	for (round = 0; round < 20; round++) {
+		sg_endpoint_stats st[2];
+		int i;
+
+		make_world(2, 30000);
+		W->echo = 1;
+		for (i = 0; i < 2; i++)
+			assert_int_equal(
+				sg_endpoint_dial(W->ep[i],
+						 (struct sockaddr *)&W->addr[1 - i],
+						 &W->ids[1 - i].id),
+				0);
+		for (i = 0; i < 2; i++) {
+			send_sized(i, 1 - i, 7);
+			assert_int_equal(
+				sg_endpoint_dial(W->ep[i],
+						 (struct sockaddr *)&W->addr[1 - i],
+						 NULL),
+				SG_ERR_EXISTS);
+		}
+		assert_true(run_until(two_connected_one_msg, 10000));
+		want_msgs = 2; /* the 7-byte message and the 8-byte echo */
+		assert_true(run_until(two_msgs, 10000));
+		run_until(never, 100); /* nothing more may happen */
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(W->connected[i], 1);
+			assert_int_equal(W->closed[i], 0);
+			assert_int_equal(W->msgs[i], 2);
+			assert_int_equal(W->bytes[i], 15);
+			assert_true(sg_endpoint_is_connected(W->ep[i],
+							     &W->ids[1 - i].id));
+			sg_endpoint_stats_get(W->ep[i], &st[i]);
+			assert_int_equal(st[i].conns, 1);
+			assert_int_equal(st[i].queued_dropped, 0);
+		}
+		assert_int_equal(st[0].dials_yielded + st[1].dials_yielded, 1);
+		assert_true(st[0].dials_kept + st[1].dials_kept >= 1);
+		free_world();
+	}
+}
+
+static int second_has_conn(void)
+{
+	sg_endpoint_stats st;
+	sg_endpoint_stats_get(W->ep[1], &st);
+	return st.conns == 1;
+}
+
+/* The peer's dial arrived first: ours returns SG_ERR_EXISTS and names the
+ * PeerId, so a message queued for it is delivered once connected. */
+static void test_dial_exists_queues(void **state)
+{
+	(void)state;
+
+	make_world(2, 30000);
+	assert_int_equal(sg_endpoint_dial(W->ep[0],
+					  (struct sockaddr *)&W->addr[1],
+					  &W->ids[1].id), 0);
+	assert_int_equal(sg_endpoint_send(W->ep[1], &W->ids[0].id,
+					  (const uint8_t *)"x", 1),
+			 SG_ERR_NOTFOUND);
+	assert_true(run_until(second_has_conn, 5000));
+	assert_int_equal(sg_endpoint_dial(W->ep[1],
+					  (struct sockaddr *)&W->addr[0],
+					  &W->ids[0].id), SG_ERR_EXISTS);
+	send_sized(1, 0, 5);
+	send_sized(0, 1, 6);
+	assert_true(run_until(two_connected_one_msg, 10000));
+	assert_int_equal(W->bytes[0], 5);
+	assert_int_equal(W->bytes[1], 6);
+	free_world();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +441,8 @@ int main(void)
 		cmocka_unit_test(test_twenty_endpoints),
 		cmocka_unit_test(test_wrong_peer_and_garbage),
 		cmocka_unit_test(test_vanished_peer),
+		cmocka_unit_test(test_simultaneous_dial),
+		cmocka_unit_test(test_dial_exists_queues),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
