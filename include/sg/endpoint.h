@@ -26,6 +26,19 @@ typedef struct sg_endpoint_config {
 	size_t size; /* sizeof(sg_endpoint_config) */
 	sg_quic_config quic;
 	size_t max_conns; /* connections at once, default 256 */
+	/* Handshake DoS limits (PROTOCOL.md, H.6). A "pending handshake" is
+	 * a server connection that has not completed its handshake. An
+	 * Initial from a new address is dropped (hellos_dropped_limit) when
+	 * max_pending_handshakes (default 64) are pending, or
+	 * max_pending_per_addr (default 4) from its IP address (any port);
+	 * else, when retry_threshold (default 16; 0: always) or more are
+	 * pending, it is answered with a Retry unless it carries a valid
+	 * token, which proves the client receives at its address. Tokens are
+	 * valid for retry_token_lifetime_ms (default 10000). */
+	size_t max_pending_handshakes;
+	size_t max_pending_per_addr;
+	size_t retry_threshold;
+	uint32_t retry_token_lifetime_ms;
 } sg_endpoint_config;
 
 SG_API void sg_endpoint_config_default(sg_endpoint_config *cfg);
@@ -101,6 +114,13 @@ typedef struct sg_endpoint_stats {
 	 * won, or our dial given up for the peer's. */
 	uint64_t dials_kept, dials_yielded;
 	uint64_t queued_dropped; /* messages held for a dial that failed */
+	/* Handshake DoS limits: server connections admitted (each may cost
+	 * one signature), of them those whose ClientHello was whole and got
+	 * the server's flight (signed: sg_quic_handshake_started), Retries
+	 * sent, Initials dropped by the caps, Initials whose token was
+	 * forged, expired or for another address (dropped). */
+	uint64_t handshakes_started, handshakes_signed;
+	uint64_t retries_sent, hellos_dropped_limit, tokens_invalid;
 } sg_endpoint_stats;
 SG_API void sg_endpoint_stats_get(const sg_endpoint *ep,
 				  sg_endpoint_stats *st);

@@ -73,6 +73,19 @@ SG_API sg_quic_conn *sg_quic_server_new(const sg_env *env,
 					int *err);
 SG_API void sg_quic_conn_del(sg_quic_conn *c);
 
+/* sg_quic_server_new for an Initial that carried a valid Retry token
+ * (sg_quic_retry_token_check): odcid is the client's original DCID out of
+ * the token. The connection tells the client both connection ids (RFC
+ * 9000 section 7.3) and treats its address as validated (no
+ * anti-amplification limit). Errors as sg_quic_server_new, and
+ * SG_ERR_INVAL (odcid shorter than 8 bytes). */
+SG_API sg_quic_conn *sg_quic_server_new_validated(
+	const sg_env *env, const sg_quic_config *cfg, const sg_identity *ident,
+	const uint8_t *pkt, size_t len, const uint8_t *odcid, size_t odcid_len,
+	const struct sockaddr *local, socklen_t local_len,
+	const struct sockaddr *remote, socklen_t remote_len, uint64_t now_ms,
+	int *err);
+
 /* A datagram for this connection. Errors close the connection (reported
  * as a CLOSED event); corrupted or unauthenticated datagrams are dropped
  * without error, as QUIC requires. */
@@ -112,5 +125,63 @@ typedef enum sg_quic_cross {
 } sg_quic_cross;
 SG_API sg_quic_cross sg_quic_crossed_initial(const sg_quic_conn *c,
 					     const uint8_t *pkt, size_t len);
+
+/* Server: 1 once the whole ClientHello is in and the handshake has run on
+ * it, which is when the server spends its ML-DSA signature (H.5, H.6).
+ * Client: 1 once its handshake has started. */
+SG_API int sg_quic_handshake_started(const sg_quic_conn *c);
+/* Client: 1 if it followed a Retry. */
+SG_API int sg_quic_retried(const sg_quic_conn *c);
+
+/* ---- Address validation with Retry (RFC 9000 section 8.1.2) ----------
+ * Stateless: the server answers an Initial with a Retry carrying a token
+ * and keeps nothing; the token comes back in the client's next Initial
+ * and proves the client receives at its address. Tokens are sealed with
+ * XChaCha20-Poly1305 under a key only the server knows, bind the client's
+ * address (IP and port), its original DCID, the DCID the Retry chose and
+ * the time of issue (PROTOCOL.md, H.6). */
+
+#define SG_QUIC_TOKEN_KEY_LEN 32
+#define SG_QUIC_RETRY_TOKEN_MAX 70
+#ifndef SG_QUIC_MAX_CID_LEN
+#define SG_QUIC_MAX_CID_LEN 20 /* RFC 9000 section 17.2; handshake.h too */
+#endif
+
+/* The header of a datagram that may start a connection. */
+typedef struct sg_quic_initial {
+	uint32_t version;
+	uint8_t dcid[SG_QUIC_MAX_CID_LEN], scid[SG_QUIC_MAX_CID_LEN];
+	size_t dcid_len, scid_len;
+	const uint8_t *token; /* a view into the datagram; NULL if none */
+	size_t token_len;
+} sg_quic_initial;
+
+/* Decodes pkt if it is an acceptable first packet of a connection (an
+ * Initial packet, in a datagram of at least 1,200 bytes, with a DCID of 8
+ * to 20 bytes); SG_ERR_MALFORMED otherwise. */
+SG_API int sg_quic_initial_decode(sg_quic_initial *ini, const uint8_t *pkt,
+				  size_t len);
+
+/* Writes a Retry for ini (from remote) into out, with a fresh connection
+ * id and a token sealed under key with the time now_ms. Returns its
+ * length; SG_ERR_BUFSIZE, SG_ERR_INVAL (CIDs, address family),
+ * SG_ERR_CRYPTO (no randomness). The Retry is smaller than the Initial
+ * that caused it. */
+SG_API long sg_quic_retry_write(uint8_t *out, size_t cap, const sg_env *env,
+				const uint8_t key[SG_QUIC_TOKEN_KEY_LEN],
+				const sg_quic_initial *ini,
+				const struct sockaddr *remote, uint64_t now_ms);
+
+/* Checks the token of ini (from remote) and returns the client's original
+ * DCID in odcid/odcid_len. SG_ERR_MALFORMED (not one of our tokens),
+ * SG_ERR_VERIFY (forged, or another address or connection id),
+ * SG_ERR_EXPIRED (issued more than lifetime_ms before now_ms, or in the
+ * future), SG_ERR_INVAL. */
+SG_API int sg_quic_retry_token_check(uint8_t odcid[SG_QUIC_MAX_CID_LEN],
+				     size_t *odcid_len,
+				     const uint8_t key[SG_QUIC_TOKEN_KEY_LEN],
+				     const sg_quic_initial *ini,
+				     const struct sockaddr *remote,
+				     uint64_t now_ms, uint64_t lifetime_ms);
 
 #endif

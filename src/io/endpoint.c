@@ -26,6 +26,7 @@ typedef struct ep_conn {
 	sg_peer_id peer;
 	int connected;
 	int is_client;
+	int signed_seen; /* server: counted in handshakes_signed */
 	int dirty; /* serviced inside a callback: events still to report */
 	/* The PeerId the caller dialled here: messages sent to it before the
 	 * handshake ends wait in pend (at most max_send_queue of them). */
@@ -49,6 +50,7 @@ struct sg_endpoint {
 	sg_endpoint_cb cb;
 	void *ud;
 	int in_cb; /* callbacks running (they may call back into us) */
+	uint8_t token_key[SG_QUIC_TOKEN_KEY_LEN]; /* Retry tokens; random */
 	uint8_t rxbuf[65536];
 	sg_endpoint_stats st;
 };
@@ -59,6 +61,10 @@ void sg_endpoint_config_default(sg_endpoint_config *cfg)
 	cfg->size = sizeof(*cfg);
 	sg_quic_config_default(&cfg->quic);
 	cfg->max_conns = 256;
+	cfg->max_pending_handshakes = 64;
+	cfg->max_pending_per_addr = 4;
+	cfg->retry_threshold = 16;
+	cfg->retry_token_lifetime_ms = 10000;
 }
 
 static socklen_t addr_len(const struct sockaddr *sa)
@@ -83,6 +89,25 @@ static int same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
 		return x->sin6_port == y->sin6_port &&
 		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 	}
+	return 0;
+}
+
+/* Same IP address, any port: the unit of the per-address cap. */
+static int same_ip(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	if (a->sa_family != b->ss_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)
+			       ->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)
+			       ->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)
+					->sin6_addr,
+			      &((const struct sockaddr_in6 *)(const void *)b)
+					->sin6_addr,
+			      16) == 0;
 	return 0;
 }
 
@@ -187,6 +212,11 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 	int polled = 0;
 
 	write_out(ep, ec);
+	if (!ec->is_client && !ec->signed_seen &&
+	    sg_quic_handshake_started(ec->qc)) {
+		ec->signed_seen = 1;
+		ep->st.handshakes_signed++;
+	}
 	if (ep->in_cb > 0) {
 		ec->dirty = 1;
 		return;
@@ -268,13 +298,132 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)ep->rxbuf, sizeof(ep->rxbuf));
 }
 
+static void send_retry(sg_endpoint *ep, const sg_quic_initial *ini,
+		       const struct sockaddr *addr)
+{
+	uint8_t out[256];
+	long n = sg_quic_retry_write(out, sizeof(out), &ep->env, ep->token_key,
+				     ini, addr, now_ms(ep));
+	uv_buf_t b;
+
+	if (n <= 0) {
+		ep->st.dropped_in++;
+		return;
+	}
+	b = uv_buf_init((char *)out, (unsigned)n);
+	if (uv_udp_try_send(&ep->udp, &b, 1, addr) < 0)
+		ep->st.send_errors++; /* the client sends its Initial again */
+	else
+		ep->st.datagrams_out++;
+	ep->st.retries_sent++;
+}
+
+/* A datagram from an address with no connection: a new server connection
+ * if it starts one and the handshake limits allow (H.6). Every check here
+ * is cheap (a header decode, at most one AEAD open of a 45-byte token) and
+ * keeps no state; the expensive work (ML-KEM, signature) happens only in
+ * connections admitted here. */
+/* A token, if the Initial has one: 1 if none or valid (odcid set), 0 if it
+ * must be dropped (RFC 9000 section 8.1.3: the client times out; we issue
+ * no NEW_TOKEN tokens, so any other token is bogus). */
+static int check_token(sg_endpoint *ep, const sg_quic_initial *ini,
+		       const struct sockaddr *addr,
+		       uint8_t odcid[SG_QUIC_MAX_CID_LEN], size_t *odcid_len)
+{
+	*odcid_len = 0;
+	if (ini->token_len == 0)
+		return 1;
+	if (sg_quic_retry_token_check(odcid, odcid_len, ep->token_key, ini,
+				      addr, now_ms(ep),
+				      ep->cfg.retry_token_lifetime_ms) == 0)
+		return 1;
+	ep->st.tokens_invalid++;
+	return 0;
+}
+
+/* A server connection from pkt; odcid_len > 0: validated by a token. */
+static sg_quic_conn *server_conn(sg_endpoint *ep, const uint8_t *pkt,
+				 size_t len, const struct sockaddr *addr,
+				 const uint8_t *odcid, size_t odcid_len)
+{
+	const struct sockaddr *local = (const struct sockaddr *)&ep->local;
+	sg_quic_conn *qc;
+	int err;
+
+	if (odcid_len > 0)
+		qc = sg_quic_server_new_validated(
+			&ep->env, &ep->cfg.quic, ep->ident, pkt, len, odcid,
+			odcid_len, local, ep->local_len, addr, addr_len(addr),
+			now_ms(ep), &err);
+	else
+		qc = sg_quic_server_new(&ep->env, &ep->cfg.quic, ep->ident,
+					pkt, len, local, ep->local_len, addr,
+					addr_len(addr), now_ms(ep), &err);
+	if (qc == NULL)
+		ep->st.dropped_in++;
+	else
+		ep->st.handshakes_started++;
+	return qc;
+}
+
+/* A datagram from an address with no connection: a new server connection
+ * if it starts one and the handshake limits allow (H.6). Every check here
+ * is cheap (a header decode, at most one AEAD open of a 70-byte token) and
+ * keeps no state; the expensive work (ML-KEM, signature) happens only in
+ * connections admitted here. */
+static ep_conn *admit(sg_endpoint *ep, const uint8_t *pkt, size_t len,
+		      const struct sockaddr *addr)
+{
+	sg_quic_initial ini;
+	uint8_t odcid[SG_QUIC_MAX_CID_LEN];
+	size_t odcid_len, pending = 0, from_ip = 0, i;
+	ep_conn *ec;
+
+	if (sg_quic_initial_decode(&ini, pkt, len) != 0) {
+		ep->st.dropped_in++; /* not a connection's first packet */
+		return NULL;
+	}
+	if (!check_token(ep, &ini, addr, odcid, &odcid_len))
+		return NULL;
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		const ep_conn *c = &ep->conns[i];
+		if (c->qc == NULL || c->is_client || c->connected)
+			continue;
+		pending++;
+		if (same_ip(addr, &c->remote))
+			from_ip++;
+	}
+	if (pending >= ep->cfg.max_pending_handshakes ||
+	    from_ip >= ep->cfg.max_pending_per_addr) {
+		ep->st.hellos_dropped_limit++;
+		return NULL;
+	}
+	if (odcid_len == 0 && pending >= ep->cfg.retry_threshold) {
+		send_retry(ep, &ini, addr);
+		return NULL;
+	}
+	ec = free_slot(ep);
+	if (ec == NULL) {
+		ep->st.hellos_dropped_limit++; /* max_conns */
+		return NULL;
+	}
+	ec->qc = server_conn(ep, pkt, len, addr, odcid, odcid_len);
+	if (ec->qc == NULL)
+		return NULL;
+	memcpy(&ec->remote, addr, addr_len(addr));
+	ec->remote_len = addr_len(addr);
+	return ec;
+}
+
 /* Simultaneous open: the datagram came from the address our unfinished
  * dial goes to. Returns 1 if it was dealt with here. */
 static int crossed_dial(sg_endpoint *ep, ep_conn *ec, const uint8_t *pkt,
 			size_t len, const struct sockaddr *addr)
 {
+	sg_quic_initial ini;
+	uint8_t odcid[SG_QUIC_MAX_CID_LEN];
+	size_t odcid_len = 0;
 	sg_quic_conn *qc;
-	int err;
 
 	switch (sg_quic_crossed_initial(ec->qc, pkt, len)) {
 	case SG_QUIC_CROSS_KEEP:
@@ -285,18 +434,20 @@ static int crossed_dial(sg_endpoint *ep, ep_conn *ec, const uint8_t *pkt,
 	default:
 		return 0;
 	}
+	/* The peer's Initial may carry a token from a Retry we sent before
+	 * we dialled: its client then expects the ids of RFC 9000 section
+	 * 7.3, so the token is checked and used like any other. The limits
+	 * do not apply: this handshake replaces the one our dial costs. */
+	if (sg_quic_initial_decode(&ini, pkt, len) != 0 ||
+	    !check_token(ep, &ini, addr, odcid, &odcid_len))
+		return 1;
 	/* Replace our client in place (same slot, same waiting messages and
 	 * expected PeerId) by a server connection for the peer's dial. Our
 	 * client goes silently: the peer dropped its packets, and a
 	 * CONNECTION_CLOSE would only reach the peer's new server side. */
-	qc = sg_quic_server_new(&ep->env, &ep->cfg.quic, ep->ident, pkt, len,
-				(const struct sockaddr *)&ep->local,
-				ep->local_len, addr, addr_len(addr), now_ms(ep),
-				&err);
-	if (qc == NULL) {
-		ep->st.dropped_in++;
+	qc = server_conn(ep, pkt, len, addr, odcid, odcid_len);
+	if (qc == NULL)
 		return 1;
-	}
 	sg_quic_conn_del(ec->qc);
 	ec->qc = qc;
 	ec->is_client = 0;
@@ -324,23 +475,8 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 		    crossed_dial(ep, ec, pkt, len, addr))
 			return;
 		sg_quic_read(ec->qc, pkt, len, now_ms(ep));
-	} else {
-		int err;
-		ec = free_slot(ep);
-		if (ec == NULL) {
-			ep->st.dropped_in++;
-			return;
-		}
-		ec->qc = sg_quic_server_new(
-			&ep->env, &ep->cfg.quic, ep->ident, pkt, len,
-			(const struct sockaddr *)&ep->local, ep->local_len, addr,
-			addr_len(addr), now_ms(ep), &err);
-		if (ec->qc == NULL) {
-			ep->st.dropped_in++; /* not a connection's first packet */
-			return;
-		}
-		memcpy(&ec->remote, addr, addr_len(addr));
-		ec->remote_len = addr_len(addr);
+	} else if ((ec = admit(ep, pkt, len, addr)) == NULL) {
+		return;
 	}
 	service(ep, ec);
 	rearm(ep);
@@ -356,7 +492,9 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	int namelen;
 
 	*err = SG_ERR_INVAL;
-	if (cfg->size != sizeof(*cfg) || cfg->max_conns == 0)
+	if (cfg->size != sizeof(*cfg) || cfg->max_conns == 0 ||
+	    cfg->max_pending_handshakes == 0 || cfg->max_pending_per_addr == 0 ||
+	    cfg->retry_token_lifetime_ms == 0)
 		return NULL;
 	*err = SG_ERR_NOMEM;
 	ep = sg_calloc(env, 1, sizeof(*ep));
@@ -378,6 +516,9 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	ep->udp.data = ep;
 	ep->timer.data = ep;
 	ep->handles_open = 2;
+	*err = SG_ERR_CRYPTO;
+	if (sg_random(env, ep->token_key, sizeof(ep->token_key)) != 0)
+		goto fail;
 	*err = SG_ERR_IO;
 	if (uv_udp_bind(&ep->udp, bind_addr, 0) != 0)
 		goto fail;
@@ -400,6 +541,7 @@ static void on_handle_closed(uv_handle_t *h)
 	sg_endpoint *ep = h->data;
 	if (--ep->handles_open == 0) {
 		sg_env env = ep->env;
+		sg_wipe(ep->token_key, sizeof(ep->token_key));
 		sg_free(&env, ep->conns);
 		sg_free(&env, ep);
 	}

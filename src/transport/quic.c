@@ -60,6 +60,7 @@ struct sg_quic_conn {
 	int hs_init, hs_keys, app_keys, remote_tp, completed, connected;
 	int have_initial; /* Initial keys installed */
 	int closing, closed, close_reported;
+	int retried; /* client: followed a Retry */
 	ngtcp2_ccerr ccerr;
 	uint8_t *crypto[MAX_CRYPTO_CHUNKS];
 	size_t ncrypto;
@@ -78,6 +79,11 @@ struct sg_quic_conn {
 
 /* A marker: ngtcp2 only checks the handles are non-NULL. */
 static int aead_marker, hp_marker, md_marker;
+/* Retry integrity (H.4): ngtcp2 passes RFC 9001's nonce for version 1, so
+ * the encrypt callback recognises this AEAD and computes our tag. */
+static int retry_marker;
+static const ngtcp2_crypto_aead retry_aead = {&retry_marker,
+					      SG_HANDSHAKE_TAG_LEN};
 
 void sg_quic_config_default(sg_quic_config *cfg)
 {
@@ -137,7 +143,14 @@ static int cb_encrypt(uint8_t *dest, const ngtcp2_crypto_aead *aead,
 		      size_t ptlen, const uint8_t *nonce, size_t noncelen,
 		      const uint8_t *aad, size_t aadlen)
 {
-	(void)aead;
+	if (aead->native_handle == &retry_marker) {
+		/* The Retry integrity tag: empty plaintext, the Retry
+		 * pseudo-packet as associated data (RFC 9001 section 5.8),
+		 * under the published key and nonce of H.4. */
+		if (ptlen != 0 || sg_handshake_retry_tag(dest, aad, aadlen) != 0)
+			return NGTCP2_ERR_CALLBACK_FAILURE;
+		return 0;
+	}
 	if (noncelen != crypto_aead_chacha20poly1305_ietf_NPUBBYTES ||
 	    ctx->native_handle == NULL)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -564,14 +577,19 @@ static int cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret,
 	return 0;
 }
 
+/* RFC 9000 section 17.2.5.2: ngtcp2 has checked the Retry's integrity tag
+ * and that it names our original DCID; the client's Initial packets now go
+ * to the connection id the server chose, under Initial keys from it (H.9),
+ * and ngtcp2 sends the whole Initial flight again with the token. */
 static int cb_recv_retry(ngtcp2_conn *conn, const ngtcp2_pkt_hd *hd, void *ud)
 {
-	/* Our servers do not send Retry yet; a client refuses one rather
-	 * than accept an unauthenticated change of connection id. */
+	sg_quic_conn *c = ud;
 	(void)conn;
-	(void)hd;
-	fail(ud, SG_ERR_UNSUPPORTED);
-	return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (install_initial(c, &hd->scid) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	c->dcid0 = hd->scid; /* what the server sees our dial as now */
+	c->retried = 1;
+	return 0;
 }
 
 static void cb_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
@@ -860,8 +878,9 @@ sg_quic_conn *sg_quic_client_new(const sg_env *env, const sg_quic_config *cfg,
 	ngtcp2_conn_set_crypto_ctx(c->conn, &c->cctx);
 	/* ngtcp2 checks a Retry's integrity tag with this context before it
 	 * calls recv_retry (found by fuzzing: without one it encrypts with a
-	 * NULL key). Our servers send no Retry yet and recv_retry refuses
-	 * one; the key is still the published Retry key (H.4). */
+	 * NULL key). cb_encrypt computes the tag of H.4 for retry_aead; the
+	 * context holds a copy of the published key only because ngtcp2
+	 * frees it through cb_delete_aead like any other. */
 	{
 		uint8_t rk[SG_HANDSHAKE_KEY_LEN], rn[SG_HANDSHAKE_IV_LEN];
 		ngtcp2_crypto_aead_ctx ra = {0};
@@ -872,18 +891,22 @@ sg_quic_conn *sg_quic_client_new(const sg_env *env, const sg_quic_config *cfg,
 			*err = SG_ERR_NOMEM;
 			return NULL;
 		}
-		ngtcp2_conn_set_retry_aead(c->conn, &c->cctx.aead, &ra);
+		ngtcp2_conn_set_retry_aead(c->conn, &retry_aead, &ra);
 	}
 	*err = 0;
 	return c;
 }
 
-sg_quic_conn *sg_quic_server_new(const sg_env *env, const sg_quic_config *cfg,
-				 const sg_identity *ident, const uint8_t *pkt,
-				 size_t len, const struct sockaddr *local,
-				 socklen_t local_len,
-				 const struct sockaddr *remote,
-				 socklen_t remote_len, uint64_t now_ms, int *err)
+/* A server connection; odcid: the client's original DCID out of a valid
+ * Retry token (then this Initial's DCID is the one our Retry chose, and
+ * the address counts as validated), or NULL. */
+static sg_quic_conn *server_new(const sg_env *env, const sg_quic_config *cfg,
+				const sg_identity *ident, const uint8_t *pkt,
+				size_t len, const uint8_t *odcid,
+				size_t odcid_len, const struct sockaddr *local,
+				socklen_t local_len,
+				const struct sockaddr *remote,
+				socklen_t remote_len, uint64_t now_ms, int *err)
 {
 	ngtcp2_pkt_hd hd;
 	ngtcp2_callbacks cb;
@@ -893,7 +916,8 @@ sg_quic_conn *sg_quic_server_new(const sg_env *env, const sg_quic_config *cfg,
 	sg_quic_conn *c;
 	int rv;
 
-	if (ngtcp2_accept(&hd, pkt, len) != 0) {
+	if (ngtcp2_accept(&hd, pkt, len) != 0 ||
+	    odcid_len > SG_QUIC_MAX_CID_LEN) {
 		*err = SG_ERR_MALFORMED;
 		return NULL;
 	}
@@ -914,7 +938,17 @@ sg_quic_conn *sg_quic_server_new(const sg_env *env, const sg_quic_config *cfg,
 	}
 	fill_callbacks(&cb, 1);
 	fill_settings(c, &st, &tp, now_ms);
-	tp.original_dcid = hd.dcid;
+	if (odcid != NULL) {
+		/* RFC 9000 section 7.3: the client checks both. */
+		ngtcp2_cid_init(&tp.original_dcid, odcid, odcid_len);
+		tp.retry_scid = hd.dcid;
+		tp.retry_scid_present = 1;
+		st.token = hd.token;
+		st.tokenlen = hd.tokenlen;
+		st.token_type = NGTCP2_TOKEN_TYPE_RETRY;
+	} else {
+		tp.original_dcid = hd.dcid;
+	}
 	tp.original_dcid_present = 1;
 	c->scid = scid;
 	rv = ngtcp2_conn_server_new(&c->conn, &hd.scid, &scid, &c->ps.path,
@@ -936,6 +970,32 @@ sg_quic_conn *sg_quic_server_new(const sg_env *env, const sg_quic_config *cfg,
 		return NULL;
 	}
 	return c;
+}
+
+sg_quic_conn *sg_quic_server_new(const sg_env *env, const sg_quic_config *cfg,
+				 const sg_identity *ident, const uint8_t *pkt,
+				 size_t len, const struct sockaddr *local,
+				 socklen_t local_len,
+				 const struct sockaddr *remote,
+				 socklen_t remote_len, uint64_t now_ms, int *err)
+{
+	return server_new(env, cfg, ident, pkt, len, NULL, 0, local, local_len,
+			  remote, remote_len, now_ms, err);
+}
+
+sg_quic_conn *sg_quic_server_new_validated(
+	const sg_env *env, const sg_quic_config *cfg, const sg_identity *ident,
+	const uint8_t *pkt, size_t len, const uint8_t *odcid, size_t odcid_len,
+	const struct sockaddr *local, socklen_t local_len,
+	const struct sockaddr *remote, socklen_t remote_len, uint64_t now_ms,
+	int *err)
+{
+	if (odcid == NULL || odcid_len < NGTCP2_MIN_INITIAL_DCIDLEN) {
+		*err = SG_ERR_INVAL;
+		return NULL;
+	}
+	return server_new(env, cfg, ident, pkt, len, odcid, odcid_len, local,
+			  local_len, remote, remote_len, now_ms, err);
 }
 
 void sg_quic_conn_del(sg_quic_conn *c)
@@ -1235,4 +1295,159 @@ sg_quic_cross sg_quic_crossed_initial(const sg_quic_conn *c,
 	if (cmp == 0)
 		return SG_QUIC_CROSS_NONE;
 	return cmp < 0 ? SG_QUIC_CROSS_KEEP : SG_QUIC_CROSS_YIELD;
+}
+
+int sg_quic_handshake_started(const sg_quic_conn *c)
+{
+	return c->hs_init;
+}
+
+int sg_quic_retried(const sg_quic_conn *c)
+{
+	return c->retried;
+}
+
+/* ---- Address validation with Retry (RFC 9000 section 8.1.2) ------------- */
+
+int sg_quic_initial_decode(sg_quic_initial *ini, const uint8_t *pkt,
+			   size_t len)
+{
+	ngtcp2_pkt_hd hd;
+
+	memset(ini, 0, sizeof(*ini));
+	if (ngtcp2_accept(&hd, pkt, len) != 0 ||
+	    hd.type != NGTCP2_PKT_INITIAL)
+		return SG_ERR_MALFORMED;
+	ini->version = hd.version;
+	memcpy(ini->dcid, hd.dcid.data, hd.dcid.datalen);
+	ini->dcid_len = hd.dcid.datalen;
+	memcpy(ini->scid, hd.scid.data, hd.scid.datalen);
+	ini->scid_len = hd.scid.datalen;
+	ini->token = hd.token;
+	ini->token_len = hd.tokenlen;
+	return 0;
+}
+
+#define TOKEN_FORMAT 0x01
+#define TOKEN_HEAD (1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+#define TOKEN_PT_MIN (8 + 1 + NGTCP2_MIN_INITIAL_DCIDLEN)
+#define TOKEN_AD_MAX (TOKEN_HEAD + 19 + 1 + SG_QUIC_MAX_CID_LEN)
+
+/* The client's address as bound into a token: family, port, address. */
+static size_t addr_bytes(uint8_t out[19], const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)sa;
+		out[0] = 4;
+		memcpy(out + 1, &a->sin_port, 2);
+		memcpy(out + 3, &a->sin_addr, 4);
+		return 7;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)sa;
+		out[0] = 6;
+		memcpy(out + 1, &a->sin6_port, 2);
+		memcpy(out + 3, &a->sin6_addr, 16);
+		return 19;
+	}
+	return 0;
+}
+
+/* Associated data: the token's head, the client's address and the
+ * connection id our Retry told it to use. */
+static size_t token_ad(uint8_t ad[TOKEN_AD_MAX], const uint8_t *head,
+		       const struct sockaddr *remote, const uint8_t *rscid,
+		       size_t rscid_len)
+{
+	size_t n = TOKEN_HEAD, k;
+
+	memcpy(ad, head, TOKEN_HEAD);
+	k = addr_bytes(ad + n, remote);
+	if (k == 0)
+		return 0;
+	n += k;
+	ad[n++] = (uint8_t)rscid_len;
+	memcpy(ad + n, rscid, rscid_len);
+	return n + rscid_len;
+}
+
+long sg_quic_retry_write(uint8_t *out, size_t cap, const sg_env *env,
+			 const uint8_t key[SG_QUIC_TOKEN_KEY_LEN],
+			 const sg_quic_initial *ini,
+			 const struct sockaddr *remote, uint64_t now_ms)
+{
+	uint8_t token[SG_QUIC_RETRY_TOKEN_MAX], ad[TOKEN_AD_MAX];
+	uint8_t pt[8 + 1 + SG_QUIC_MAX_CID_LEN];
+	unsigned long long clen;
+	ngtcp2_cid dcid, scid, odcid;
+	ngtcp2_crypto_aead_ctx actx;
+	size_t adlen, ptlen, i;
+	ngtcp2_ssize n;
+
+	if (ini->dcid_len < NGTCP2_MIN_INITIAL_DCIDLEN ||
+	    ini->dcid_len > SG_QUIC_MAX_CID_LEN ||
+	    ini->scid_len > SG_QUIC_MAX_CID_LEN)
+		return SG_ERR_INVAL;
+	scid.datalen = CID_LEN;
+	token[0] = TOKEN_FORMAT;
+	if (sg_random(env, scid.data, CID_LEN) != 0 ||
+	    sg_random(env, token + 1, TOKEN_HEAD - 1) != 0)
+		return SG_ERR_CRYPTO;
+	adlen = token_ad(ad, token, remote, scid.data, scid.datalen);
+	if (adlen == 0)
+		return SG_ERR_INVAL;
+	for (i = 0; i < 8; i++)
+		pt[i] = (uint8_t)(now_ms >> (56 - 8 * i));
+	pt[8] = (uint8_t)ini->dcid_len;
+	memcpy(pt + 9, ini->dcid, ini->dcid_len);
+	ptlen = 9 + ini->dcid_len;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(token + TOKEN_HEAD, &clen,
+						   pt, ptlen, ad, adlen, NULL,
+						   token + 1, key);
+	ngtcp2_cid_init(&dcid, ini->scid, ini->scid_len);
+	ngtcp2_cid_init(&odcid, ini->dcid, ini->dcid_len);
+	actx.native_handle = &retry_marker;
+	n = ngtcp2_pkt_write_retry(out, cap, ini->version, &dcid, &scid, &odcid,
+				   token, TOKEN_HEAD + (size_t)clen, cb_encrypt,
+				   &retry_aead, &actx);
+	if (n == NGTCP2_ERR_NOBUF)
+		return SG_ERR_BUFSIZE;
+	return n < 0 ? SG_ERR_CRYPTO : (long)n;
+}
+
+int sg_quic_retry_token_check(uint8_t odcid[SG_QUIC_MAX_CID_LEN],
+			      size_t *odcid_len,
+			      const uint8_t key[SG_QUIC_TOKEN_KEY_LEN],
+			      const sg_quic_initial *ini,
+			      const struct sockaddr *remote, uint64_t now_ms,
+			      uint64_t lifetime_ms)
+{
+	uint8_t ad[TOKEN_AD_MAX], pt[SG_QUIC_RETRY_TOKEN_MAX];
+	unsigned long long ptlen;
+	const uint8_t *t = ini->token;
+	size_t adlen, i;
+	uint64_t issued = 0;
+
+	*odcid_len = 0;
+	if (ini->token_len < TOKEN_HEAD + TOKEN_PT_MIN +
+				     crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+	    ini->token_len > SG_QUIC_RETRY_TOKEN_MAX || t[0] != TOKEN_FORMAT ||
+	    ini->dcid_len > SG_QUIC_MAX_CID_LEN)
+		return SG_ERR_MALFORMED;
+	adlen = token_ad(ad, t, remote, ini->dcid, ini->dcid_len);
+	if (adlen == 0)
+		return SG_ERR_INVAL;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    pt, &ptlen, NULL, t + TOKEN_HEAD, ini->token_len - TOKEN_HEAD,
+		    ad, adlen, t + 1, key) != 0)
+		return SG_ERR_VERIFY; /* forged, or another address or CID */
+	if (ptlen < TOKEN_PT_MIN || pt[8] != ptlen - 9)
+		return SG_ERR_MALFORMED; /* cannot happen: we sealed it */
+	for (i = 0; i < 8; i++)
+		issued = issued << 8 | pt[i];
+	if (issued > now_ms || now_ms - issued > lifetime_ms)
+		return SG_ERR_EXPIRED;
+	memcpy(odcid, pt + 9, pt[8]);
+	*odcid_len = pt[8];
+	return 0;
 }

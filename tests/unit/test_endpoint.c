@@ -5,7 +5,10 @@
  * garbage datagrams are dropped and counted while the endpoint keeps
  * working; a peer that vanishes is reported when its idle timeout expires;
  * two endpoints that dial each other at the same moment end up with one
- * connection, one CONNECTED each, and the messages queued before it.
+ * connection, one CONNECTED each, and the messages queued before it; a
+ * flood of 10,000 client Initials from 200 addresses costs at most
+ * retry_threshold signatures and a real client still connects through
+ * Retry; the per-address and global caps hold.
  */
 #include "testutil.h"
 #include "sg/endpoint.h"
@@ -98,7 +101,9 @@ static int run_until(int (*cond)(void), uint64_t ms)
 	return cond();
 }
 
-static void make_world(int n, uint32_t idle_ms)
+/* Endpoint 1 (the one flooded) may get its own configuration. */
+static void make_world_cfg(int n, uint32_t idle_ms,
+			   const sg_endpoint_config *cfg1)
 {
 	sg_endpoint_config cfg;
 	int i, err;
@@ -107,9 +112,11 @@ static void make_world(int n, uint32_t idle_ms)
 	W->n = n;
 	assert_int_equal(uv_loop_init(&W->loop), 0);
 	assert_int_equal(sg_env_default(&W->env), 0);
-	sg_endpoint_config_default(&cfg);
-	cfg.quic.idle_timeout_ms = idle_ms;
 	for (i = 0; i < n; i++) {
+		sg_endpoint_config_default(&cfg);
+		cfg.quic.idle_timeout_ms = idle_ms;
+		if (i == 1 && cfg1 != NULL)
+			cfg = *cfg1;
 		struct sockaddr_in a;
 		uint8_t seed[32];
 		memset(seed, 0x40 + i, sizeof(seed));
@@ -123,6 +130,11 @@ static void make_world(int n, uint32_t idle_ms)
 		assert_non_null(W->ep[i]);
 		sg_endpoint_local_addr(W->ep[i], &W->addr[i]);
 	}
+}
+
+static void make_world(int n, uint32_t idle_ms)
+{
+	make_world_cfg(n, idle_ms, NULL);
 }
 
 static void free_world(void)
@@ -362,10 +374,15 @@ static void test_simultaneous_dial(void **state)
 	(void)state;
 
 	for (round = 0; round < 20; round++) {
+		sg_endpoint_config cfg;
 		sg_endpoint_stats st[2];
 		int i;
 
-		make_world(2, 30000);
+		/* Every other round endpoint 1 asks every client for a Retry:
+		 * a crossed dial is accepted without one. */
+		sg_endpoint_config_default(&cfg);
+		cfg.retry_threshold = (size_t)(round % 2 == 0 ? 16 : 0);
+		make_world_cfg(2, 30000, &cfg);
 		W->echo = 1;
 		for (i = 0; i < 2; i++)
 			assert_int_equal(
@@ -434,6 +451,196 @@ static void test_dial_exists_queues(void **state)
 	free_world();
 }
 
+/* ---- handshake DoS limits (H.6) ---------------------------------------- */
+
+#define NFLIGHTS 8
+#define MAXDG 4
+
+/* The first flights (ClientHello datagrams) of fresh client connections to
+ * endpoint 1: what a flooder replays. */
+typedef struct flights {
+	uint8_t dg[NFLIGHTS][MAXDG][1500];
+	size_t len[NFLIGHTS][MAXDG];
+	int n[NFLIGHTS];
+} flights;
+
+static flights *make_flights(void)
+{
+	flights *f = calloc(1, sizeof(*f));
+	struct sockaddr_in me;
+	int i, err;
+
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	me.sin_port = htons(9);
+	for (i = 0; i < NFLIGHTS; i++) {
+		sg_quic_config qc;
+		sg_quic_conn *c;
+		long n;
+		sg_quic_config_default(&qc);
+		c = sg_quic_client_new(&W->env, &qc, &W->ids[0], NULL,
+				       (struct sockaddr *)&me, sizeof(me),
+				       (struct sockaddr *)&W->addr[1],
+				       sizeof(me), 1000, &err);
+		assert_non_null(c);
+		while (f->n[i] < MAXDG &&
+		       (n = sg_quic_write(c, f->dg[i][f->n[i]], 1500, 1000)) >
+			       0)
+			f->len[i][f->n[i]++] = (size_t)n;
+		assert_true(f->n[i] >= 2); /* a ClientHello spans two */
+		sg_quic_conn_del(c);
+	}
+	return f;
+}
+
+static uint64_t flood_sent;
+static int flood_drained(void)
+{
+	sg_endpoint_stats st;
+	sg_endpoint_stats_get(W->ep[1], &st);
+	return st.datagrams_in >= flood_sent;
+}
+
+/* count flights from source IPs 127.0.0.(first .. first + nips - 1), each
+ * from a fresh socket (a new port), to endpoint 1; the loop runs every 20
+ * flights so that the socket buffer never overflows. */
+static void flood(const flights *f, int count, int first, int nips)
+{
+	int k, d;
+
+	for (k = 0; k < count; k++) {
+		struct sockaddr_in src;
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		const int i = k % NFLIGHTS;
+		assert_true(fd >= 0);
+		memset(&src, 0, sizeof(src));
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr =
+			htonl(INADDR_LOOPBACK + (uint32_t)(first + k % nips) - 1);
+		assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)),
+				 0);
+		for (d = 0; d < f->n[i]; d++) {
+			assert_int_equal(
+				sendto(fd, f->dg[i][d], f->len[i][d], 0,
+				       (struct sockaddr *)&W->addr[1],
+				       sizeof(struct sockaddr_in)),
+				(ssize_t)f->len[i][d]);
+			flood_sent++;
+		}
+		close(fd);
+		if (k % 20 == 19 || k == count - 1)
+			run_until(flood_drained, 2000);
+	}
+}
+
+static void flood_config(sg_endpoint_config *cfg)
+{
+	sg_endpoint_config_default(cfg);
+	/* Nobody answers the flood: keep its handshakes pending for the
+	 * whole test, so the bound below is exact rather than per 10 s. */
+	cfg->quic.handshake_timeout_ms = 120000;
+}
+
+/* 10,000 Initials from 200 addresses that never answer: the first
+ * retry_threshold addresses get a handshake (and a signature), everyone
+ * else a Retry, which they ignore. A real client then connects via Retry. */
+static void test_hello_flood(void **state)
+{
+	sg_endpoint_config cfg;
+	sg_endpoint_stats st, st0;
+	flights *f;
+	(void)state;
+
+	flood_config(&cfg);
+	make_world_cfg(2, 30000, &cfg);
+	f = make_flights();
+	flood_sent = 0;
+	flood(f, 10000, 2, 200);
+	sg_endpoint_stats_get(W->ep[1], &st);
+	print_message("flood: %llu datagrams in, %llu handshakes started, "
+		      "%llu signed, %llu retries, %llu dropped by caps\n",
+		      (unsigned long long)st.datagrams_in,
+		      (unsigned long long)st.handshakes_started,
+		      (unsigned long long)st.handshakes_signed,
+		      (unsigned long long)st.retries_sent,
+		      (unsigned long long)st.hellos_dropped_limit);
+	assert_true(st.datagrams_in >= 19000);
+	assert_true(st.handshakes_started <= cfg.retry_threshold);
+	assert_true(st.handshakes_signed <= cfg.retry_threshold);
+	assert_true(st.retries_sent >= 9900);
+	assert_int_equal(st.tokens_invalid, 0);
+	assert_int_equal(st.conns, st.handshakes_started);
+	/* A legitimate client: Retry, then a validated handshake. */
+	assert_int_equal(sg_endpoint_dial(W->ep[0],
+					  (struct sockaddr *)&W->addr[1],
+					  &W->ids[1].id), 0);
+	send_sized(0, 1, 3);
+	assert_true(run_until(two_connected, 10000));
+	send_sized(1, 0, 4);
+	assert_true(run_until(two_connected_one_msg, 5000));
+	sg_endpoint_stats_get(W->ep[1], &st0);
+	assert_true(st0.retries_sent > st.retries_sent);
+	assert_int_equal(st0.handshakes_started, st.handshakes_started + 1);
+	free_world();
+	free(f);
+}
+
+/* Without Retry (threshold above the caps): at most max_pending_per_addr
+ * handshakes from one IP address whatever its ports, and at most
+ * max_pending_handshakes in all. */
+static void test_handshake_caps(void **state)
+{
+	sg_endpoint_config cfg;
+	sg_endpoint_stats st;
+	flights *f;
+	(void)state;
+
+	flood_config(&cfg);
+	cfg.retry_threshold = 1000;
+	make_world_cfg(2, 30000, &cfg);
+	f = make_flights();
+	flood_sent = 0;
+	flood(f, 100, 9, 1); /* one address, 100 ports */
+	sg_endpoint_stats_get(W->ep[1], &st);
+	assert_int_equal(st.handshakes_started, cfg.max_pending_per_addr);
+	assert_true(st.hellos_dropped_limit >= 96);
+	flood(f, 300, 10, 150); /* 150 more addresses */
+	sg_endpoint_stats_get(W->ep[1], &st);
+	assert_int_equal(st.handshakes_started, cfg.max_pending_handshakes);
+	assert_int_equal(st.handshakes_signed, cfg.max_pending_handshakes);
+	assert_int_equal(st.retries_sent, 0);
+	assert_int_equal(st.conns, cfg.max_pending_handshakes);
+	free_world();
+	free(f);
+}
+
+/* retry_threshold 0: every client validates its address first; a token
+ * from elsewhere is refused. */
+static void test_retry_always(void **state)
+{
+	sg_endpoint_config cfg;
+	sg_endpoint_stats st;
+	(void)state;
+
+	sg_endpoint_config_default(&cfg);
+	cfg.retry_threshold = 0;
+	make_world_cfg(2, 30000, &cfg);
+	assert_int_equal(sg_endpoint_dial(W->ep[0],
+					  (struct sockaddr *)&W->addr[1],
+					  &W->ids[1].id), 0);
+	send_sized(0, 1, 9);
+	send_sized(0, 1, 10);
+	assert_true(run_until(two_connected, 10000));
+	send_sized(1, 0, 11);
+	assert_true(run_until(two_connected_one_msg, 5000));
+	sg_endpoint_stats_get(W->ep[1], &st);
+	assert_true(st.retries_sent >= 1);
+	assert_int_equal(st.handshakes_started, 1);
+	assert_int_equal(st.handshakes_signed, 1);
+	free_world();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +650,9 @@ int main(void)
 		cmocka_unit_test(test_vanished_peer),
 		cmocka_unit_test(test_simultaneous_dial),
 		cmocka_unit_test(test_dial_exists_queues),
+		cmocka_unit_test(test_hello_flood),
+		cmocka_unit_test(test_handshake_caps),
+		cmocka_unit_test(test_retry_always),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

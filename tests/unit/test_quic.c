@@ -4,10 +4,13 @@
  * PeerId; messages of many sizes (up to the maximum) cross both ways,
  * whole and in order of completion; an over-long message is refused at
  * send time; a wrong expected PeerId closes the connection; corrupted
- * datagrams are dropped without harm; lost datagrams are recovered.
+ * datagrams are dropped without harm; lost datagrams are recovered; a
+ * server that answers with Retry (address validation) still connects, and
+ * its tokens are refused for another address, connection id, key or time.
  */
 #include "testutil.h"
 #include "sg/err.h"
+#include "sg/handshake.h"
 #include "sg/quic.h"
 
 #include <arpa/inet.h>
@@ -32,7 +35,55 @@ typedef struct pair {
 	int drop_every; /* drop every n-th datagram (0: none) */
 	int corrupt_every;
 	unsigned long sent;
+	/* Retry mode: the server side answers token-less Initials with a
+	 * Retry (queued for the client) and starts only on a valid token. */
+	int retry;
+	uint8_t token_key[SG_QUIC_TOKEN_KEY_LEN];
+	uint8_t retries[4][1500];
+	size_t retry_len[4], nretry;
+	unsigned long retries_sent, tokens_ok;
+	uint8_t first_retry[1500], first_odcid[20];
+	size_t first_retry_len, first_odcid_len;
 } pair;
+
+/* The server side of Retry mode for a datagram with no connection yet. */
+static void retry_gate(pair *p, const uint8_t *buf, size_t n)
+{
+	sg_quic_initial ini;
+	uint8_t odcid[SG_QUIC_MAX_CID_LEN];
+	size_t odcid_len;
+	int err;
+	long r;
+
+	if (sg_quic_initial_decode(&ini, buf, n) != 0)
+		return;
+	if (ini.token_len == 0) {
+		if (p->nretry == 4)
+			return;
+		r = sg_quic_retry_write(p->retries[p->nretry], 1500,
+					&p->tenv.env, p->token_key, &ini,
+					(struct sockaddr *)&p->addr[0], p->now);
+		assert_true(r > 0);
+		assert_true((size_t)r < n); /* no amplification */
+		if (p->retries_sent++ == 0) {
+			memcpy(p->first_retry, p->retries[p->nretry], (size_t)r);
+			p->first_retry_len = (size_t)r;
+			memcpy(p->first_odcid, ini.dcid, ini.dcid_len);
+			p->first_odcid_len = ini.dcid_len;
+		}
+		p->retry_len[p->nretry++] = (size_t)r;
+		return;
+	}
+	if (sg_quic_retry_token_check(odcid, &odcid_len, p->token_key, &ini,
+				      (struct sockaddr *)&p->addr[0], p->now,
+				      10000) != 0)
+		return;
+	p->tokens_ok++;
+	p->c[1] = sg_quic_server_new_validated(
+		&p->tenv.env, &qcfg, &p->ids[1], buf, n, odcid, odcid_len,
+		(struct sockaddr *)&p->addr[1], sizeof(p->addr[1]),
+		(struct sockaddr *)&p->addr[0], sizeof(p->addr[0]), p->now, &err);
+}
 
 static void drain_events(pair *p, int i)
 {
@@ -78,7 +129,9 @@ static void pump(pair *p, uint64_t ms)
 				if (p->corrupt_every &&
 				    p->sent % (unsigned long)p->corrupt_every == 0)
 					buf[sg_test_rng_u64(&p->rng) % (uint64_t)n] ^= 0x55;
-				if (p->c[1 - i] == NULL) {
+				if (p->c[1 - i] == NULL && p->retry) {
+					retry_gate(p, buf, (size_t)n);
+				} else if (p->c[1 - i] == NULL) {
 					int err;
 					p->c[1] = sg_quic_server_new(
 						&p->tenv.env, &qcfg, &p->ids[1],
@@ -93,6 +146,15 @@ static void pump(pair *p, uint64_t ms)
 				}
 			}
 			drain_events(p, i);
+		}
+		if (p->nretry > 0) { /* Retries reach the client now */
+			size_t k;
+			for (k = 0; k < p->nretry; k++)
+				sg_quic_read(p->c[0], p->retries[k],
+					     p->retry_len[k], p->now);
+			p->nretry = 0;
+			drain_events(p, 0);
+			moved = 1;
 		}
 		if (moved) {
 			p->now += 1; /* a millisecond per exchange */
@@ -240,12 +302,177 @@ static void test_loss_and_corruption(void **state)
 	free_pair(p);
 }
 
+/* The client follows a Retry (H.9): the handshake completes over the new
+ * connection id, the server's transport parameters name both ids, and the
+ * Retry's integrity tag is the one H.4 defines. */
+static void test_retry(void **state)
+{
+	pair *p = make_pair(1);
+	uint8_t pseudo[1600], tag[16];
+	size_t n;
+	(void)state;
+
+	p->retry = 1;
+	memset(p->token_key, 0x5a, sizeof(p->token_key));
+	pump(p, 3000);
+	assert_true(p->retries_sent >= 1);
+	assert_int_equal(p->tokens_ok, 1);
+	assert_non_null(p->c[1]);
+	assert_true(p->connected[0] && p->connected[1]);
+	assert_true(sg_quic_retried(p->c[0]));
+	assert_true(sg_quic_handshake_started(p->c[1]));
+	assert_int_equal(sg_quic_send(p->c[0], (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(sg_quic_send(p->c[1], (const uint8_t *)"there", 5), 0);
+	pump(p, 1000);
+	assert_int_equal(p->got[0], 1);
+	assert_int_equal(p->got[1], 1);
+	assert_memory_equal(p->last[1], "hello", 5);
+	/* RFC 9001 section 5.8: ODCID length || ODCID || Retry minus tag. */
+	n = p->first_retry_len;
+	pseudo[0] = (uint8_t)p->first_odcid_len;
+	memcpy(pseudo + 1, p->first_odcid, p->first_odcid_len);
+	memcpy(pseudo + 1 + p->first_odcid_len, p->first_retry, n - 16);
+	assert_int_equal(sg_handshake_retry_tag(tag, pseudo,
+						1 + p->first_odcid_len + n - 16),
+			 0);
+	assert_memory_equal(tag, p->first_retry + n - 16, 16);
+	free_pair(p);
+}
+
+/* A Retry whose tag is wrong is ignored (no connection id change); the
+ * client keeps waiting for a real answer. */
+static void test_retry_forged_tag(void **state)
+{
+	pair *p = make_pair(1);
+	uint8_t buf[1500];
+	sg_quic_initial ini;
+	long n, r;
+	(void)state;
+
+	memset(p->token_key, 1, sizeof(p->token_key));
+	n = sg_quic_write(p->c[0], buf, sizeof(buf), p->now);
+	assert_true(n > 0);
+	assert_int_equal(sg_quic_initial_decode(&ini, buf, (size_t)n), 0);
+	assert_int_equal(ini.token_len, 0);
+	r = sg_quic_retry_write(p->retries[0], 1500, &p->tenv.env,
+				p->token_key, &ini,
+				(struct sockaddr *)&p->addr[0], p->now);
+	assert_true(r > 16);
+	p->retries[0][r - 1] ^= 1;
+	assert_int_equal(sg_quic_read(p->c[0], p->retries[0], (size_t)r,
+				      p->now), 0);
+	assert_false(sg_quic_retried(p->c[0]));
+	free_pair(p);
+}
+
+/* Tokens bind the key, the client's IP and port, the connection id the
+ * Retry chose and the time. */
+static void test_retry_tokens(void **state)
+{
+	pair *p = make_pair(1);
+	uint8_t buf[1500], retry[1500], key[SG_QUIC_TOKEN_KEY_LEN];
+	uint8_t odcid[SG_QUIC_MAX_CID_LEN], tok[SG_QUIC_RETRY_TOKEN_MAX];
+	sg_quic_initial ini, ini2, bad;
+	struct sockaddr_in other;
+	size_t odcid_len, k;
+	long n, r;
+	(void)state;
+
+	memset(key, 7, sizeof(key));
+	n = sg_quic_write(p->c[0], buf, sizeof(buf), p->now);
+	assert_int_equal(sg_quic_initial_decode(&ini, buf, (size_t)n), 0);
+	assert_int_equal(sg_quic_initial_decode(&ini, buf, 1199),
+			 SG_ERR_MALFORMED);
+	assert_int_equal(sg_quic_initial_decode(&ini, buf, (size_t)n), 0);
+	r = sg_quic_retry_write(retry, sizeof(retry), &p->tenv.env, key, &ini,
+				(struct sockaddr *)&p->addr[0], 5000);
+	assert_true(r > 0);
+	assert_int_equal(sg_quic_retry_write(retry, 40, &p->tenv.env, key,
+					     &ini, (struct sockaddr *)&p->addr[0],
+					     5000),
+			 SG_ERR_BUFSIZE);
+	assert_int_equal(sg_quic_read(p->c[0], retry, (size_t)r, p->now), 0);
+	assert_true(sg_quic_retried(p->c[0]));
+	while ((n = sg_quic_write(p->c[0], buf, sizeof(buf), p->now)) > 0)
+		if (sg_quic_initial_decode(&ini2, buf, (size_t)n) == 0 &&
+		    ini2.token_len > 0)
+			break;
+	assert_true(n > 0);
+	assert_true(ini2.token_len <= SG_QUIC_RETRY_TOKEN_MAX);
+	/* Good: the original DCID comes back. */
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &ini2,
+						   (struct sockaddr *)&p->addr[0],
+						   5000 + 10000, 10000),
+			 0);
+	assert_int_equal(odcid_len, ini.dcid_len);
+	assert_memory_equal(odcid, ini.dcid, odcid_len);
+	/* Too late, or from the future. */
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &ini2,
+						   (struct sockaddr *)&p->addr[0],
+						   5000 + 10001, 10000),
+			 SG_ERR_EXPIRED);
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &ini2,
+						   (struct sockaddr *)&p->addr[0],
+						   4999, 10000),
+			 SG_ERR_EXPIRED);
+	/* Another port, another IP address. */
+	other = p->addr[0];
+	other.sin_port = htons(7002);
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &ini2,
+						   (struct sockaddr *)&other,
+						   5000, 10000),
+			 SG_ERR_VERIFY);
+	other = p->addr[0];
+	other.sin_addr.s_addr = htonl(0x7f000002);
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &ini2,
+						   (struct sockaddr *)&other,
+						   5000, 10000),
+			 SG_ERR_VERIFY);
+	/* Another key; another connection id (the pre-Retry one). */
+	key[0] ^= 1;
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &ini2,
+						   (struct sockaddr *)&p->addr[0],
+						   5000, 10000),
+			 SG_ERR_VERIFY);
+	key[0] ^= 1;
+	bad = ini2;
+	memcpy(bad.dcid, ini.dcid, ini.dcid_len);
+	bad.dcid_len = ini.dcid_len;
+	assert_int_equal(sg_quic_retry_token_check(odcid, &odcid_len, key, &bad,
+						   (struct sockaddr *)&p->addr[0],
+						   5000, 10000),
+			 SG_ERR_VERIFY);
+	/* Every flipped byte and every truncation is refused. */
+	bad = ini2;
+	bad.token = tok;
+	for (k = 0; k < ini2.token_len; k++) {
+		memcpy(tok, ini2.token, ini2.token_len);
+		tok[k] ^= 0x20;
+		assert_true(sg_quic_retry_token_check(
+				    odcid, &odcid_len, key, &bad,
+				    (struct sockaddr *)&p->addr[0], 5000,
+				    10000) < 0);
+	}
+	memcpy(tok, ini2.token, ini2.token_len);
+	for (k = 0; k < ini2.token_len; k++) {
+		bad.token_len = k;
+		assert_true(sg_quic_retry_token_check(
+				    odcid, &odcid_len, key, &bad,
+				    (struct sockaddr *)&p->addr[0], 5000,
+				    10000) < 0);
+	}
+	free_pair(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_messages),
 		cmocka_unit_test(test_wrong_peer_refused),
 		cmocka_unit_test(test_loss_and_corruption),
+		cmocka_unit_test(test_retry),
+		cmocka_unit_test(test_retry_forged_tag),
+		cmocka_unit_test(test_retry_tokens),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
