@@ -126,6 +126,17 @@ typedef enum sg_quic_cross {
 SG_API sg_quic_cross sg_quic_crossed_initial(const sg_quic_conn *c,
 					     const uint8_t *pkt, size_t len);
 
+/* Starts a key update (RFC 9001 section 6; secrets stepped as in H.4):
+ * the next packets use the next 1-RTT keys, and the peer follows. ngtcp2
+ * also updates on its own before a key's AEAD limit. SG_ERR_STATE: not
+ * connected, closing, or the previous update is not confirmed yet. */
+SG_API int sg_quic_update_keys(sg_quic_conn *c, uint64_t now_ms);
+/* How many 1-RTT key generations after the first this side has derived.
+ * ngtcp2 derives the next generation ahead of use: once the handshake is
+ * confirmed, and again some 3 PTO after each update is confirmed (when it
+ * drops the old keys); so after n completed updates this is n + 1. */
+SG_API uint64_t sg_quic_key_generations(const sg_quic_conn *c);
+
 /* Server: 1 once the whole ClientHello is in and the handshake has run on
  * it, which is when the server spends its ML-DSA signature (H.5, H.6).
  * Client: 1 once its handshake has started. */

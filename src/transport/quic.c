@@ -61,6 +61,7 @@ struct sg_quic_conn {
 	int have_initial; /* Initial keys installed */
 	int closing, closed, close_reported;
 	int retried; /* client: followed a Retry */
+	uint64_t key_gens; /* 1-RTT key generations derived by cb_update_key */
 	ngtcp2_ccerr ccerr;
 	uint8_t *crypto[MAX_CRYPTO_CHUNKS];
 	size_t ncrypto;
@@ -574,6 +575,7 @@ static int cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret,
 		cb_delete_aead(NULL, tx_aead, c);
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
+	c->key_gens++;
 	return 0;
 }
 
@@ -1295,6 +1297,23 @@ sg_quic_cross sg_quic_crossed_initial(const sg_quic_conn *c,
 	if (cmp == 0)
 		return SG_QUIC_CROSS_NONE;
 	return cmp < 0 ? SG_QUIC_CROSS_KEEP : SG_QUIC_CROSS_YIELD;
+}
+
+int sg_quic_update_keys(sg_quic_conn *c, uint64_t now_ms)
+{
+	if (!c->connected || c->closing || c->closed)
+		return SG_ERR_STATE;
+	c->now_ms = now_ms;
+	/* RFC 9001 section 6.1: refused until the previous update is
+	 * confirmed (and, in ngtcp2, a little longer). */
+	return ngtcp2_conn_initiate_key_update(c->conn, ts(now_ms)) == 0
+		       ? 0
+		       : SG_ERR_STATE;
+}
+
+uint64_t sg_quic_key_generations(const sg_quic_conn *c)
+{
+	return c->key_gens;
 }
 
 int sg_quic_handshake_started(const sg_quic_conn *c)

@@ -6,7 +6,8 @@
  * send time; a wrong expected PeerId closes the connection; corrupted
  * datagrams are dropped without harm; lost datagrams are recovered; a
  * server that answers with Retry (address validation) still connects, and
- * its tokens are refused for another address, connection id, key or time.
+ * its tokens are refused for another address, connection id, key or time;
+ * key updates from either side keep messages flowing.
  */
 #include "testutil.h"
 #include "sg/err.h"
@@ -464,6 +465,53 @@ static void test_retry_tokens(void **state)
 	free_pair(p);
 }
 
+/* RFC 9001 section 6: repeated key updates, started by either side, on a
+ * long-lived connection; messages keep arriving in both directions, also
+ * ones in flight while the keys change. */
+static void test_key_update(void **state)
+{
+	pair *p = make_pair(1);
+	uint8_t m[3000];
+	int round, k;
+	(void)state;
+
+	pump(p, 2000);
+	assert_true(p->connected[0] && p->connected[1]);
+	assert_int_equal(sg_quic_key_generations(p->c[0]), 1);
+	assert_int_equal(sg_quic_key_generations(p->c[1]), 1);
+	for (round = 0; round < 6; round++) {
+		int side = round % 2;
+		size_t got0 = p->got[0], got1 = p->got[1];
+		for (k = 0; k < 3; k++) { /* queued before the update */
+			memset(m, round * 3 + k, sizeof(m));
+			assert_int_equal(sg_quic_send(p->c[k % 2], m, sizeof(m)),
+					 0);
+		}
+		assert_int_equal(sg_quic_update_keys(p->c[side], p->now), 0);
+		/* Not again before the peer has confirmed this one. */
+		assert_int_equal(sg_quic_update_keys(p->c[side], p->now),
+				 SG_ERR_STATE);
+		for (k = 0; k < 3; k++) { /* and after it */
+			memset(m, 0x80 + round * 3 + k, sizeof(m));
+			assert_int_equal(
+				sg_quic_send(p->c[(k + 1) % 2], m, sizeof(m)),
+				0);
+		}
+		pump(p, 3000);
+		assert_int_equal(p->got[0] + p->got[1], got0 + got1 + 6);
+		assert_int_equal(p->last_len[0], sizeof(m));
+		/* ngtcp2 keeps the old keys for 3 PTO after the update is
+		 * confirmed, then derives the next generation ahead. */
+		pump(p, 5000);
+		assert_int_equal(sg_quic_key_generations(p->c[0]),
+				 (uint64_t)round + 2);
+		assert_int_equal(sg_quic_key_generations(p->c[1]),
+				 (uint64_t)round + 2);
+	}
+	assert_false(p->closed[0] || p->closed[1]);
+	free_pair(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_retry_forged_tag),
 		cmocka_unit_test(test_retry_tokens),
+		cmocka_unit_test(test_key_update),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
