@@ -68,7 +68,8 @@ typedef struct sg_peercache_stats {
  * Returns NULL and sets *err (err may be NULL) to: SG_ERR_INVAL (arguments),
  * SG_ERR_CORRUPT (not a peer cache, damaged, or an unknown schema),
  * SG_ERR_UNSUPPORTED (a newer schema version), SG_ERR_IO (cannot be
- * opened or created, not a regular file, WAL refused), SG_ERR_AGAIN
+ * opened or created, not a regular file, WAL refused), SG_ERR_PERM (the
+ * file or its directory is read-only to us), SG_ERR_AGAIN
  * (locked by another writer for longer than the timeout), SG_ERR_NOMEM.
  */
 SG_API sg_peercache *sg_peercache_open(const sg_env *env, const char *path,
@@ -85,8 +86,8 @@ SG_API void sg_peercache_close(sg_peercache *pc);
  * evicted; if that is e itself, or there is no such entry, nothing changes
  * and SG_ERR_FULL is returned. Errors: SG_ERR_INVAL (addr_len above
  * SG_MEMB_ADDR_MAX), SG_ERR_RANGE (last_seen_ms above INT64_MAX),
- * SG_ERR_FULL, SG_ERR_AGAIN, SG_ERR_IO, SG_ERR_CORRUPT, SG_ERR_NOMEM,
- * SG_ERR_STATE (called from an each_advert callback).
+ * SG_ERR_FULL, SG_ERR_AGAIN, SG_ERR_IO, SG_ERR_PERM, SG_ERR_CORRUPT,
+ * SG_ERR_NOMEM, SG_ERR_STATE (called from an each_advert callback).
  */
 SG_API int sg_peercache_put(sg_peercache *pc, const sg_peercache_entry *e);
 /* The entry for id into *out. SG_ERR_NOTFOUND (also when the stored row
