@@ -6,9 +6,11 @@
 #define SG_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sg/env.h"
+#include "sg/identity.h"
 
 /* Exit codes a script can rely on. */
 #define CLI_OK 0
@@ -44,5 +46,30 @@ int cli_write_file(const cli *c, const char *path, const char *data,
 		   size_t len);
 
 int cli_identity(cli *c, int argc, char **argv);
+int cli_network(cli *c, int argc, char **argv);
+int cli_pubsub(cli *c, int argc, char **argv);
+int cli_testnet(cli *c, int argc, char **argv);
+
+/* Loads the identity called alias from the keystore (asking for the
+ * passphrase when sealed); 0 or an exit code, with a message. */
+int cli_load_identity(cli *c, const char *alias, sg_identity *out);
+/* The identity in the keystore file path (".key" appended if missing),
+ * created unsealed on first use (*created = 1). 0 or an exit code. */
+int cli_identity_at(cli *c, const char *path, sg_identity *out, int *created);
+
+/* Log lines on stderr: "TIME LEVEL module: message", or one JSON object
+ * per line when json. */
+void cli_log_sink(void *ud, sg_log_level level, const char *module,
+		  const char *msg);
+void cli_log_setup(cli *c, int json);
+/* Runs a node in the foreground until SIGINT/SIGTERM or `network leave`;
+ * returns the exit code. */
+struct sg_node_config;
+struct sg_ctl_request;
+/* Control socket client: one request; one message (malloc'd, CBOR
+ * validated), NULL at the end of the stream. */
+int cli_ctl_request(int fd, const struct sg_ctl_request *r);
+uint8_t *cli_ctl_read(int fd, size_t *len);
+int cli_run_node(cli *c, struct sg_node_config *cfg, const sg_identity *id);
 
 #endif

@@ -633,3 +633,64 @@ int cli_identity(cli *c, int argc, char **argv)
 	fputs(identity_usage, stderr);
 	return CLI_USAGE;
 }
+
+int cli_load_identity(cli *c, const char *alias, sg_identity *out)
+{
+	char dir[4096], *pass = NULL;
+	sg_keystore_info info;
+	int rc;
+
+	if ((rc = alias_and_dir(c, alias, dir, sizeof(dir))) != 0)
+		return rc;
+	rc = sg_keystore_info_get(dir, alias, &info);
+	if (rc != 0)
+		return ks_fail(c, dir, alias, rc);
+	if (info.sealed &&
+	    (pass = cli_passphrase(c, "Passphrase: ", 0)) == NULL)
+		return CLI_FAIL;
+	rc = sg_keystore_load(dir, alias, pass, out);
+	cli_pass_free(pass);
+	return rc != 0 ? ks_fail(c, dir, alias, rc) : 0;
+}
+
+int cli_identity_at(cli *c, const char *path, sg_identity *out, int *created)
+{
+	char dir[4096], alias[256];
+	const char *slash = strrchr(path, '/'), *base;
+	size_t blen;
+	int rc;
+
+	*created = 0;
+	base = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	blen = strlen(base);
+	if (blen > 4 && strcmp(base + blen - 4, ".key") == 0)
+		blen -= 4;
+	snprintf(alias, sizeof(alias), "%.*s", (int)blen, base);
+	if (sg_keystore_alias_check(alias) != 0) {
+		cli_err(c, "identity path %s: the file name must be 1-%d "
+			   "characters from A-Z a-z 0-9 . _ - (then .key)",
+			path, SG_KEYSTORE_ALIAS_MAX);
+		return CLI_USAGE;
+	}
+	rc = sg_keystore_load(dir, alias, getenv("SAORSA_GOSSIP_PASSPHRASE"),
+			      out);
+	if (rc == SG_ERR_NOTFOUND) {
+		if ((rc = sg_identity_generate(out, &c->env)) == 0)
+			rc = sg_keystore_save(dir, alias, out, NULL, NULL, 0,
+					      &c->env);
+		if (rc != 0) {
+			cli_err(c, "cannot create identity %s: %s", path,
+				sg_strerror(rc));
+			return CLI_FAIL;
+		}
+		*created = 1;
+		return 0;
+	}
+	return rc != 0 ? ks_fail(c, dir, alias, rc) : 0;
+}

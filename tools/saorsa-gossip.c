@@ -21,6 +21,11 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  identity   create, list, show, delete and export identities;\n"
 		"             sign and verify files\n"
+		"  network    join the overlay (run a node), status, peers, leave\n"
+		"  pubsub     subscribe, publish, unsubscribe, list topics\n"
+		"  testnet    a coordinator and N nodes on loopback: publish, "
+		"show who\n"
+		"             received what and how fast, shut down\n"
 		"\n"
 		"Global options:\n"
 		"  -c, --config-dir DIR  configuration directory (default\n"
@@ -84,6 +89,12 @@ int main(int argc, char **argv)
 		char **sub_argv = argv + optind;
 		return cli_identity(&c, sub_argc, sub_argv);
 	}
+	if (strcmp(argv[optind], "network") == 0)
+		return cli_network(&c, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "pubsub") == 0)
+		return cli_pubsub(&c, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "testnet") == 0)
+		return cli_testnet(&c, argc - optind, argv + optind);
 	cli_err(&c, "unknown command '%s'", argv[optind]);
 	usage(stderr);
 	return CLI_USAGE;

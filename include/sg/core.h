@@ -9,7 +9,9 @@
  * Topic swarms: every node tells its active neighbours which topics it
  * subscribes to (a TOPICS frame, sent when a neighbour comes up and when
  * the set changes). A topic's Plumtree runs over the active neighbours that
- * subscribe to it. Publishing to a topic subscribes the node to it.
+ * subscribe to it. A topic with fewer than two such neighbours asks the
+ * other neighbours for peers of the topic (QUERY / PEERS) and asks those
+ * to become neighbours. Publishing to a topic subscribes the node to it.
  *
  * Wiring between the cores (docs/ARCHITECTURE.md): HyParView's active view
  * is SWIM's member list; SWIM's dead and left verdicts are HyParView
@@ -56,6 +58,9 @@ typedef enum sg_core_event_type {
 	/* peer sent what only a faulty or malicious node sends: close the
 	 * connection (reason: the SG_ERR_* that triggered it). */
 	SG_CORE_MISBEHAVED = 6,
+	/* A discovery frame from peer: kind and data (valid until the next
+	 * sg_core_poll_event() call); the node interprets it. */
+	SG_CORE_DISCOVERY = 7,
 } sg_core_event_type;
 
 typedef struct sg_core_event {
@@ -65,12 +70,18 @@ typedef struct sg_core_event {
 	sg_msg_view msg;   /* DELIVER */
 	uint32_t hops;	   /* DELIVER */
 	int reason;	   /* MISBEHAVED */
+	uint8_t kind;	   /* DISCOVERY */
+	const uint8_t *data; /* DISCOVERY */
+	size_t len;	     /* DISCOVERY */
 } sg_core_event;
+
+/* Largest discovery frame body. */
+#define SG_CORE_DISCOVERY_MAX 8192
 
 typedef struct sg_core_stats {
 	uint64_t rx_frames, rx_malformed, rx_unknown_type, rx_no_topic;
 	uint64_t tx_dropped, events_dropped, published, delivered;
-	uint64_t topics_rx, misbehaved;
+	uint64_t topics_rx, misbehaved, queries_sent, swarm_connects;
 	size_t topics, active, passive, members;
 } sg_core_stats;
 
@@ -126,10 +137,17 @@ SG_API int sg_core_publish(sg_core *c, const sg_topic_id *topic,
 			   const uint8_t rnd[32], uint64_t now_ms,
 			   uint64_t wall_ms, uint8_t id[SG_MSG_ID_LEN]);
 
+/* Queues a discovery frame (SG_FRAME_DISCOVERY: kind byte, then data)
+ * for peer. SG_ERR_RANGE past SG_CORE_DISCOVERY_MAX, SG_ERR_FULL. */
+SG_API int sg_core_send_discovery(sg_core *c, const sg_peer_id *to,
+				  uint8_t kind, const uint8_t *data,
+				  size_t len);
+
 /* Where peer can be reached, from the membership views: 0 and *out, or
  * SG_ERR_NOTFOUND. */
 SG_API int sg_core_peer_addr(const sg_core *c, const sg_peer_id *peer,
 			     sg_memb_peer *out);
+SG_API int sg_core_is_active(const sg_core *c, const sg_peer_id *peer);
 /* Active neighbours (ids), like sg_hyparview_active. */
 SG_API size_t sg_core_active(const sg_core *c, sg_peer_id *out, size_t max);
 /* Passive view entries, up to max; returns how many were copied. */

@@ -113,6 +113,11 @@ SG_API int sg_hyparview_is_passive(const sg_hyparview *hv,
  * SG_ERR_NOTFOUND. */
 SG_API int sg_hyparview_lookup(const sg_hyparview *hv, const sg_peer_id *peer,
 			       sg_memb_peer *out);
+/* Asks p to become an active neighbour (a low-priority NEIGHBOR: it
+ * accepts when it has room), e.g. a peer of a topic's swarm. SG_ERR_EXISTS
+ * (active or pending), SG_ERR_FULL (no room here), SG_ERR_INVAL (self). */
+SG_API int sg_hyparview_connect(sg_hyparview *hv, const sg_memb_peer *p,
+				uint64_t now_ms);
 /* Copies up to max passive view entries; returns how many were copied. */
 SG_API size_t sg_hyparview_passive(const sg_hyparview *hv, sg_memb_peer *out,
 				   size_t max);

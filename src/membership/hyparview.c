@@ -855,3 +855,17 @@ size_t sg_hyparview_passive(const sg_hyparview *hv, sg_memb_peer *out,
 		out[i] = hv->passive[i];
 	return n;
 }
+
+int sg_hyparview_connect(sg_hyparview *hv, const sg_memb_peer *p,
+			 uint64_t now_ms)
+{
+	if (id_eq(&p->id, &hv->self.id) || p->addr_len > SG_MEMB_ADDR_MAX)
+		return SG_ERR_INVAL;
+	if (find(hv->active, hv->n_active, &p->id) >= 0 ||
+	    find_pending(hv, &p->id) >= 0)
+		return SG_ERR_EXISTS;
+	if (hv->n_active + hv->n_pending >= hv->cfg.active_max)
+		return SG_ERR_FULL;
+	send_neighbor(hv, p, 0, now_ms);
+	return 0;
+}

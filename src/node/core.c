@@ -18,10 +18,18 @@
 
 #define PS_TOPIC 1
 #define PS_TOPICS 2
+#define PS_QUERY 3
+#define PS_PEERS 4
+/* A topic with fewer swarm neighbours than this asks the other active
+ * neighbours for peers of the topic, at most every QUERY_INTERVAL_MS. */
+#define SWARM_MIN 2
+#define QUERY_INTERVAL_MS 2000
+#define PEERS_MAX 8
 
 struct topic {
 	sg_topic_id id;
 	sg_plumtree *pt;
+	uint64_t next_query;
 };
 
 /* A peer's announced topics. */
@@ -60,6 +68,7 @@ struct sg_core {
 	/* the core's own events */
 	sg_core_event *evs;
 	size_t ev_head, ev_count;
+	uint8_t *ev_last_data; /* the data of the last DISCOVERY returned */
 	/* the frame returned by poll_tx */
 	uint8_t *txbuf;
 	size_t txcap;
@@ -124,6 +133,8 @@ static void emit(sg_core *c, const sg_core_event *ev)
 {
 	if (c->ev_count == c->cfg.max_events) {
 		c->st.events_dropped++;
+		if (ev->type == SG_CORE_DISCOVERY)
+			sg_free(&c->env, (void *)(uintptr_t)ev->data);
 		return;
 	}
 	c->evs[(c->ev_head + c->ev_count) % c->cfg.max_events] = *ev;
@@ -143,19 +154,19 @@ static void emit_peer(sg_core *c, sg_core_event_type type,
 	emit(c, &ev);
 }
 
-static void push_frame(sg_core *c, const sg_peer_id *to, sg_frame_type type,
+static int push_frame(sg_core *c, const sg_peer_id *to, sg_frame_type type,
 		       const uint8_t *body, size_t len)
 {
 	struct txq_item *it;
 
 	if (c->q_count == c->cfg.max_tx) {
 		c->st.tx_dropped++;
-		return;
+		return SG_ERR_FULL;
 	}
 	it = sg_alloc(&c->env, sizeof(*it) + SG_FRAME_HEADER_LEN + len);
 	if (it == NULL) {
 		c->st.tx_dropped++;
-		return;
+		return SG_ERR_NOMEM;
 	}
 	it->next = NULL;
 	it->to = *to;
@@ -164,7 +175,7 @@ static void push_frame(sg_core *c, const sg_peer_id *to, sg_frame_type type,
 	    0) {
 		sg_free(&c->env, it);
 		c->st.tx_dropped++;
-		return;
+		return SG_ERR_RANGE;
 	}
 	memcpy(it->buf + SG_FRAME_HEADER_LEN, body, len);
 	if (c->q_tail != NULL)
@@ -173,6 +184,7 @@ static void push_frame(sg_core *c, const sg_peer_id *to, sg_frame_type type,
 		c->q_head = it;
 	c->q_tail = it;
 	c->q_count++;
+	return 0;
 }
 
 /* ---- topics ------------------------------------------------------------- */
@@ -256,7 +268,7 @@ static void send_topics(sg_core *c, const sg_peer_id *to)
 		sg_cbor_put_bytes(&e, c->topics[i].id.bytes, SG_TOPIC_ID_LEN);
 	n = sg_cbor_enc_finish(&e);
 	if (n > 0)
-		push_frame(c, to, SG_FRAME_PUBSUB, big, (size_t)n + 1);
+		(void)push_frame(c, to, SG_FRAME_PUBSUB, big, (size_t)n + 1);
 	else
 		c->st.tx_dropped++;
 	if (big != buf)
@@ -352,6 +364,14 @@ void sg_core_del(sg_core *c)
 		sg_free(&c->env, it);
 	}
 	sg_free(&c->env, c->q_last);
+	while (c->evs != NULL && c->ev_count > 0) {
+		sg_core_event *e = &c->evs[c->ev_head];
+		if (e->type == SG_CORE_DISCOVERY)
+			sg_free(&c->env, (void *)(uintptr_t)e->data);
+		c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
+		c->ev_count--;
+	}
+	sg_free(&c->env, c->ev_last_data);
 	sg_free(&c->env, c->evs);
 	sg_free(&c->env, c->txbuf);
 	sg_keycache_del(c->keys);
@@ -528,6 +548,129 @@ static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 	return rc;
 }
 
+/* Peers of topic t this node asks neighbours for, when its swarm is thin. */
+static void query_topics(sg_core *c, uint64_t now)
+{
+	sg_peer_id act[64];
+	size_t n = sg_hyparview_active(c->hv, act, 64), i, k, have;
+	uint8_t q[1 + SG_TOPIC_ID_LEN];
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < c->n_topics; i++) {
+		struct topic *t = &c->topics[i];
+		if (now < t->next_query)
+			continue;
+		for (k = 0, have = 0; k < n; k++)
+			have += rt_has(find_rt(c, &act[k]), &t->id) ? 1u : 0u;
+		if (have >= SWARM_MIN || have == n)
+			continue;
+		t->next_query = now + QUERY_INTERVAL_MS;
+		q[0] = PS_QUERY;
+		memcpy(q + 1, t->id.bytes, SG_TOPIC_ID_LEN);
+		for (k = 0; k < n; k++)
+			if (!rt_has(find_rt(c, &act[k]), &t->id)) {
+				c->st.queries_sent++;
+				(void)push_frame(c, &act[k], SG_FRAME_PUBSUB, q,
+						 sizeof(q));
+			}
+	}
+}
+
+/* A neighbour asks which of our neighbours are in topic's swarm. */
+static int recv_query(sg_core *c, const sg_peer_id *from, const uint8_t *p,
+		      size_t len)
+{
+	sg_peer_id act[64];
+	uint8_t buf[1 + SG_TOPIC_ID_LEN + 2 + PEERS_MAX * (3 + 34 + 2 +
+							  SG_MEMB_ADDR_MAX)];
+	sg_memb_peer found[PEERS_MAX];
+	size_t n, i, k = 0;
+	sg_topic_id t;
+	sg_cbor_enc e;
+	long el;
+
+	if (len != SG_TOPIC_ID_LEN)
+		return SG_ERR_MALFORMED;
+	memcpy(t.bytes, p, SG_TOPIC_ID_LEN);
+	n = sg_hyparview_active(c->hv, act, 64);
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n && k < PEERS_MAX; i++)
+		if (!sg_peer_id_equal(&act[i], from) &&
+		    rt_has(find_rt(c, &act[i]), &t) &&
+		    sg_hyparview_lookup(c->hv, &act[i], &found[k]) == 0)
+			k++;
+	if (k == 0)
+		return 0;
+	buf[0] = PS_PEERS;
+	memcpy(buf + 1, t.bytes, SG_TOPIC_ID_LEN);
+	sg_cbor_enc_init(&e, buf + 1 + SG_TOPIC_ID_LEN,
+			 sizeof(buf) - 1 - SG_TOPIC_ID_LEN);
+	sg_cbor_put_array(&e, k);
+	for (i = 0; i < k; i++) {
+		sg_cbor_put_array(&e, 2);
+		sg_cbor_put_bytes(&e, found[i].id.bytes, SG_PEER_ID_LEN);
+		sg_cbor_put_bytes(&e, found[i].addr, found[i].addr_len);
+	}
+	el = sg_cbor_enc_finish(&e);
+	if (el < 0)
+		return (int)el;
+	return push_frame(c, from, SG_FRAME_PUBSUB, buf,
+			  1 + SG_TOPIC_ID_LEN + (size_t)el);
+}
+
+/* Peers of a topic's swarm, from a neighbour we asked: become their
+ * neighbour (when they have room). */
+static int recv_peers(sg_core *c, const uint8_t *p, size_t len, uint64_t now)
+{
+	sg_cbor_limits lim;
+	sg_cbor_dec d;
+	sg_topic_id t;
+	size_t count, i;
+	int rc;
+
+	if (len < SG_TOPIC_ID_LEN)
+		return SG_ERR_MALFORMED;
+	memcpy(t.bytes, p, SG_TOPIC_ID_LEN);
+	p += SG_TOPIC_ID_LEN;
+	len -= SG_TOPIC_ID_LEN;
+	sg_cbor_limits_default(&lim);
+	lim.max_depth = 2;
+	lim.max_items = 1 + 3 * PEERS_MAX;
+	if ((rc = sg_cbor_validate(p, len, &lim)) != 0)
+		return rc;
+	sg_cbor_dec_init(&d, p, len);
+	if ((rc = sg_cbor_get_array(&d, &count)) != 0)
+		return rc;
+	if (count > PEERS_MAX)
+		return SG_ERR_RANGE;
+	if (find_topic(c, &t) < 0)
+		return SG_ERR_NOTFOUND;
+	for (i = 0; i < count; i++) {
+		sg_memb_peer mp;
+		const uint8_t *id, *addr;
+		size_t k, alen;
+		if ((rc = sg_cbor_get_array(&d, &k)) != 0)
+			return rc;
+		if (k != 2)
+			return SG_ERR_MALFORMED;
+		if ((rc = sg_cbor_get_bytes_len(&d, &id, SG_PEER_ID_LEN)) != 0 ||
+		    (rc = sg_cbor_get_bytes(&d, &addr, &alen)) != 0)
+			return rc;
+		if (alen > SG_MEMB_ADDR_MAX)
+			return SG_ERR_RANGE;
+		memset(&mp, 0, sizeof(mp));
+		memcpy(mp.id.bytes, id, SG_PEER_ID_LEN);
+		memcpy(mp.addr, addr, alen);
+		mp.addr_len = (uint8_t)alen;
+		if (!sg_peer_id_equal(&mp.id, &c->self.id) &&
+		    sg_hyparview_connect(c->hv, &mp, now) == 0)
+			c->st.swarm_connects++;
+	}
+	return sg_cbor_dec_done(&d);
+}
+
 static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 		       size_t len, uint64_t now, uint64_t wall)
 {
@@ -538,6 +681,10 @@ static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 		return SG_ERR_MALFORMED;
 	if (p[0] == PS_TOPICS)
 		return recv_topics(c, from, p + 1, len - 1, now);
+	if (p[0] == PS_QUERY)
+		return recv_query(c, from, p + 1, len - 1);
+	if (p[0] == PS_PEERS)
+		return recv_peers(c, p + 1, len - 1, now);
 	if (p[0] != PS_TOPIC || len < 1 + SG_TOPIC_ID_LEN)
 		return SG_ERR_MALFORMED;
 	memcpy(t.bytes, p + 1, SG_TOPIC_ID_LEN);
@@ -550,6 +697,48 @@ static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 	}
 	return sg_plumtree_recv(c->topics[i].pt, from, p + 1 + SG_TOPIC_ID_LEN,
 				len - 1 - SG_TOPIC_ID_LEN, now, wall);
+}
+
+static int recv_discovery(sg_core *c, const sg_peer_id *from,
+			  const uint8_t *p, size_t len)
+{
+	sg_core_event ev;
+	uint8_t *copy;
+
+	if (len < 1 || len > 1 + SG_CORE_DISCOVERY_MAX)
+		return SG_ERR_MALFORMED;
+	copy = sg_alloc(&c->env, len - 1 > 0 ? len - 1 : 1);
+	if (copy == NULL)
+		return SG_ERR_NOMEM;
+	memcpy(copy, p + 1, len - 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SG_CORE_DISCOVERY;
+	if (sg_hyparview_lookup(c->hv, from, &ev.peer) != 0)
+		ev.peer.id = *from;
+	ev.kind = p[0];
+	ev.data = copy;
+	ev.len = len - 1;
+	emit(c, &ev);
+	return 0;
+}
+
+int sg_core_send_discovery(sg_core *c, const sg_peer_id *to, uint8_t kind,
+			   const uint8_t *data, size_t len)
+{
+	uint8_t *buf;
+	int rc;
+
+	if (len > SG_CORE_DISCOVERY_MAX)
+		return SG_ERR_RANGE;
+	buf = sg_alloc(&c->env, len + 1);
+	if (buf == NULL)
+		return SG_ERR_NOMEM;
+	buf[0] = kind;
+	if (len > 0)
+		memcpy(buf + 1, data, len);
+	rc = push_frame(c, to, SG_FRAME_DISCOVERY, buf, len + 1);
+	sg_free(&c->env, buf);
+	return rc;
 }
 
 int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
@@ -584,6 +773,9 @@ int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
 	case SG_FRAME_PUBSUB:
 		rc = recv_pubsub(c, from, body, body_len, now_ms, wall_ms);
 		break;
+	case SG_FRAME_DISCOVERY:
+		rc = recv_discovery(c, from, body, body_len);
+		break;
 	default:
 		c->st.rx_unknown_type++;
 		return SG_ERR_UNSUPPORTED;
@@ -609,6 +801,7 @@ void sg_core_tick(sg_core *c, uint64_t now_ms)
 		if (sg_plumtree_next_deadline(c->topics[i].pt) <= now_ms)
 			sg_plumtree_tick(c->topics[i].pt, now_ms);
 	process(c, now_ms);
+	query_topics(c, now_ms);
 }
 
 uint64_t sg_core_next_deadline(const sg_core *c)
@@ -729,9 +922,13 @@ int sg_core_poll_event(sg_core *c, sg_core_event *ev)
 	sg_plumtree_event pe;
 	size_t i;
 
+	sg_free(&c->env, c->ev_last_data);
+	c->ev_last_data = NULL;
 	for (;;) {
 		if (c->ev_count > 0) {
 			*ev = c->evs[c->ev_head];
+			if (ev->type == SG_CORE_DISCOVERY)
+				c->ev_last_data = (uint8_t *)(uintptr_t)ev->data;
 			c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
 			c->ev_count--;
 			return 1;
@@ -868,6 +1065,11 @@ int sg_core_peer_addr(const sg_core *c, const sg_peer_id *peer,
 		      sg_memb_peer *out)
 {
 	return sg_hyparview_lookup(c->hv, peer, out);
+}
+
+int sg_core_is_active(const sg_core *c, const sg_peer_id *peer)
+{
+	return sg_hyparview_is_active(c->hv, peer);
 }
 
 size_t sg_core_active(const sg_core *c, sg_peer_id *out, size_t max)

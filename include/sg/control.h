@@ -1,0 +1,53 @@
+/*
+ * The local control protocol between the CLI and a running node, over a
+ * Unix domain socket (<data-dir>/control.sock, mode 0600). Each message is
+ * a 4-byte big-endian length followed by that many bytes of deterministic
+ * CBOR; docs/PROTOCOL.md ("Control socket") lists every request and
+ * response. The node decodes requests with sg_ctl_request_decode (fuzzed);
+ * responses are arrays whose first element is 0 or a negative SG_ERR_*.
+ */
+#ifndef SG_CONTROL_H
+#define SG_CONTROL_H
+
+#include "common.h"
+#include "msg.h"
+
+#define SG_CTL_VERSION 1
+#define SG_CTL_SOCKET_NAME "control.sock"
+/* Largest control message body: a full payload plus room for the rest. */
+#define SG_CTL_MAX_MSG (SG_MSG_MAX_PAYLOAD + 1024)
+#define SG_CTL_TOPIC_MAX 255
+
+typedef enum sg_ctl_op {
+	SG_CTL_STATUS = 1,	/* [1] */
+	SG_CTL_PEERS = 2,	/* [2] */
+	SG_CTL_LEAVE = 3,	/* [3] */
+	SG_CTL_SUBSCRIBE = 4,	/* [4, topic: text] then a stream */
+	SG_CTL_UNSUBSCRIBE = 5, /* [5, topic: text] */
+	SG_CTL_PUBLISH = 6,	/* [6, topic: text, payload: bstr] */
+	SG_CTL_LIST = 7,	/* [7] */
+} sg_ctl_op;
+
+/* Response and stream codes. */
+#define SG_CTL_OK 0
+#define SG_CTL_EV_MESSAGE 1 /* a delivered message on a subscription */
+
+typedef struct sg_ctl_request {
+	sg_ctl_op op;
+	const char *topic; /* views into the decoded buffer; not NUL-ended */
+	size_t topic_len;
+	const uint8_t *payload;
+	size_t payload_len;
+} sg_ctl_request;
+
+/* Decodes one request body. 0, or SG_ERR_MALFORMED / SG_ERR_UNSUPPORTED
+ * (unknown op) / SG_ERR_RANGE (topic empty or longer than
+ * SG_CTL_TOPIC_MAX, payload too large) / the CBOR errors. */
+SG_API int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf,
+				 size_t len);
+/* Encodes a request body; returns its length or SG_ERR_BUFSIZE /
+ * SG_ERR_INVAL. */
+SG_API long sg_ctl_request_encode(uint8_t *out, size_t cap,
+				  const sg_ctl_request *r);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * A running saorsa-gossip node: the protocol core (include/sg/core.h) over
+ * the QUIC endpoint (include/sg/endpoint.h) on a libuv loop, with a peer
+ * cache in SQLite (include/sg/peercache.h) and a local control socket
+ * (include/sg/control.h) under its data directory.
+ *
+ * The node dials peers the core addresses frames to (frames wait, bounded,
+ * while the connection is set up), reports unreachable peers back to the
+ * core, remembers every peer it talks to, and rejoins from the peer cache
+ * when restarted without a coordinator. Runs on the caller's loop; not
+ * thread-safe.
+ */
+#ifndef SG_NODE_H
+#define SG_NODE_H
+
+#include <uv.h>
+
+#include "common.h"
+#include "core.h"
+#include "endpoint.h"
+#include "env.h"
+#include "identity.h"
+#include "msg.h"
+
+typedef struct sg_node sg_node;
+
+typedef struct sg_node_config {
+	size_t size; /* sizeof(sg_node_config) */
+	sg_core_config core;
+	sg_endpoint_config ep;
+	/* Directory for peers.db and control.sock (created 0700 if absent). */
+	const char *data_dir;
+	/* "IP:PORT" or "[IPv6]:PORT"; default "0.0.0.0:0". */
+	const char *bind;
+	/* Bootstrap contacts: "ADDR" or "PEERID@ADDR" (pinned). An unpinned
+	 * contact's PeerId is learnt from its handshake and pinned in the
+	 * peer cache. */
+	const char *const *contacts;
+	size_t n_contacts;
+	/* SG_ROLE_COORDINATOR (publish a signed advert every
+	 * advert_interval_ms and hand it to every new neighbour),
+	 * SG_ROLE_REFLECTOR (tell each peer the address it comes from). */
+	uint32_t roles;
+	uint64_t advert_interval_ms; /* 300000 */
+	int control;		     /* serve the control socket: 1 */
+	size_t max_cached_peers;     /* 1024 */
+	size_t max_waiting_frames;   /* per peer being dialled: 256 */
+	size_t max_waiting_bytes;    /* per peer being dialled: 4 MiB */
+	size_t max_ctl_clients;	     /* 32 */
+} sg_node_config;
+
+SG_API void sg_node_config_default(sg_node_config *cfg);
+
+/* A delivered message (first copy, signature verified). */
+typedef void (*sg_node_deliver_cb)(void *ud, const sg_topic_id *topic,
+				   const sg_msg_view *msg, uint32_t hops);
+
+/* Creates the node: opens the peer cache, binds the endpoint, starts the
+ * control socket, and starts joining (contacts first, then cached peers).
+ * ident and the loop must outlive the node. NULL with *err on failure
+ * (SG_ERR_IO with a log line saying what failed, SG_ERR_INVAL for a bad
+ * address or contact, SG_ERR_EXISTS when another node serves the data
+ * directory's control socket). */
+SG_API sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
+			    const sg_node_config *cfg, const sg_identity *ident,
+			    int *err);
+SG_API void sg_node_set_deliver_cb(sg_node *n, sg_node_deliver_cb cb,
+				   void *ud);
+
+/* Topics by name (TopicId = sg_topic_id_from_name). */
+SG_API int sg_node_subscribe(sg_node *n, const char *topic, size_t len);
+SG_API int sg_node_unsubscribe(sg_node *n, const char *topic, size_t len);
+SG_API int sg_node_publish(sg_node *n, const char *topic, size_t topic_len,
+			   const uint8_t *payload, size_t len,
+			   uint8_t id[SG_MSG_ID_LEN]);
+
+/* Leaves politely: tells the members, flushes the peer cache, closes the
+ * connections, then calls done (once) from the loop. */
+SG_API void sg_node_leave(sg_node *n, void (*done)(void *ud), void *ud);
+/* cb is called (once) when the node has left because a control client
+ * asked it to (`network leave`); the program then stops its loop. */
+SG_API void sg_node_set_exit_cb(sg_node *n, void (*cb)(void *ud), void *ud);
+/* Frees the node. Its libuv handles close asynchronously: run the loop
+ * until it has no more work (uv_run DEFAULT) after this call. */
+SG_API void sg_node_del(sg_node *n);
+
+SG_API const sg_peer_id *sg_node_id(const sg_node *n);
+SG_API int sg_node_local_addr(const sg_node *n, struct sockaddr_storage *sa);
+
+typedef struct sg_node_stats {
+	sg_core_stats core;
+	sg_endpoint_stats ep;
+	uint64_t dials, dial_failures, frames_waiting_dropped, ctl_rejected;
+	uint64_t uptime_ms;
+} sg_node_stats;
+SG_API void sg_node_stats_get(const sg_node *n, sg_node_stats *st);
+
+/* Parses "IP:PORT" / "[IPv6]:PORT" into sa. SG_ERR_INVAL. */
+SG_API int sg_node_parse_addr(const char *s, struct sockaddr_storage *sa);
+/* Formats sa as "IP:PORT" / "[IPv6]:PORT" into out (at least 64 bytes). */
+SG_API void sg_node_format_addr(const struct sockaddr *sa, char *out,
+				size_t cap);
+
+#endif

@@ -1,0 +1,84 @@
+/* Control protocol requests (include/sg/control.h). */
+#include "sg/control.h"
+
+#include <string.h>
+
+#include "sg/cbor.h"
+#include "sg/err.h"
+
+static int has_topic(sg_ctl_op op)
+{
+	return op == SG_CTL_SUBSCRIBE || op == SG_CTL_UNSUBSCRIBE ||
+	       op == SG_CTL_PUBLISH;
+}
+
+static size_t fields(sg_ctl_op op)
+{
+	return op == SG_CTL_PUBLISH ? 3 : has_topic(op) ? 2 : 1;
+}
+
+int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
+{
+	sg_cbor_limits lim;
+	sg_cbor_dec d;
+	size_t count;
+	uint64_t op;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	sg_cbor_limits_default(&lim);
+	lim.max_depth = 1;
+	lim.max_items = 4;
+	if ((rc = sg_cbor_validate(buf, len, &lim)) != 0)
+		return rc;
+	sg_cbor_dec_init(&d, buf, len);
+	if ((rc = sg_cbor_get_array(&d, &count)) != 0)
+		return rc;
+	if (count < 1)
+		return SG_ERR_MALFORMED;
+	if ((rc = sg_cbor_get_uint(&d, &op)) != 0)
+		return rc;
+	if (op < SG_CTL_STATUS || op > SG_CTL_LIST)
+		return SG_ERR_UNSUPPORTED;
+	r->op = (sg_ctl_op)op;
+	if (count != fields(r->op))
+		return SG_ERR_MALFORMED;
+	if (has_topic(r->op)) {
+		if ((rc = sg_cbor_get_text(&d, &r->topic, &r->topic_len)) != 0)
+			return rc;
+		if (r->topic_len == 0 || r->topic_len > SG_CTL_TOPIC_MAX)
+			return SG_ERR_RANGE;
+	}
+	if (r->op == SG_CTL_PUBLISH) {
+		if ((rc = sg_cbor_get_bytes(&d, &r->payload,
+					    &r->payload_len)) != 0)
+			return rc;
+		if (r->payload_len > SG_MSG_MAX_PAYLOAD)
+			return SG_ERR_RANGE;
+	}
+	return sg_cbor_dec_done(&d);
+}
+
+long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
+{
+	sg_cbor_enc e;
+
+	if (r->op < SG_CTL_STATUS || r->op > SG_CTL_LIST)
+		return SG_ERR_INVAL;
+	if (has_topic(r->op) &&
+	    (r->topic_len == 0 || r->topic_len > SG_CTL_TOPIC_MAX))
+		return SG_ERR_INVAL;
+	if (has_topic(r->op) &&
+	    sg_cbor_utf8_check((const uint8_t *)r->topic, r->topic_len) != 0)
+		return SG_ERR_INVAL;
+	if (r->op == SG_CTL_PUBLISH && r->payload_len > SG_MSG_MAX_PAYLOAD)
+		return SG_ERR_INVAL;
+	sg_cbor_enc_init(&e, out, cap);
+	sg_cbor_put_array(&e, fields(r->op));
+	sg_cbor_put_uint(&e, (uint64_t)r->op);
+	if (has_topic(r->op))
+		sg_cbor_put_text(&e, r->topic, r->topic_len);
+	if (r->op == SG_CTL_PUBLISH)
+		sg_cbor_put_bytes(&e, r->payload, r->payload_len);
+	return sg_cbor_enc_finish(&e);
+}

@@ -1,0 +1,1847 @@
+/*
+ * The node (include/sg/node.h): the protocol core driven over the QUIC
+ * endpoint on a libuv loop, the peer cache, the control socket.
+ *
+ * Data flow: a datagram -> endpoint -> QUIC message (a frame) ->
+ * sg_core_recv -> pump(): the core's events (deliveries to control
+ * subscribers and the embedding callback, neighbours into the peer cache,
+ * misbehaving peers disconnected) and its frames (sent on the peer's
+ * connection, or held while the node dials it). One timer follows the
+ * core's next deadline and the node's housekeeping.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sg/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sg/cbor.h"
+#include "sg/control.h"
+#include "sg/err.h"
+#include "sg/peercache.h"
+
+#define MOD "node"
+#define HOUSEKEEP_MS 1000
+#define DIAL_TIMEOUT_MS 15000
+#define LEAVE_GRACE_MS 300
+#define CTL_MAX_PENDING (16u << 20) /* bytes queued to one control client */
+#define DISC_ADVERT 1
+#define DISC_OBSERVED 2
+
+/* Frames held for a peer while its connection is set up. */
+struct wframe {
+	struct wframe *next;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct dial {
+	int used;
+	int has_id;  /* id known (pinned, or from the core) */
+	int contact; /* a bootstrap contact without PeerId: join on connect */
+	sg_peer_id id;
+	struct sockaddr_storage addr;
+	uint64_t started;
+	struct wframe *head, *tail;
+	size_t frames, bytes;
+};
+
+/* Live connections, by address: who is behind them. */
+struct conn {
+	int used;
+	struct sockaddr_storage addr;
+	sg_peer_id id;
+};
+
+struct tname {
+	sg_topic_id id;
+	char name[SG_CTL_TOPIC_MAX + 1];
+};
+
+struct ctl_client {
+	sg_node *n;
+	uv_pipe_t pipe;
+	int used, closing;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	size_t pending; /* bytes written, not yet acknowledged */
+	int subscribed;
+	sg_topic_id sub;
+	char sub_name[SG_CTL_TOPIC_MAX + 1];
+};
+
+struct sg_node {
+	sg_env env;
+	sg_node_config cfg;
+	const sg_identity *ident;
+	uv_loop_t *loop;
+	sg_endpoint *ep;
+	sg_core *core;
+	sg_peercache *pc;
+	uv_timer_t timer;
+	uv_pipe_t ctl;
+	int ctl_open, timer_open, handles;
+	char ctl_path[4096];
+	struct ctl_client *clients;
+	struct dial *dials;
+	size_t max_dials;
+	struct conn *conns;
+	struct tname *tnames;
+	size_t n_tnames;
+	struct sockaddr_storage local;
+	uint8_t self_addr[SG_MEMB_ADDR_MAX];
+	size_t self_addr_len;
+	uint64_t started, next_housekeep, next_advert;
+	uint8_t *advert;
+	size_t advert_len;
+	uint64_t advert_seq;
+	sg_node_deliver_cb deliver_cb;
+	void *deliver_ud;
+	int leaving, left, freeing;
+	void (*leave_done)(void *);
+	void *leave_ud;
+	void (*exit_cb)(void *);
+	void *exit_ud;
+	sg_node_stats st;
+};
+
+static uint64_t now_ms(const sg_node *n)
+{
+	return sg_now_ms(&n->env);
+}
+
+static uint64_t wall_ms(const sg_node *n)
+{
+	return sg_wall_ms(&n->env);
+}
+
+void sg_node_config_default(sg_node_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
+	sg_core_config_default(&cfg->core);
+	sg_endpoint_config_default(&cfg->ep);
+	cfg->bind = "0.0.0.0:0";
+	cfg->advert_interval_ms = 300000;
+	cfg->control = 1;
+	cfg->max_cached_peers = 1024;
+	cfg->max_waiting_frames = 256;
+	cfg->max_waiting_bytes = 4u << 20;
+	cfg->max_ctl_clients = 32;
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+int sg_node_parse_addr(const char *s, struct sockaddr_storage *sa)
+{
+	char host[64];
+	const char *colon, *h;
+	size_t hl;
+	char *end;
+	unsigned long port;
+
+	memset(sa, 0, sizeof(*sa));
+	if (s == NULL)
+		return SG_ERR_INVAL;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (rb == NULL || rb[1] != ':')
+			return SG_ERR_INVAL;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return SG_ERR_INVAL;
+		h = s;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host) || colon[1] == '\0')
+		return SG_ERR_INVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port > 65535 || colon[1] == '-' ||
+	    colon[1] == '+')
+		return SG_ERR_INVAL;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)sa;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return SG_ERR_INVAL;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)sa;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return SG_ERR_INVAL;
+	}
+	return 0;
+}
+
+void sg_node_format_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)sa;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)sa;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+static int sa_to_memb(const struct sockaddr *sa, uint8_t out[SG_MEMB_ADDR_MAX],
+		      size_t *len)
+{
+	sg_addr a;
+	long n;
+
+	memset(&a, 0, sizeof(a));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)sa;
+		a.family = 4;
+		memcpy(a.ip, &x->sin_addr, 4);
+		a.port = ntohs(x->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)sa;
+		a.family = 6;
+		memcpy(a.ip, &x->sin6_addr, 16);
+		a.port = ntohs(x->sin6_port);
+	} else {
+		return SG_ERR_INVAL;
+	}
+	n = sg_core_addr_encode(out, &a);
+	if (n < 0)
+		return (int)n;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int memb_to_sa(const uint8_t *in, size_t len,
+		      struct sockaddr_storage *sa)
+{
+	sg_addr a;
+
+	memset(sa, 0, sizeof(*sa));
+	if (sg_core_addr_decode(&a, in, len) != 0 || a.port == 0)
+		return SG_ERR_MALFORMED;
+	if (a.family == 4) {
+		struct sockaddr_in *x = (struct sockaddr_in *)sa;
+		x->sin_family = AF_INET;
+		memcpy(&x->sin_addr, a.ip, 4);
+		x->sin_port = htons(a.port);
+	} else {
+		struct sockaddr_in6 *x = (struct sockaddr_in6 *)sa;
+		x->sin6_family = AF_INET6;
+		memcpy(&x->sin6_addr, a.ip, 16);
+		x->sin6_port = htons(a.port);
+	}
+	return 0;
+}
+
+static int same_sa(const struct sockaddr_storage *a,
+		   const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a;
+		const struct sockaddr_in *y = (const void *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a;
+		const struct sockaddr_in6 *y = (const void *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return 0;
+}
+
+static int is_unspecified(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	if (sa->ss_family == AF_INET6) {
+		static const uint8_t zero[16];
+		return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+			      zero, 16) == 0;
+	}
+	return 0;
+}
+
+/* The local address the kernel would use towards dst (a connected UDP
+ * socket's name); for a node bound to the unspecified address. */
+static int route_source(const struct sockaddr_storage *dst,
+			struct sockaddr_storage *src)
+{
+	int fd = socket(dst->ss_family, SOCK_DGRAM, 0), ok = 0;
+	socklen_t sl = sizeof(*src);
+
+	if (fd < 0)
+		return SG_ERR_IO;
+	if (connect(fd, (const struct sockaddr *)dst,
+		    dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					       : sizeof(struct sockaddr_in)) ==
+		    0 &&
+	    getsockname(fd, (struct sockaddr *)src, &sl) == 0)
+		ok = 1;
+	close(fd);
+	return ok ? 0 : SG_ERR_IO;
+}
+
+/* ---- connections and dials ------------------------------------------- */
+
+static struct conn *conn_by_addr(sg_node *n, const struct sockaddr_storage *a)
+{
+	size_t i;
+
+	for (i = 0; i < n->cfg.ep.max_conns; i++)
+		if (n->conns[i].used && same_sa(&n->conns[i].addr, a))
+			return &n->conns[i];
+	return NULL;
+}
+
+static struct dial *dial_by_id(sg_node *n, const sg_peer_id *id)
+{
+	size_t i;
+
+	for (i = 0; i < n->max_dials; i++)
+		if (n->dials[i].used && n->dials[i].has_id &&
+		    sg_peer_id_equal(&n->dials[i].id, id))
+			return &n->dials[i];
+	return NULL;
+}
+
+static struct dial *dial_by_addr(sg_node *n, const struct sockaddr_storage *a)
+{
+	size_t i;
+
+	for (i = 0; i < n->max_dials; i++)
+		if (n->dials[i].used && same_sa(&n->dials[i].addr, a))
+			return &n->dials[i];
+	return NULL;
+}
+
+static void dial_free(sg_node *n, struct dial *d)
+{
+	struct wframe *f, *nx;
+
+	for (f = d->head; f != NULL; f = nx) {
+		nx = f->next;
+		sg_free(&n->env, f);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+static void log_peer(sg_node *n, sg_log_level lvl, const char *what,
+		     const sg_peer_id *id, const struct sockaddr_storage *sa)
+{
+	char hex[SG_PEER_ID_SHORT_HEX_LEN], addr[80] = "";
+
+	if (n->env.log == NULL || lvl > n->env.log_level)
+		return;
+	sg_peer_id_short(hex, id);
+	if (sa != NULL)
+		sg_node_format_addr((const struct sockaddr *)sa, addr,
+				    sizeof(addr));
+	sg_log(&n->env, lvl, MOD, "%s peer=%s%s%s", what, hex,
+	       sa != NULL ? " addr=" : "", addr);
+}
+
+/* The dial failed or timed out: its frames are dropped and the core
+ * learns that the peer is unreachable. */
+static void dial_failed(sg_node *n, struct dial *d, const char *why)
+{
+	char addr[80];
+
+	n->st.dial_failures++;
+	n->st.frames_waiting_dropped += d->frames;
+	sg_node_format_addr((const struct sockaddr *)&d->addr, addr,
+			    sizeof(addr));
+	sg_log(&n->env, SG_LOG_INFO, MOD, "dial %s failed: %s", addr, why);
+	if (d->has_id)
+		sg_core_peer_unreachable(n->core, &d->id, now_ms(n));
+	dial_free(n, d);
+}
+
+static int start_dial(sg_node *n, const struct sockaddr_storage *addr,
+		      const sg_peer_id *id, int contact, struct dial **out)
+{
+	struct dial *d = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n->max_dials && d == NULL; i++)
+		if (!n->dials[i].used)
+			d = &n->dials[i];
+	if (d == NULL)
+		return SG_ERR_FULL;
+	rc = sg_endpoint_dial(n->ep, (const struct sockaddr *)addr, id);
+	if (rc != 0 && rc != SG_ERR_EXISTS)
+		return rc;
+	memset(d, 0, sizeof(*d));
+	d->used = 1;
+	d->addr = *addr;
+	d->contact = contact;
+	if (id != NULL) {
+		d->id = *id;
+		d->has_id = 1;
+	}
+	d->started = now_ms(n);
+	n->st.dials++;
+	*out = d;
+	return 0;
+}
+
+static void hold_frame(sg_node *n, struct dial *d, const uint8_t *f,
+		       size_t len)
+{
+	struct wframe *w;
+
+	if (d->frames >= n->cfg.max_waiting_frames ||
+	    d->bytes + len > n->cfg.max_waiting_bytes) {
+		n->st.frames_waiting_dropped++;
+		return;
+	}
+	w = sg_alloc(&n->env, sizeof(*w) + len);
+	if (w == NULL) {
+		n->st.frames_waiting_dropped++;
+		return;
+	}
+	w->next = NULL;
+	w->len = len;
+	memcpy(w->buf, f, len);
+	if (d->tail != NULL)
+		d->tail->next = w;
+	else
+		d->head = w;
+	d->tail = w;
+	d->frames++;
+	d->bytes += len;
+}
+
+/* Where to reach peer: the core's views, then the peer cache. */
+static int peer_address(sg_node *n, const sg_peer_id *id,
+			struct sockaddr_storage *sa)
+{
+	sg_memb_peer p;
+	sg_peercache_entry e;
+
+	if (sg_core_peer_addr(n->core, id, &p) == 0 &&
+	    memb_to_sa(p.addr, p.addr_len, sa) == 0)
+		return 0;
+	if (n->pc != NULL && sg_peercache_get(n->pc, id, &e) == 0 &&
+	    memb_to_sa(e.addr, e.addr_len, sa) == 0)
+		return 0;
+	return SG_ERR_NOTFOUND;
+}
+
+static void send_frame(sg_node *n, const sg_peer_id *to, const uint8_t *f,
+		       size_t len)
+{
+	struct dial *d;
+	struct sockaddr_storage sa;
+	int rc;
+
+	if (sg_peer_id_equal(to, &n->ident->id))
+		return;
+	rc = sg_endpoint_send(n->ep, to, f, len);
+	if (rc == 0)
+		return;
+	if (rc != SG_ERR_NOTFOUND) {
+		/* the connection's queue is full: QUIC back-pressure */
+		n->st.frames_waiting_dropped++;
+		return;
+	}
+	d = dial_by_id(n, to);
+	if (d == NULL) {
+		if (peer_address(n, to, &sa) != 0) {
+			n->st.frames_waiting_dropped++;
+			sg_core_peer_unreachable(n->core, to, now_ms(n));
+			return;
+		}
+		if ((d = dial_by_addr(n, &sa)) == NULL) {
+			rc = start_dial(n, &sa, to, 0, &d);
+			if (rc != 0) {
+				n->st.frames_waiting_dropped++;
+				return;
+			}
+		}
+	}
+	hold_frame(n, d, f, len);
+}
+
+/* ---- control clients ----------------------------------------------------- */
+
+struct wreq {
+	uv_write_t req;
+	struct ctl_client *cl;
+	size_t len;
+	uint8_t buf[];
+};
+
+static void ctl_close(struct ctl_client *cl);
+
+static void on_ctl_written(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct ctl_client *cl = w->cl;
+	sg_node *n = cl->n;
+
+	cl->pending -= w->len;
+	sg_free(&n->env, w);
+	if (status < 0 && !cl->closing)
+		ctl_close(cl);
+}
+
+/* Sends one control message (4-byte length, then body). */
+static int ctl_send(struct ctl_client *cl, const uint8_t *body, size_t len)
+{
+	sg_node *n = cl->n;
+	struct wreq *w;
+	uv_buf_t b;
+
+	if (cl->closing)
+		return SG_ERR_CLOSED;
+	if (cl->pending + len + 4 > CTL_MAX_PENDING) {
+		sg_log(&n->env, SG_LOG_WARN, MOD,
+		       "control client too slow, disconnected");
+		ctl_close(cl);
+		return SG_ERR_FULL;
+	}
+	w = sg_alloc(&n->env, sizeof(*w) + 4 + len);
+	if (w == NULL)
+		return SG_ERR_NOMEM;
+	w->cl = cl;
+	w->len = len + 4;
+	w->buf[0] = (uint8_t)(len >> 24);
+	w->buf[1] = (uint8_t)(len >> 16);
+	w->buf[2] = (uint8_t)(len >> 8);
+	w->buf[3] = (uint8_t)len;
+	memcpy(w->buf + 4, body, len);
+	b = uv_buf_init((char *)w->buf, (unsigned)(len + 4));
+	if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &b, 1,
+		     on_ctl_written) != 0) {
+		sg_free(&n->env, w);
+		ctl_close(cl);
+		return SG_ERR_IO;
+	}
+	cl->pending += w->len;
+	return 0;
+}
+
+static void ctl_error(struct ctl_client *cl, int code, const char *what)
+{
+	uint8_t buf[512];
+	sg_cbor_enc e;
+	long len;
+	char msg[400];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, sg_strerror(code));
+	sg_cbor_enc_init(&e, buf, sizeof(buf));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_int(&e, code);
+	sg_cbor_put_text(&e, msg, strlen(msg));
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+}
+
+static void ctl_ok_simple(struct ctl_client *cl)
+{
+	const uint8_t ok[2] = {0x81, 0x00}; /* [0] */
+	ctl_send(cl, ok, sizeof(ok));
+}
+
+static void free_all(sg_node *n);
+
+/* One of the node's handles finished closing. */
+static void handle_gone(sg_node *n)
+{
+	if (--n->handles > 0 || !n->left)
+		return;
+	if (n->leave_done != NULL) {
+		void (*done)(void *) = n->leave_done;
+		n->leave_done = NULL;
+		done(n->leave_ud);
+	}
+	if (n->freeing)
+		free_all(n);
+}
+
+static void on_ctl_closed(uv_handle_t *h)
+{
+	struct ctl_client *cl = h->data;
+	sg_node *n = cl->n;
+
+	sg_free(&n->env, cl->rbuf);
+	memset(cl, 0, sizeof(*cl));
+	cl->n = n;
+	handle_gone(n);
+}
+
+static void ctl_close(struct ctl_client *cl)
+{
+	if (cl->closing || !cl->used)
+		return;
+	cl->closing = 1;
+	uv_close((uv_handle_t *)&cl->pipe, on_ctl_closed);
+}
+
+static struct tname *tname_find(sg_node *n, const sg_topic_id *id)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_tnames; i++)
+		if (memcmp(n->tnames[i].id.bytes, id->bytes, SG_TOPIC_ID_LEN) ==
+		    0)
+			return &n->tnames[i];
+	return NULL;
+}
+
+static void tname_remember(sg_node *n, const sg_topic_id *id,
+			   const char *name, size_t len)
+{
+	struct tname *t = tname_find(n, id);
+
+	if (t == NULL) {
+		if (n->n_tnames == n->cfg.core.max_topics)
+			return;
+		t = &n->tnames[n->n_tnames++];
+	}
+	t->id = *id;
+	memcpy(t->name, name, len);
+	t->name[len] = '\0';
+}
+
+static void tname_forget(sg_node *n, const sg_topic_id *id)
+{
+	struct tname *t = tname_find(n, id);
+
+	if (t != NULL)
+		*t = n->tnames[--n->n_tnames];
+}
+
+static void pump(sg_node *n);
+
+static void ctl_status(struct ctl_client *cl)
+{
+	sg_node *n = cl->n;
+	sg_node_stats st;
+	uint8_t buf[512];
+	char addr[80];
+	sg_cbor_enc e;
+	long len;
+
+	sg_node_stats_get(n, &st);
+	sg_node_format_addr((const struct sockaddr *)&n->local, addr,
+			    sizeof(addr));
+	sg_cbor_enc_init(&e, buf, sizeof(buf));
+	sg_cbor_put_array(&e, 12);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_bytes(&e, n->ident->id.bytes, SG_PEER_ID_LEN);
+	sg_cbor_put_text(&e, addr, strlen(addr));
+	sg_cbor_put_uint(&e, st.uptime_ms);
+	sg_cbor_put_uint(&e, st.core.active);
+	sg_cbor_put_uint(&e, st.core.passive);
+	sg_cbor_put_uint(&e, st.core.topics);
+	sg_cbor_put_uint(&e, st.core.published);
+	sg_cbor_put_uint(&e, st.core.delivered);
+	sg_cbor_put_uint(&e, st.ep.conns);
+	sg_cbor_put_uint(&e, n->cfg.roles);
+	sg_cbor_put_uint(&e, (uint64_t)SG_CTL_VERSION);
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+}
+
+static void put_peer(sg_cbor_enc *e, const sg_peer_id *id,
+		     const uint8_t *maddr, size_t alen, unsigned kind)
+{
+	struct sockaddr_storage sa;
+	char addr[80] = "";
+
+	if (memb_to_sa(maddr, alen, &sa) == 0)
+		sg_node_format_addr((const struct sockaddr *)&sa, addr,
+				    sizeof(addr));
+	sg_cbor_put_array(e, 3);
+	sg_cbor_put_bytes(e, id->bytes, SG_PEER_ID_LEN);
+	sg_cbor_put_text(e, addr, strlen(addr));
+	sg_cbor_put_uint(e, kind);
+}
+
+static void ctl_peers(struct ctl_client *cl)
+{
+	sg_node *n = cl->n;
+	sg_peer_id act[64];
+	sg_memb_peer *pas;
+	size_t na, np, i, cap;
+	uint8_t *buf;
+	sg_cbor_enc e;
+	long len;
+
+	na = sg_core_active(n->core, act, 64);
+	if (na > 64)
+		na = 64;
+	pas = sg_calloc(&n->env, 256, sizeof(*pas));
+	if (pas == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, "peers");
+		return;
+	}
+	np = sg_core_passive(n->core, pas, 256);
+	cap = 64 + (na + np) * 160;
+	buf = sg_alloc(&n->env, cap);
+	if (buf == NULL) {
+		sg_free(&n->env, pas);
+		ctl_error(cl, SG_ERR_NOMEM, "peers");
+		return;
+	}
+	sg_cbor_enc_init(&e, buf, cap);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_array(&e, na + np);
+	for (i = 0; i < na; i++) {
+		sg_memb_peer p;
+		if (sg_core_peer_addr(n->core, &act[i], &p) != 0) {
+			memset(&p, 0, sizeof(p));
+			p.id = act[i];
+		}
+		put_peer(&e, &act[i], p.addr, p.addr_len, 1);
+	}
+	for (i = 0; i < np; i++)
+		put_peer(&e, &pas[i].id, pas[i].addr, pas[i].addr_len, 2);
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+	else
+		ctl_error(cl, (int)len, "peers");
+	sg_free(&n->env, buf);
+	sg_free(&n->env, pas);
+}
+
+static void ctl_list(struct ctl_client *cl)
+{
+	sg_node *n = cl->n;
+	sg_topic_id ids[256];
+	size_t k = sg_core_topics(n->core, ids, 256), i, cap;
+	uint8_t *buf;
+	sg_cbor_enc e;
+	long len;
+
+	if (k > 256)
+		k = 256;
+	cap = 32 + k * (SG_CTL_TOPIC_MAX + 48);
+	buf = sg_alloc(&n->env, cap);
+	if (buf == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, "list");
+		return;
+	}
+	sg_cbor_enc_init(&e, buf, cap);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_array(&e, k);
+	for (i = 0; i < k; i++) {
+		struct tname *t = tname_find(n, &ids[i]);
+		const char *name = t != NULL ? t->name : "";
+		sg_cbor_put_array(&e, 2);
+		sg_cbor_put_text(&e, name, strlen(name));
+		sg_cbor_put_bytes(&e, ids[i].bytes, SG_TOPIC_ID_LEN);
+	}
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+	sg_free(&n->env, buf);
+}
+
+static void leave_now(sg_node *n);
+
+static void ctl_request(struct ctl_client *cl, const uint8_t *body,
+			size_t len)
+{
+	sg_node *n = cl->n;
+	sg_ctl_request r;
+	sg_topic_id tid;
+	int rc = sg_ctl_request_decode(&r, body, len);
+
+	if (rc != 0) {
+		n->st.ctl_rejected++;
+		sg_log(&n->env, SG_LOG_WARN, MOD,
+		       "control request rejected: %s", sg_strerror(rc));
+		ctl_error(cl, rc, "request");
+		return;
+	}
+	if (r.topic != NULL)
+		sg_topic_id_from_name(&tid, r.topic, r.topic_len);
+	switch (r.op) {
+	case SG_CTL_STATUS:
+		ctl_status(cl);
+		break;
+	case SG_CTL_PEERS:
+		ctl_peers(cl);
+		break;
+	case SG_CTL_LIST:
+		ctl_list(cl);
+		break;
+	case SG_CTL_LEAVE:
+		ctl_ok_simple(cl);
+		sg_log(&n->env, SG_LOG_INFO, MOD, "leave requested");
+		leave_now(n);
+		break;
+	case SG_CTL_SUBSCRIBE:
+		rc = sg_core_subscribe(n->core, &tid, now_ms(n));
+		if (rc != 0 && rc != SG_ERR_EXISTS) {
+			ctl_error(cl, rc, "subscribe");
+			break;
+		}
+		tname_remember(n, &tid, r.topic, r.topic_len);
+		cl->subscribed = 1;
+		cl->sub = tid;
+		memcpy(cl->sub_name, r.topic, r.topic_len);
+		cl->sub_name[r.topic_len] = '\0';
+		ctl_ok_simple(cl);
+		sg_log(&n->env, SG_LOG_INFO, MOD, "subscribed topic=%s",
+		       cl->sub_name);
+		break;
+	case SG_CTL_UNSUBSCRIBE:
+		rc = sg_core_unsubscribe(n->core, &tid, now_ms(n));
+		if (rc != 0) {
+			ctl_error(cl, rc, "unsubscribe");
+			break;
+		}
+		tname_forget(n, &tid);
+		ctl_ok_simple(cl);
+		break;
+	case SG_CTL_PUBLISH: {
+		uint8_t id[SG_MSG_ID_LEN], rnd[32], buf[64];
+		sg_cbor_enc e;
+		long elen;
+		if (sg_random(&n->env, rnd, sizeof(rnd)) != 0) {
+			ctl_error(cl, SG_ERR_CRYPTO, "publish");
+			break;
+		}
+		rc = sg_core_publish(n->core, &tid, r.payload, r.payload_len,
+				     rnd, now_ms(n), wall_ms(n), id);
+		if (rc != 0) {
+			ctl_error(cl, rc, "publish");
+			break;
+		}
+		tname_remember(n, &tid, r.topic, r.topic_len);
+		sg_cbor_enc_init(&e, buf, sizeof(buf));
+		sg_cbor_put_array(&e, 2);
+		sg_cbor_put_uint(&e, 0);
+		sg_cbor_put_bytes(&e, id, sizeof(id));
+		elen = sg_cbor_enc_finish(&e);
+		if (elen > 0)
+			ctl_send(cl, buf, (size_t)elen);
+		break;
+	}
+	}
+	pump(n);
+}
+
+static void on_ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct ctl_client *cl = h->data;
+	sg_node *n = cl->n;
+	size_t want = cl->rlen + 65536;
+	(void)suggested;
+
+	if (want > 4 + SG_CTL_MAX_MSG)
+		want = 4 + SG_CTL_MAX_MSG;
+	if (want > cl->rcap) {
+		uint8_t *p = sg_realloc(&n->env, cl->rbuf, want);
+		if (p != NULL) {
+			cl->rbuf = p;
+			cl->rcap = want;
+		}
+	}
+	if (cl->rbuf == NULL || cl->rlen >= cl->rcap) {
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	*buf = uv_buf_init((char *)cl->rbuf + cl->rlen,
+			   (unsigned)(cl->rcap - cl->rlen));
+}
+
+static void on_ctl_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ctl_client *cl = s->data;
+	sg_node *n = cl->n;
+	(void)buf;
+
+	if (nread < 0) {
+		ctl_close(cl);
+		return;
+	}
+	if (nread == 0)
+		return;
+	if (buf->base == NULL) {
+		ctl_close(cl);
+		return;
+	}
+	cl->rlen += (size_t)nread;
+	while (!cl->closing && cl->rlen >= 4) {
+		size_t len = (size_t)cl->rbuf[0] << 24 |
+			     (size_t)cl->rbuf[1] << 16 |
+			     (size_t)cl->rbuf[2] << 8 | cl->rbuf[3];
+		if (len > SG_CTL_MAX_MSG) {
+			n->st.ctl_rejected++;
+			sg_log(&n->env, SG_LOG_WARN, MOD,
+			       "control client sent a %zu-byte message "
+			       "(limit %u): disconnected",
+			       len, (unsigned)SG_CTL_MAX_MSG);
+			ctl_error(cl, SG_ERR_RANGE, "message length");
+			ctl_close(cl);
+			return;
+		}
+		if (cl->rlen < 4 + len)
+			break;
+		ctl_request(cl, cl->rbuf + 4, len);
+		memmove(cl->rbuf, cl->rbuf + 4 + len, cl->rlen - 4 - len);
+		cl->rlen -= 4 + len;
+	}
+}
+
+static void on_refused_closed(uv_handle_t *h)
+{
+	sg_node *n = h->data;
+
+	sg_free(&n->env, h);
+	handle_gone(n);
+}
+
+static void on_ctl_connection(uv_stream_t *server, int status)
+{
+	sg_node *n = server->data;
+	struct ctl_client *cl = NULL;
+	size_t i;
+
+	if (status < 0)
+		return;
+	for (i = 0; i < n->cfg.max_ctl_clients && cl == NULL; i++)
+		if (!n->clients[i].used)
+			cl = &n->clients[i];
+	if (cl == NULL) {
+		/* Accept and close at once, so the client is not left
+		 * waiting. */
+		uv_pipe_t *tmp = sg_alloc(&n->env, sizeof(*tmp));
+		n->st.ctl_rejected++;
+		sg_log(&n->env, SG_LOG_WARN, MOD,
+		       "too many control clients: one refused");
+		if (tmp == NULL)
+			return;
+		uv_pipe_init(n->loop, tmp, 0);
+		tmp->data = n;
+		n->handles++;
+		(void)uv_accept(server, (uv_stream_t *)tmp);
+		uv_close((uv_handle_t *)tmp, on_refused_closed);
+		return;
+	}
+	memset(cl, 0, sizeof(*cl));
+	cl->n = n;
+	cl->used = 1;
+	uv_pipe_init(n->loop, &cl->pipe, 0);
+	cl->pipe.data = cl;
+	n->handles++;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0 ||
+	    uv_read_start((uv_stream_t *)&cl->pipe, on_ctl_alloc,
+			  on_ctl_read) != 0)
+		ctl_close(cl);
+}
+
+/* ---- events from the core --------------------------------------------- */
+
+static void deliver_to_clients(sg_node *n, const sg_core_event *ev)
+{
+	size_t i, cap;
+	uint8_t *buf = NULL;
+	long len = 0;
+
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (!cl->used || cl->closing || !cl->subscribed ||
+		    memcmp(cl->sub.bytes, ev->topic.bytes, SG_TOPIC_ID_LEN) !=
+			    0)
+			continue;
+		if (buf == NULL) {
+			sg_cbor_enc e;
+			cap = ev->msg.payload_len + SG_CTL_TOPIC_MAX + 256;
+			buf = sg_alloc(&n->env, cap);
+			if (buf == NULL)
+				return;
+			sg_cbor_enc_init(&e, buf, cap);
+			sg_cbor_put_array(&e, 8);
+			sg_cbor_put_uint(&e, SG_CTL_EV_MESSAGE);
+			sg_cbor_put_text(&e, cl->sub_name,
+					 strlen(cl->sub_name));
+			sg_cbor_put_bytes(&e, ev->msg.hdr.publisher.bytes,
+					  SG_PEER_ID_LEN);
+			sg_cbor_put_uint(&e, ev->msg.hdr.seq);
+			sg_cbor_put_uint(&e, ev->msg.hdr.publish_ms);
+			sg_cbor_put_uint(&e, ev->hops);
+			sg_cbor_put_bytes(&e, ev->msg.id, SG_MSG_ID_LEN);
+			sg_cbor_put_bytes(&e, ev->msg.payload,
+					  ev->msg.payload_len);
+			len = sg_cbor_enc_finish(&e);
+		}
+		if (len > 0)
+			ctl_send(cl, buf, (size_t)len);
+	}
+	sg_free(&n->env, buf);
+}
+
+static void remember_peer(sg_node *n, const sg_peer_id *id,
+			  const struct sockaddr_storage *sa, uint32_t flags)
+{
+	sg_peercache_entry e;
+	size_t alen = 0;
+	int rc;
+
+	if (n->pc == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.id = *id;
+	if (sa_to_memb((const struct sockaddr *)sa, e.addr, &alen) != 0)
+		return;
+	e.addr_len = (uint8_t)alen;
+	e.last_seen_ms = wall_ms(n);
+	e.flags = flags;
+	rc = sg_peercache_put(n->pc, &e);
+	if (rc != 0)
+		sg_log(&n->env, SG_LOG_WARN, MOD, "peer cache: %s",
+		       sg_strerror(rc));
+}
+
+static void on_discovery(sg_node *n, const sg_core_event *ev)
+{
+	if (ev->kind == DISC_ADVERT) {
+		sg_advert adv;
+		int rc = sg_advert_decode_verify(&adv, ev->data, ev->len,
+						 wall_ms(n), 300000);
+		if (rc != 0) {
+			log_peer(n, SG_LOG_WARN, "invalid advert from",
+				 &ev->peer.id, NULL);
+			return;
+		}
+		if (n->pc != NULL) {
+			rc = sg_peercache_put_advert(n->pc, &adv.id, adv.seq,
+						     adv.not_after_ms,
+						     ev->data, ev->len);
+			if (rc == 0)
+				log_peer(n, SG_LOG_INFO, "stored advert of",
+					 &adv.id, NULL);
+		}
+	} else if (ev->kind == DISC_OBSERVED) {
+		struct sockaddr_storage sa;
+		char addr[80];
+		if (memb_to_sa(ev->data, ev->len, &sa) != 0)
+			return;
+		sg_node_format_addr((const struct sockaddr *)&sa, addr,
+				    sizeof(addr));
+		sg_log(&n->env, SG_LOG_INFO, MOD,
+		       "reflector sees this node at %s", addr);
+	}
+}
+
+static void handle_event(sg_node *n, const sg_core_event *ev)
+{
+	struct sockaddr_storage sa;
+
+	switch (ev->type) {
+	case SG_CORE_DELIVER:
+		if (n->env.log != NULL && n->env.log_level >= SG_LOG_DEBUG) {
+			char pub[SG_PEER_ID_SHORT_HEX_LEN];
+			sg_peer_id_short(pub, &ev->msg.hdr.publisher);
+			sg_log(&n->env, SG_LOG_DEBUG, MOD,
+			       "deliver publisher=%s seq=%llu bytes=%zu hops=%u",
+			       pub, (unsigned long long)ev->msg.hdr.seq,
+			       ev->msg.payload_len, ev->hops);
+		}
+		deliver_to_clients(n, ev);
+		if (n->deliver_cb != NULL)
+			n->deliver_cb(n->deliver_ud, &ev->topic, &ev->msg,
+				      ev->hops);
+		break;
+	case SG_CORE_NEIGHBOR_UP:
+		if (memb_to_sa(ev->peer.addr, ev->peer.addr_len, &sa) == 0) {
+			log_peer(n, SG_LOG_INFO, "neighbour up", &ev->peer.id,
+				 &sa);
+			remember_peer(n, &ev->peer.id, &sa, 0);
+		}
+		if ((n->cfg.roles & SG_ROLE_COORDINATOR) && n->advert != NULL)
+			sg_core_send_discovery(n->core, &ev->peer.id,
+					       DISC_ADVERT, n->advert,
+					       n->advert_len);
+		break;
+	case SG_CORE_NEIGHBOR_DOWN:
+		log_peer(n, SG_LOG_INFO, "neighbour down", &ev->peer.id, NULL);
+		break;
+	case SG_CORE_PEER_DEAD:
+		log_peer(n, SG_LOG_INFO, "peer declared dead", &ev->peer.id,
+			 NULL);
+		break;
+	case SG_CORE_PEER_LEFT:
+		log_peer(n, SG_LOG_INFO, "peer left", &ev->peer.id, NULL);
+		break;
+	case SG_CORE_MISBEHAVED:
+		log_peer(n, SG_LOG_WARN, "misbehaving peer disconnected",
+			 &ev->peer.id, NULL);
+		sg_endpoint_close_peer(n->ep, &ev->peer.id);
+		break;
+	case SG_CORE_DISCOVERY:
+		on_discovery(n, ev);
+		break;
+	}
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void rearm(sg_node *n)
+{
+	uint64_t d, now = now_ms(n);
+
+	if (n->left || n->leaving)
+		return; /* the timer waits out the leave grace */
+	d = sg_core_next_deadline(n->core);
+	if (n->next_housekeep < d)
+		d = n->next_housekeep;
+	uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+/* Events first (they may queue frames), then frames. */
+static void pump(sg_node *n)
+{
+	sg_core_event ev;
+	sg_peer_id to;
+	const uint8_t *f;
+	size_t len;
+	int again = 1;
+
+	if (n->left)
+		return;
+	while (again) {
+		again = 0;
+		while (sg_core_poll_event(n->core, &ev))
+			handle_event(n, &ev);
+		while ((len = sg_core_poll_tx(n->core, &to, &f)) > 0) {
+			send_frame(n, &to, f, len);
+			again = 1;
+		}
+	}
+	rearm(n);
+}
+
+/* ---- endpoint events ------------------------------------------------- */
+
+static void on_connected(sg_node *n, const struct sockaddr *remote,
+			 const sg_peer_id *peer)
+{
+	struct sockaddr_storage sa;
+	struct conn *c = NULL;
+	struct dial *d;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	memcpy(&sa, remote,
+	       remote->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					     : sizeof(struct sockaddr_in));
+	c = conn_by_addr(n, &sa);
+	for (i = 0; i < n->cfg.ep.max_conns && c == NULL; i++)
+		if (!n->conns[i].used)
+			c = &n->conns[i];
+	if (c != NULL) {
+		c->used = 1;
+		c->addr = sa;
+		c->id = *peer;
+	}
+	log_peer(n, SG_LOG_DEBUG, "connected", peer, &sa);
+	if ((n->cfg.roles & SG_ROLE_REFLECTOR) != 0) {
+		uint8_t m[SG_MEMB_ADDR_MAX];
+		size_t ml;
+		if (sa_to_memb(remote, m, &ml) == 0)
+			sg_core_send_discovery(n->core, peer, DISC_OBSERVED, m,
+					       ml);
+	}
+	/* Frames held for it, by address (a contact without PeerId) or by
+	 * PeerId (a dial that ended up on another address). */
+	while ((d = dial_by_addr(n, &sa)) != NULL ||
+	       (d = dial_by_id(n, peer)) != NULL) {
+		struct wframe *f;
+		if (d->contact) {
+			sg_memb_peer p;
+			size_t alen = 0;
+			char hex[SG_PEER_ID_HEX_LEN];
+			memset(&p, 0, sizeof(p));
+			p.id = *peer;
+			sa_to_memb(remote, p.addr, &alen);
+			p.addr_len = (uint8_t)alen;
+			sg_peer_id_hex(hex, peer);
+			sg_log(&n->env, SG_LOG_INFO, MOD,
+			       "unpinned contact answered as %s: pinned in "
+			       "the peer cache",
+			       hex);
+			remember_peer(n, peer, &sa, SG_PEER_PINNED);
+			sg_core_add_contact(n->core, &p);
+			sg_core_join(n->core, now_ms(n));
+		} else if (d->has_id && !sg_peer_id_equal(&d->id, peer)) {
+			log_peer(n, SG_LOG_WARN,
+				 "dialled peer answered with another PeerId",
+				 peer, &sa);
+		}
+		for (f = d->head; f != NULL; f = f->next)
+			if (sg_endpoint_send(n->ep, peer, f->buf, f->len) != 0)
+				n->st.frames_waiting_dropped++;
+		dial_free(n, d);
+	}
+}
+
+static void on_closed(sg_node *n, const struct sockaddr *remote, int error)
+{
+	struct sockaddr_storage sa;
+	struct conn *c;
+	struct dial *d;
+
+	memset(&sa, 0, sizeof(sa));
+	memcpy(&sa, remote,
+	       remote->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					     : sizeof(struct sockaddr_in));
+	c = conn_by_addr(n, &sa);
+	if (c != NULL) {
+		sg_peer_id id = c->id;
+		memset(c, 0, sizeof(*c));
+		log_peer(n, SG_LOG_DEBUG, "connection closed", &id, &sa);
+		/* A neighbour's connection is the neighbour; other
+		 * connections (idle passive peers) just end. */
+		if (sg_core_is_active(n->core, &id))
+			sg_core_peer_unreachable(n->core, &id, now_ms(n));
+	} else if ((d = dial_by_addr(n, &sa)) != NULL) {
+		dial_failed(n, d, error != 0 ? sg_strerror(error) : "closed");
+	}
+}
+
+static void on_endpoint(void *ud, sg_endpoint *ep, const struct sockaddr *remote,
+			const sg_quic_event *ev)
+{
+	sg_node *n = ud;
+	(void)ep;
+
+	if (n->left)
+		return;
+	switch (ev->type) {
+	case SG_QUIC_CONNECTED:
+		on_connected(n, remote, &ev->peer);
+		break;
+	case SG_QUIC_MESSAGE: {
+		int rc = sg_core_recv(n->core, &ev->peer, ev->data, ev->len,
+				      now_ms(n), wall_ms(n));
+		if (rc != 0 && n->env.log != NULL &&
+		    n->env.log_level >= SG_LOG_DEBUG) {
+			char hex[SG_PEER_ID_SHORT_HEX_LEN];
+			sg_peer_id_short(hex, &ev->peer);
+			sg_log(&n->env, SG_LOG_DEBUG, MOD,
+			       "frame from %s dropped: %s", hex,
+			       sg_strerror(rc));
+		}
+		break;
+	}
+	case SG_QUIC_CLOSED:
+		on_closed(n, remote, ev->error);
+		break;
+	default:
+		break;
+	}
+	pump(n);
+}
+
+/* ---- timer: core deadlines and housekeeping -------------------------- */
+
+static void make_advert(sg_node *n)
+{
+	sg_advert adv;
+	uint8_t rnd[32], buf[8192];
+	long len;
+	sg_addr a;
+
+	memset(&adv, 0, sizeof(adv));
+	adv.roles = n->cfg.roles;
+	adv.nat = SG_NAT_UNKNOWN;
+	if (sg_core_addr_decode(&a, n->self_addr, n->self_addr_len) == 0) {
+		adv.addrs[0] = a;
+		adv.naddrs = 1;
+	}
+	adv.seq = ++n->advert_seq;
+	adv.not_before_ms = wall_ms(n) - 60000;
+	adv.not_after_ms = wall_ms(n) + 3 * n->cfg.advert_interval_ms;
+	if (adv.not_after_ms - adv.not_before_ms > SG_ADVERT_MAX_VALIDITY_MS)
+		adv.not_after_ms = adv.not_before_ms + SG_ADVERT_MAX_VALIDITY_MS;
+	if (sg_random(&n->env, rnd, sizeof(rnd)) != 0)
+		return;
+	len = sg_advert_sign(buf, sizeof(buf), &adv, n->ident, rnd);
+	if (len < 0) {
+		sg_log(&n->env, SG_LOG_WARN, MOD, "advert: %s",
+		       sg_strerror((int)len));
+		return;
+	}
+	sg_free(&n->env, n->advert);
+	n->advert = sg_alloc(&n->env, (size_t)len);
+	if (n->advert == NULL)
+		return;
+	memcpy(n->advert, buf, (size_t)len);
+	n->advert_len = (size_t)len;
+	if (n->pc != NULL)
+		sg_peercache_set_u64(n->pc, "advert_seq", n->advert_seq);
+}
+
+/* The coordinator re-signs its advert and hands it to its neighbours,
+ * which keep it in their peer caches. */
+static void publish_advert(sg_node *n)
+{
+	sg_peer_id act[64];
+	size_t k, i;
+
+	make_advert(n);
+	if (n->advert == NULL)
+		return;
+	k = sg_core_active(n->core, act, 64);
+	if (k > 64)
+		k = 64;
+	for (i = 0; i < k; i++)
+		sg_core_send_discovery(n->core, &act[i], DISC_ADVERT,
+				       n->advert, n->advert_len);
+	sg_log(&n->env, SG_LOG_INFO, MOD, "advert seq %llu sent to %zu peers",
+	       (unsigned long long)n->advert_seq, k);
+}
+
+static void housekeep(sg_node *n, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < n->max_dials; i++)
+		if (n->dials[i].used &&
+		    now >= n->dials[i].started + DIAL_TIMEOUT_MS)
+			dial_failed(n, &n->dials[i], "timed out");
+	if ((n->cfg.roles & SG_ROLE_COORDINATOR) && now >= n->next_advert) {
+		publish_advert(n);
+		n->next_advert = now + n->cfg.advert_interval_ms;
+	}
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	sg_node *n = t->data;
+	uint64_t now = now_ms(n);
+
+	if (n->left)
+		return;
+	if (now >= n->next_housekeep) {
+		housekeep(n, now);
+		n->next_housekeep = now + HOUSEKEEP_MS;
+	}
+	if (sg_core_next_deadline(n->core) <= now)
+		sg_core_tick(n->core, now);
+	pump(n);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t i, len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return SG_ERR_INVAL;
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] == '/' || buf[i] == '\0') {
+			char c = buf[i];
+			buf[i] = '\0';
+			if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+				return SG_ERR_IO;
+			buf[i] = c;
+		}
+	}
+	return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	handle_gone(h->data);
+}
+
+/* Closes the node's handles (the endpoint closes its own). */
+static void shut(sg_node *n)
+{
+	size_t i;
+
+	if (n->left)
+		return;
+	n->left = 1;
+	if (n->ep != NULL) {
+		sg_endpoint_del(n->ep);
+		n->ep = NULL;
+	}
+	for (i = 0; n->clients != NULL && i < n->cfg.max_ctl_clients; i++)
+		if (n->clients[i].used)
+			ctl_close(&n->clients[i]);
+	if (n->ctl_open) {
+		n->ctl_open = 0;
+		uv_close((uv_handle_t *)&n->ctl, on_handle_closed);
+		unlink(n->ctl_path);
+	}
+	if (n->timer_open) {
+		n->timer_open = 0;
+		uv_timer_stop(&n->timer);
+		uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+	}
+}
+
+static int open_control(sg_node *n)
+{
+	int rc;
+	mode_t old;
+
+	if (snprintf(n->ctl_path, sizeof(n->ctl_path), "%s/%s",
+		     n->cfg.data_dir, SG_CTL_SOCKET_NAME) >=
+	    (int)sizeof(n->ctl_path))
+		return SG_ERR_RANGE;
+	{
+		/* A socket file that answers belongs to a running node. */
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un su;
+		if (strlen(n->ctl_path) >= sizeof(su.sun_path)) {
+			if (fd >= 0)
+				close(fd);
+			sg_log(&n->env, SG_LOG_ERROR, MOD,
+			       "control socket path too long: %s",
+			       n->ctl_path);
+			return SG_ERR_RANGE;
+		}
+		memset(&su, 0, sizeof(su));
+		su.sun_family = AF_UNIX;
+		memcpy(su.sun_path, n->ctl_path, strlen(n->ctl_path));
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&su,
+				       sizeof(su)) == 0) {
+			close(fd);
+			sg_log(&n->env, SG_LOG_ERROR, MOD,
+			       "another node is running on %s",
+			       n->cfg.data_dir);
+			return SG_ERR_EXISTS;
+		}
+		if (fd >= 0)
+			close(fd);
+		unlink(n->ctl_path); /* stale */
+	}
+	if (uv_pipe_init(n->loop, &n->ctl, 0) != 0)
+		return SG_ERR_IO;
+	n->ctl.data = n;
+	n->ctl_open = 1;
+	n->handles++;
+	old = umask(0177);
+	rc = uv_pipe_bind(&n->ctl, n->ctl_path);
+	umask(old);
+	if (rc != 0 || chmod(n->ctl_path, 0600) != 0 ||
+	    uv_listen((uv_stream_t *)&n->ctl, 16, on_ctl_connection) != 0) {
+		sg_log(&n->env, SG_LOG_ERROR, MOD,
+		       "cannot serve the control socket %s: %s", n->ctl_path,
+		       uv_strerror(rc));
+		return SG_ERR_IO;
+	}
+	return 0;
+}
+
+static int parse_contact(const char *s, sg_peer_id *id, int *has_id,
+			 struct sockaddr_storage *sa)
+{
+	const char *at = strchr(s, '@');
+
+	*has_id = 0;
+	if (at != NULL) {
+		if (sg_peer_id_parse(id, s, (size_t)(at - s)) != 0)
+			return SG_ERR_INVAL;
+		*has_id = 1;
+		s = at + 1;
+	}
+	return sg_node_parse_addr(s, sa);
+}
+
+/* Contacts from the configuration, then the peer cache. */
+static int bootstrap(sg_node *n)
+{
+	sg_peercache_entry cached[8];
+	size_t i, added = 0;
+	long k = 0;
+	int rc;
+
+	for (i = 0; i < n->cfg.n_contacts; i++) {
+		sg_peer_id id;
+		struct sockaddr_storage sa;
+		int has_id;
+		char hex[SG_PEER_ID_HEX_LEN];
+
+		rc = parse_contact(n->cfg.contacts[i], &id, &has_id, &sa);
+		if (rc != 0) {
+			sg_log(&n->env, SG_LOG_ERROR, MOD,
+			       "bad contact '%s' (want ADDR or PEERID@ADDR)",
+			       n->cfg.contacts[i]);
+			return SG_ERR_INVAL;
+		}
+		if (has_id) {
+			sg_memb_peer p;
+			size_t alen = 0;
+			memset(&p, 0, sizeof(p));
+			p.id = id;
+			sa_to_memb((const struct sockaddr *)&sa, p.addr, &alen);
+			p.addr_len = (uint8_t)alen;
+			if (sg_core_add_contact(n->core, &p) == 0)
+				added++;
+			sg_peer_id_hex(hex, &id);
+			sg_log(&n->env, SG_LOG_INFO, MOD,
+			       "contact %s pinned to %s", n->cfg.contacts[i],
+			       hex);
+		} else {
+			struct dial *d;
+			sg_log(&n->env, SG_LOG_INFO, MOD,
+			       "contact %s is not pinned (no PEERID@): its "
+			       "PeerId is taken from its handshake",
+			       n->cfg.contacts[i]);
+			rc = start_dial(n, &sa, NULL, 1, &d);
+			if (rc != 0 && rc != SG_ERR_EXISTS) {
+				sg_log(&n->env, SG_LOG_ERROR, MOD,
+				       "cannot dial %s: %s",
+				       n->cfg.contacts[i], sg_strerror(rc));
+				return rc;
+			}
+		}
+	}
+	if (n->pc != NULL)
+		k = sg_peercache_recent(n->pc, cached, 8);
+	for (i = 0; k > 0 && i < (size_t)k; i++) {
+		sg_memb_peer p;
+		if (sg_peer_id_equal(&cached[i].id, &n->ident->id))
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.id = cached[i].id;
+		p.addr_len = cached[i].addr_len;
+		memcpy(p.addr, cached[i].addr, p.addr_len);
+		if (sg_core_add_contact(n->core, &p) == 0)
+			added++;
+	}
+	if (k > 0)
+		sg_log(&n->env, SG_LOG_INFO, MOD,
+		       "%ld peers from the peer cache as contacts", k);
+	if (added > 0)
+		sg_core_join(n->core, now_ms(n));
+	return 0;
+}
+
+sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
+		     const sg_node_config *cfg, const sg_identity *ident,
+		     int *err)
+{
+	sg_node *n;
+	struct sockaddr_storage bind_sa;
+	char path[4096], addr[80];
+	int rc;
+	uint64_t seq;
+
+	*err = SG_ERR_INVAL;
+	if (cfg->size != sizeof(*cfg) || cfg->data_dir == NULL ||
+	    cfg->max_ctl_clients == 0 || cfg->max_waiting_frames == 0 ||
+	    cfg->advert_interval_ms == 0 || cfg->ep.max_conns == 0)
+		return NULL;
+	if (sg_node_parse_addr(cfg->bind != NULL ? cfg->bind : "0.0.0.0:0",
+			       &bind_sa) != 0) {
+		sg_log(env, SG_LOG_ERROR, MOD, "bad bind address '%s'",
+		       cfg->bind);
+		return NULL;
+	}
+	*err = SG_ERR_NOMEM;
+	n = sg_calloc(env, 1, sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	n->env = *env;
+	n->cfg = *cfg;
+	n->ident = ident;
+	n->loop = loop;
+	n->started = now_ms(n);
+	n->max_dials = 64;
+	n->dials = sg_calloc(env, n->max_dials, sizeof(struct dial));
+	n->conns = sg_calloc(env, cfg->ep.max_conns, sizeof(struct conn));
+	n->clients =
+		sg_calloc(env, cfg->max_ctl_clients, sizeof(struct ctl_client));
+	n->tnames = sg_calloc(env, cfg->core.max_topics, sizeof(struct tname));
+	if (n->dials == NULL || n->conns == NULL || n->clients == NULL ||
+	    n->tnames == NULL)
+		goto fail;
+	{
+		size_t i;
+		for (i = 0; i < cfg->max_ctl_clients; i++)
+			n->clients[i].n = n;
+	}
+	if ((rc = mkdir_p(cfg->data_dir)) != 0) {
+		sg_log(env, SG_LOG_ERROR, MOD, "cannot create %s: %s",
+		       cfg->data_dir, strerror(errno));
+		*err = rc;
+		goto fail;
+	}
+	if (snprintf(path, sizeof(path), "%s/peers.db", cfg->data_dir) >=
+	    (int)sizeof(path)) {
+		*err = SG_ERR_RANGE;
+		goto fail;
+	}
+	n->pc = sg_peercache_open(env, path, cfg->max_cached_peers, &rc);
+	if (n->pc == NULL) {
+		sg_log(env, SG_LOG_ERROR, MOD, "peer cache %s: %s", path,
+		       sg_strerror(rc));
+		*err = rc;
+		goto fail;
+	}
+	if (sg_peercache_get_u64(n->pc, "advert_seq", &seq) == 0)
+		n->advert_seq = seq;
+	n->ep = sg_endpoint_new(loop, env, &cfg->ep, ident,
+				(const struct sockaddr *)&bind_sa, on_endpoint,
+				n, &rc);
+	if (n->ep == NULL) {
+		sg_log(env, SG_LOG_ERROR, MOD, "cannot bind %s: %s",
+		       cfg->bind, sg_strerror(rc));
+		*err = rc;
+		goto fail;
+	}
+	sg_endpoint_local_addr(n->ep, &n->local);
+	{
+		/* The address others reach us at: the bound one, or for an
+		 * unspecified bind the route towards the first contact (or
+		 * loopback). */
+		struct sockaddr_storage self = n->local;
+		if (is_unspecified(&self)) {
+			struct sockaddr_storage dst, src;
+			sg_peer_id id;
+			int has_id;
+			if (cfg->n_contacts > 0 &&
+			    parse_contact(cfg->contacts[0], &id, &has_id,
+					  &dst) == 0 &&
+			    dst.ss_family == self.ss_family &&
+			    route_source(&dst, &src) == 0) {
+				if (src.ss_family == AF_INET)
+					((struct sockaddr_in *)&self)->sin_addr =
+						((struct sockaddr_in *)&src)
+							->sin_addr;
+				else
+					((struct sockaddr_in6 *)&self)
+						->sin6_addr =
+						((struct sockaddr_in6 *)&src)
+							->sin6_addr;
+			} else if (self.ss_family == AF_INET) {
+				((struct sockaddr_in *)&self)->sin_addr.s_addr =
+					htonl(INADDR_LOOPBACK);
+			} else {
+				((struct sockaddr_in6 *)&self)->sin6_addr =
+					in6addr_loopback;
+			}
+		}
+		if (sa_to_memb((const struct sockaddr *)&self, n->self_addr,
+			       &n->self_addr_len) != 0)
+			goto fail;
+		sg_node_format_addr((const struct sockaddr *)&self, addr,
+				    sizeof(addr));
+	}
+	n->core = sg_core_new(&n->env, &cfg->core, ident, n->self_addr,
+			      n->self_addr_len, now_ms(n));
+	if (n->core == NULL) {
+		*err = SG_ERR_NOMEM;
+		goto fail;
+	}
+	uv_timer_init(loop, &n->timer);
+	n->timer.data = n;
+	n->timer_open = 1;
+	n->handles++;
+	if (cfg->control && (rc = open_control(n)) != 0) {
+		*err = rc;
+		goto fail;
+	}
+	{
+		char hex[SG_PEER_ID_HEX_LEN];
+		sg_peer_id_hex(hex, &ident->id);
+		sg_log(env, SG_LOG_INFO, MOD, "node %s listening on %s", hex,
+		       addr);
+	}
+	n->next_housekeep = now_ms(n) + HOUSEKEEP_MS;
+	n->next_advert = now_ms(n);
+	if ((rc = bootstrap(n)) != 0) {
+		*err = rc;
+		goto fail;
+	}
+	if (cfg->roles & SG_ROLE_COORDINATOR)
+		make_advert(n);
+	pump(n);
+	*err = 0;
+	return n;
+fail:
+	sg_node_del(n);
+	return NULL;
+}
+
+void sg_node_set_deliver_cb(sg_node *n, sg_node_deliver_cb cb, void *ud)
+{
+	n->deliver_cb = cb;
+	n->deliver_ud = ud;
+}
+
+void sg_node_set_exit_cb(sg_node *n, void (*cb)(void *), void *ud)
+{
+	n->exit_cb = cb;
+	n->exit_ud = ud;
+}
+
+int sg_node_subscribe(sg_node *n, const char *topic, size_t len)
+{
+	sg_topic_id tid;
+	int rc;
+
+	if (len == 0 || len > SG_CTL_TOPIC_MAX)
+		return SG_ERR_RANGE;
+	sg_topic_id_from_name(&tid, topic, len);
+	rc = sg_core_subscribe(n->core, &tid, now_ms(n));
+	if (rc == 0)
+		tname_remember(n, &tid, topic, len);
+	pump(n);
+	return rc;
+}
+
+int sg_node_unsubscribe(sg_node *n, const char *topic, size_t len)
+{
+	sg_topic_id tid;
+	int rc;
+
+	sg_topic_id_from_name(&tid, topic, len);
+	rc = sg_core_unsubscribe(n->core, &tid, now_ms(n));
+	if (rc == 0)
+		tname_forget(n, &tid);
+	pump(n);
+	return rc;
+}
+
+int sg_node_publish(sg_node *n, const char *topic, size_t topic_len,
+		    const uint8_t *payload, size_t len,
+		    uint8_t id[SG_MSG_ID_LEN])
+{
+	sg_topic_id tid;
+	uint8_t rnd[32];
+	int rc;
+
+	if (topic_len == 0 || topic_len > SG_CTL_TOPIC_MAX)
+		return SG_ERR_RANGE;
+	if ((rc = sg_random(&n->env, rnd, sizeof(rnd))) != 0)
+		return rc;
+	sg_topic_id_from_name(&tid, topic, topic_len);
+	rc = sg_core_publish(n->core, &tid, payload, len, rnd, now_ms(n),
+			     wall_ms(n), id);
+	if (rc == 0)
+		tname_remember(n, &tid, topic, topic_len);
+	pump(n);
+	return rc;
+}
+
+static void on_leave_grace(uv_timer_t *t)
+{
+	sg_node *n = t->data;
+	shut(n);
+}
+
+static void leave_now(sg_node *n)
+{
+	if (n->leaving || n->left)
+		return;
+	n->leaving = 1;
+	if (n->leave_done == NULL && n->exit_cb != NULL) {
+		n->leave_done = n->exit_cb;
+		n->leave_ud = n->exit_ud;
+	}
+	sg_core_leave(n->core, now_ms(n));
+	pump(n);
+	/* Give the LEFT messages a moment on the wire, then close. */
+	uv_timer_stop(&n->timer);
+	uv_timer_start(&n->timer, on_leave_grace, LEAVE_GRACE_MS, 0);
+}
+
+void sg_node_leave(sg_node *n, void (*done)(void *ud), void *ud)
+{
+	n->leave_done = done;
+	n->leave_ud = ud;
+	leave_now(n);
+}
+
+static void free_all(sg_node *n)
+{
+	sg_env env = n->env;
+
+	sg_free(&env, n->dials);
+	sg_free(&env, n->conns);
+	sg_free(&env, n->clients);
+	sg_free(&env, n->tnames);
+	sg_free(&env, n);
+}
+
+void sg_node_del(sg_node *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	n->leave_done = NULL;
+	shut(n);
+	for (i = 0; n->dials != NULL && i < n->max_dials; i++)
+		if (n->dials[i].used)
+			dial_free(n, &n->dials[i]);
+	sg_core_del(n->core);
+	n->core = NULL;
+	sg_peercache_close(n->pc);
+	n->pc = NULL;
+	sg_free(&n->env, n->advert);
+	n->advert = NULL;
+	/* Handles still closing point into n: the last one frees it. */
+	if (n->handles == 0)
+		free_all(n);
+	else
+		n->freeing = 1;
+}
+
+const sg_peer_id *sg_node_id(const sg_node *n)
+{
+	return &n->ident->id;
+}
+
+int sg_node_local_addr(const sg_node *n, struct sockaddr_storage *sa)
+{
+	*sa = n->local;
+	return 0;
+}
+
+void sg_node_stats_get(const sg_node *n, sg_node_stats *st)
+{
+	*st = n->st;
+	if (n->core != NULL)
+		sg_core_stats_get(n->core, &st->core);
+	if (n->ep != NULL)
+		sg_endpoint_stats_get(n->ep, &st->ep);
+	st->uptime_ms = now_ms(n) - n->started;
+}

@@ -1,0 +1,987 @@
+/*
+ * saorsa-gossip network ... and pubsub ...: running a node in the
+ * foreground, and talking to a running node through its control socket
+ * (include/sg/control.h, docs/PROTOCOL.md "Control socket").
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "sg/cbor.h"
+#include "sg/control.h"
+#include "sg/err.h"
+#include "sg/keystore.h"
+#include "sg/node.h"
+
+/* ---- logging ------------------------------------------------------------ */
+
+static int log_json;
+
+void cli_log_sink(void *ud, sg_log_level level, const char *module,
+		  const char *msg)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+	(void)ud;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	if (log_json) {
+		fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":",
+			when, sg_log_level_name(level));
+		cli_json_str(stderr, module);
+		fprintf(stderr, ",\"msg\":");
+		cli_json_str(stderr, msg);
+		fprintf(stderr, "}\n");
+	} else {
+		const char *lv = level == SG_LOG_ERROR  ? "ERROR"
+				 : level == SG_LOG_WARN ? "WARN"
+				 : level == SG_LOG_INFO ? "INFO"
+							: "DEBUG";
+		fprintf(stderr, "%s %-5s %s: %s\n", when, lv, module, msg);
+	}
+	fflush(stderr);
+}
+
+void cli_log_setup(cli *c, int json)
+{
+	log_json = json;
+	c->env.log = cli_log_sink;
+	c->env.log_level = c->verbose ? SG_LOG_DEBUG : SG_LOG_INFO;
+}
+
+/* ---- running a node --------------------------------------------------- */
+
+typedef struct runner {
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	sg_node *node;
+	const sg_env *env;
+	int stopping;
+} runner;
+
+static void on_left(void *ud)
+{
+	runner *r = ud;
+	uv_close((uv_handle_t *)&r->sigint, NULL);
+	uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	runner *r = s->data;
+
+	if (r->stopping) {
+		/* a second signal: do not wait any longer */
+		on_left(r);
+		uv_stop(&r->loop);
+		return;
+	}
+	r->stopping = 1;
+	sg_log(r->env, SG_LOG_INFO, "node",
+	       "%s received: leaving the overlay",
+	       signum == SIGINT ? "SIGINT" : "SIGTERM");
+	sg_node_leave(r->node, on_left, r);
+}
+
+int cli_run_node(cli *c, sg_node_config *cfg, const sg_identity *id)
+{
+	runner r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.env = &c->env;
+	signal(SIGPIPE, SIG_IGN);
+	if (uv_loop_init(&r.loop) != 0) {
+		cli_err(c, "cannot start the event loop");
+		return CLI_FAIL;
+	}
+	r.node = sg_node_new(&r.loop, &c->env, cfg, id, &err);
+	if (r.node == NULL) {
+		cli_err(c, "cannot start the node: %s", sg_strerror(err));
+		uv_run(&r.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&r.loop);
+		return CLI_FAIL;
+	}
+	sg_node_set_exit_cb(r.node, on_left, &r);
+	uv_signal_init(&r.loop, &r.sigint);
+	uv_signal_init(&r.loop, &r.sigterm);
+	r.sigint.data = r.sigterm.data = &r;
+	uv_signal_start(&r.sigint, on_signal, SIGINT);
+	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	sg_log(&c->env, SG_LOG_INFO, "node", "stopped");
+	sg_node_del(r.node);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&r.loop) != 0) {
+		/* handles left by a forced stop */
+		uv_walk(&r.loop, NULL, NULL);
+	}
+	return CLI_OK;
+}
+
+/* ---- control client ----------------------------------------------------- */
+
+static int data_dir(cli *c, const char *given, char *out, size_t len)
+{
+	char base[4096];
+	int rc;
+
+	if (given != NULL) {
+		if (snprintf(out, len, "%s", given) >= (int)len) {
+			cli_err(c, "data directory path too long");
+			return CLI_USAGE;
+		}
+		return 0;
+	}
+	rc = sg_config_dir(base, sizeof(base), c->config_dir);
+	if (rc != 0 || snprintf(out, len, "%s/node", base) >= (int)len) {
+		cli_err(c, "cannot locate the data directory (set --data-dir, "
+			   "--config-dir or SAORSA_GOSSIP_HOME)");
+		return CLI_FAIL;
+	}
+	return 0;
+}
+
+/* Connects to the node serving dir; -1 with a message when none does. */
+static int ctl_connect(cli *c, const char *dir)
+{
+	struct sockaddr_un su;
+	int fd;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SG_CTL_SOCKET_NAME);
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(su.sun_path)) {
+		cli_err(c, "control socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(su.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&su, sizeof(su)) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (e == ENOENT || e == ECONNREFUSED)
+			cli_err(c, "no node is running on %s (start one with "
+				   "'saorsa-gossip network join')",
+				dir);
+		else
+			cli_err(c, "cannot reach the node on %s: %s", dir,
+				strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static int read_all(int fd, uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = read(fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int cli_ctl_request(int fd, const sg_ctl_request *r)
+{
+	uint8_t *buf;
+	size_t cap = 64 + r->topic_len + r->payload_len;
+	long n;
+	int rc = -1;
+
+	buf = malloc(cap + 4);
+	if (buf == NULL)
+		return -1;
+	n = sg_ctl_request_encode(buf + 4, cap, r);
+	if (n > 0) {
+		buf[0] = (uint8_t)(n >> 24);
+		buf[1] = (uint8_t)(n >> 16);
+		buf[2] = (uint8_t)(n >> 8);
+		buf[3] = (uint8_t)n;
+		rc = write_all(fd, buf, (size_t)n + 4);
+	}
+	free(buf);
+	return rc;
+}
+
+/* Reads one message into a malloc'd, validated buffer; NULL at the end
+ * of the stream or on a malformed message. */
+uint8_t *cli_ctl_read(int fd, size_t *len)
+{
+	uint8_t hdr[4], *buf;
+	size_t n;
+
+	if (read_all(fd, hdr, 4) != 0)
+		return NULL;
+	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 |
+	    hdr[3];
+	if (n == 0 || n > SG_CTL_MAX_MSG)
+		return NULL;
+	buf = malloc(n);
+	if (buf == NULL)
+		return NULL;
+	if (read_all(fd, buf, n) != 0 || sg_cbor_validate(buf, n, NULL) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* Opens a response: the array header and status. A status other than 0
+ * is printed (with the node's message) and returned. */
+static int ctl_status_of(cli *c, sg_cbor_dec *d, const uint8_t *buf,
+			 size_t len, size_t *count)
+{
+	int64_t st;
+	const char *msg;
+	size_t ml;
+
+	sg_cbor_dec_init(d, buf, len);
+	if (sg_cbor_get_array(d, count) != 0 || *count < 1 ||
+	    sg_cbor_get_int(d, &st) != 0) {
+		cli_err(c, "malformed answer from the node");
+		return SG_ERR_MALFORMED;
+	}
+	if (st != 0) {
+		if (*count == 2 && sg_cbor_get_text(d, &msg, &ml) == 0)
+			cli_err(c, "the node refused: %.*s", (int)ml, msg);
+		else
+			cli_err(c, "the node refused: %s",
+				sg_strerror((int)st));
+		return st < INT32_MIN ? SG_ERR_INVAL : (int)st;
+	}
+	return 0;
+}
+
+/* One request, one answer; *resp is malloc'd. Exit code. */
+static int ctl_call(cli *c, const char *dir, const sg_ctl_request *r,
+		    uint8_t **resp, size_t *len)
+{
+	int fd = ctl_connect(c, dir);
+
+	if (fd < 0)
+		return CLI_FAIL;
+	if (cli_ctl_request(fd, r) != 0 ||
+	    (*resp = cli_ctl_read(fd, len)) == NULL) {
+		cli_err(c, "the node on %s did not answer", dir);
+		close(fd);
+		return CLI_FAIL;
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+enum {
+	O_COORD = 1000,
+	O_IDENTITY,
+	O_BIND,
+	O_DATA,
+	O_TOPIC,
+	O_MESSAGE,
+	O_JSON,
+	O_LOGFMT,
+};
+
+typedef struct nargs {
+	const char *coordinators[8];
+	size_t ncoord;
+	const char *identity, *bind, *data_dir, *topic, *message, *logfmt;
+} nargs;
+
+static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
+{
+	static const struct option opts[] = {
+		{"coordinator", required_argument, NULL, O_COORD},
+		{"identity", required_argument, NULL, O_IDENTITY},
+		{"bind", required_argument, NULL, O_BIND},
+		{"data-dir", required_argument, NULL, O_DATA},
+		{"topic", required_argument, NULL, O_TOPIC},
+		{"message", required_argument, NULL, O_MESSAGE},
+		{"json", no_argument, NULL, O_JSON},
+		{"log-format", required_argument, NULL, O_LOGFMT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"config-dir", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case O_COORD:
+			if (a->ncoord == 8) {
+				cli_err(c, "at most 8 --coordinator options");
+				return CLI_USAGE;
+			}
+			a->coordinators[a->ncoord++] = optarg;
+			break;
+		case O_IDENTITY:
+			a->identity = optarg;
+			break;
+		case O_BIND:
+			a->bind = optarg;
+			break;
+		case O_DATA:
+			a->data_dir = optarg;
+			break;
+		case O_TOPIC:
+			a->topic = optarg;
+			break;
+		case O_MESSAGE:
+			a->message = optarg;
+			break;
+		case O_JSON:
+			c->json = 1;
+			break;
+		case O_LOGFMT:
+			a->logfmt = optarg;
+			break;
+		case 'v':
+			c->verbose = 1;
+			break;
+		case 'c':
+			c->config_dir = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		default:
+			fputs(usage, stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_err(c, "unexpected argument '%s'", argv[optind]);
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	if (a->logfmt != NULL && strcmp(a->logfmt, "text") != 0 &&
+	    strcmp(a->logfmt, "json") != 0) {
+		cli_err(c, "--log-format is text or json, not '%s'", a->logfmt);
+		return CLI_USAGE;
+	}
+	if (a->topic != NULL &&
+	    (strlen(a->topic) == 0 || strlen(a->topic) > SG_CTL_TOPIC_MAX)) {
+		cli_err(c, "a topic name has 1-%d bytes", SG_CTL_TOPIC_MAX);
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+/* ---- network ------------------------------------------------------------ */
+
+static const char network_usage[] =
+	"usage: saorsa-gossip network join --identity ALIAS [--coordinator "
+	"[PEERID@]ADDR]...\n"
+	"                                  [--bind ADDR] [--data-dir DIR] "
+	"[--log-format text|json] [-v]\n"
+	"       saorsa-gossip network status|peers|leave [--data-dir DIR] "
+	"[--json]\n"
+	"\n"
+	"  join    run a node in the foreground (until SIGINT/SIGTERM or "
+	"'network leave').\n"
+	"          --coordinator  a bootstrap contact, IP:PORT or "
+	"[IPv6]:PORT; PEERID@ADDR pins\n"
+	"                         its PeerId (without it, the PeerId it "
+	"answers with is pinned).\n"
+	"                         Without any, the node rejoins from its "
+	"peer cache.\n"
+	"          --bind         local address (default 0.0.0.0:0)\n"
+	"  status  the running node's PeerId, address and counters\n"
+	"  peers   its active and passive neighbours\n"
+	"  leave   asks it to leave the overlay and exit\n"
+	"\n"
+	"  --data-dir DIR  the node's directory (peer cache, control socket);\n"
+	"                  default CONFIG_DIR/node\n";
+
+static void print_hex_json(const uint8_t *p, size_t n)
+{
+	size_t i;
+	putchar('"');
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+	putchar('"');
+}
+
+static int net_status(cli *c, const char *dir)
+{
+	sg_ctl_request r = {SG_CTL_STATUS, NULL, 0, NULL, 0};
+	uint8_t *resp;
+	size_t len, count;
+	sg_cbor_dec d;
+	const uint8_t *id;
+	const char *addr;
+	size_t alen;
+	uint64_t v[9];
+	int rc, i;
+	char hex[SG_PEER_ID_HEX_LEN];
+	sg_peer_id pid;
+
+	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	if (rc == 0 && (count != 12 ||
+			sg_cbor_get_bytes_len(&d, &id, SG_PEER_ID_LEN) != 0 ||
+			sg_cbor_get_text(&d, &addr, &alen) != 0))
+		rc = SG_ERR_MALFORMED;
+	for (i = 0; rc == 0 && i < 9; i++)
+		rc = sg_cbor_get_uint(&d, &v[i]);
+	if (rc != 0) {
+		if (rc == SG_ERR_MALFORMED || rc == SG_ERR_TYPE)
+			cli_err(c, "malformed status from the node");
+		free(resp);
+		return CLI_FAIL;
+	}
+	memcpy(pid.bytes, id, SG_PEER_ID_LEN);
+	sg_peer_id_hex(hex, &pid);
+	if (c->json) {
+		printf("{\"peer_id\":\"%s\",\"address\":\"%.*s\","
+		       "\"uptime_ms\":%llu,\"active\":%llu,\"passive\":%llu,"
+		       "\"topics\":%llu,\"published\":%llu,\"delivered\":%llu,"
+		       "\"connections\":%llu,\"roles\":%llu,\"data_dir\":",
+		       hex, (int)alen, addr, (unsigned long long)v[0],
+		       (unsigned long long)v[1], (unsigned long long)v[2],
+		       (unsigned long long)v[3], (unsigned long long)v[4],
+		       (unsigned long long)v[5], (unsigned long long)v[6],
+		       (unsigned long long)v[7]);
+		cli_json_str(stdout, dir);
+		printf("}\n");
+	} else {
+		printf("Node: %s\n", hex);
+		printf("  Address:     %.*s\n", (int)alen, addr);
+		printf("  Uptime:      %llu s\n",
+		       (unsigned long long)(v[0] / 1000));
+		printf("  Neighbours:  %llu active, %llu passive\n",
+		       (unsigned long long)v[1], (unsigned long long)v[2]);
+		printf("  Topics:      %llu\n", (unsigned long long)v[3]);
+		printf("  Messages:    %llu published, %llu delivered\n",
+		       (unsigned long long)v[4], (unsigned long long)v[5]);
+		printf("  Connections: %llu\n", (unsigned long long)v[6]);
+		printf("  Data dir:    %s\n", dir);
+	}
+	free(resp);
+	return CLI_OK;
+}
+
+static int net_peers(cli *c, const char *dir)
+{
+	sg_ctl_request r = {SG_CTL_PEERS, NULL, 0, NULL, 0};
+	uint8_t *resp;
+	size_t len, count, n, i;
+	sg_cbor_dec d;
+	int rc;
+
+	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	if (rc == 0 && (count != 2 || sg_cbor_get_array(&d, &n) != 0))
+		rc = SG_ERR_MALFORMED;
+	if (rc != 0)
+		goto bad;
+	if (c->json)
+		printf("[");
+	else
+		printf("%-64s  %-8s  %s\n", "PEER", "VIEW", "ADDRESS");
+	for (i = 0; i < n; i++) {
+		size_t k, alen;
+		const uint8_t *id;
+		const char *addr;
+		uint64_t kind;
+		sg_peer_id pid;
+		char hex[SG_PEER_ID_HEX_LEN];
+		if (sg_cbor_get_array(&d, &k) != 0 || k != 3 ||
+		    sg_cbor_get_bytes_len(&d, &id, SG_PEER_ID_LEN) != 0 ||
+		    sg_cbor_get_text(&d, &addr, &alen) != 0 ||
+		    sg_cbor_get_uint(&d, &kind) != 0) {
+			rc = SG_ERR_MALFORMED;
+			goto bad;
+		}
+		memcpy(pid.bytes, id, SG_PEER_ID_LEN);
+		sg_peer_id_hex(hex, &pid);
+		if (c->json)
+			printf("%s{\"peer_id\":\"%s\",\"view\":\"%s\","
+			       "\"address\":\"%.*s\"}",
+			       i > 0 ? "," : "", hex,
+			       kind == 1 ? "active" : "passive", (int)alen,
+			       addr);
+		else
+			printf("%s  %-8s  %.*s\n", hex,
+			       kind == 1 ? "active" : "passive", (int)alen,
+			       addr);
+	}
+	if (c->json)
+		printf("]\n");
+	free(resp);
+	return CLI_OK;
+bad:
+	if (rc == SG_ERR_MALFORMED)
+		cli_err(c, "malformed peer list from the node");
+	free(resp);
+	return CLI_FAIL;
+}
+
+static int net_leave(cli *c, const char *dir)
+{
+	sg_ctl_request r = {SG_CTL_LEAVE, NULL, 0, NULL, 0};
+	uint8_t *resp;
+	size_t len, count;
+	sg_cbor_dec d;
+	int rc;
+
+	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	free(resp);
+	if (rc != 0)
+		return CLI_FAIL;
+	if (c->json)
+		printf("{\"left\":true}\n");
+	else
+		printf("The node on %s is leaving the overlay.\n", dir);
+	return CLI_OK;
+}
+
+static int net_join(cli *c, const nargs *a, const char *dir)
+{
+	sg_node_config cfg;
+	sg_identity *id;
+	int rc;
+
+	if (a->identity == NULL) {
+		cli_err(c, "network join needs --identity ALIAS (create one "
+			   "with 'saorsa-gossip identity create')");
+		return CLI_USAGE;
+	}
+	id = malloc(sizeof(*id));
+	if (id == NULL)
+		return CLI_FAIL;
+	if ((rc = cli_load_identity(c, a->identity, id)) != 0) {
+		free(id);
+		return rc;
+	}
+	cli_log_setup(c, a->logfmt != NULL && strcmp(a->logfmt, "json") == 0);
+	sg_node_config_default(&cfg);
+	cfg.data_dir = dir;
+	if (a->bind != NULL)
+		cfg.bind = a->bind;
+	cfg.contacts = a->coordinators;
+	cfg.n_contacts = a->ncoord;
+	rc = cli_run_node(c, &cfg, id);
+	sg_identity_wipe(id);
+	free(id);
+	return rc;
+}
+
+int cli_network(cli *c, int argc, char **argv)
+{
+	nargs a;
+	char dir[4096];
+	const char *sub;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(network_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	sub = argv[1];
+	rc = nparse(c, argc - 1, argv + 1, &a, network_usage);
+	if (rc != 0)
+		return rc < 0 ? CLI_OK : rc;
+	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
+		return rc;
+	if (strcmp(sub, "join") == 0)
+		return net_join(c, &a, dir);
+	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL) {
+		cli_err(c, "--coordinator, --identity and --bind are options "
+			   "of 'network join'");
+		return CLI_USAGE;
+	}
+	if (strcmp(sub, "status") == 0)
+		return net_status(c, dir);
+	if (strcmp(sub, "peers") == 0)
+		return net_peers(c, dir);
+	if (strcmp(sub, "leave") == 0)
+		return net_leave(c, dir);
+	cli_err(c, "unknown network command '%s'", sub);
+	fputs(network_usage, stderr);
+	return CLI_USAGE;
+}
+
+/* ---- pubsub --------------------------------------------------------------- */
+
+static const char pubsub_usage[] =
+	"usage: saorsa-gossip pubsub subscribe --topic T [--data-dir DIR] "
+	"[--json]\n"
+	"       saorsa-gossip pubsub publish --topic T [--message M] "
+	"[--data-dir DIR] [--json]\n"
+	"       saorsa-gossip pubsub unsubscribe --topic T [--data-dir DIR]\n"
+	"       saorsa-gossip pubsub list [--data-dir DIR] [--json]\n"
+	"\n"
+	"  subscribe    subscribes the running node to T and prints each "
+	"message as it\n"
+	"               arrives, until interrupted (the node stays "
+	"subscribed)\n"
+	"  publish      signs and broadcasts M (without --message: standard "
+	"input, up to\n"
+	"               1 MiB less 4 KiB); the node subscribes to T\n"
+	"  unsubscribe  the node leaves T's swarm\n"
+	"  list         the node's topics\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int s)
+{
+	(void)s;
+	interrupted = 1;
+}
+
+static void print_payload_text(const uint8_t *p, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = p[i];
+		if (ch == '\n' || ch == '\t' || (ch >= 0x20 && ch != 0x7f))
+			putchar(ch);
+		else
+			printf("\\x%02x", ch);
+	}
+}
+
+static int ps_subscribe(cli *c, const char *dir, const char *topic)
+{
+	sg_ctl_request r = {SG_CTL_SUBSCRIBE, topic, strlen(topic), NULL, 0};
+	struct sigaction sa;
+	uint8_t *msg;
+	size_t len, count;
+	sg_cbor_dec d;
+	int fd = ctl_connect(c, dir), rc;
+
+	if (fd < 0)
+		return CLI_FAIL;
+	if (cli_ctl_request(fd, &r) != 0 ||
+	    (msg = cli_ctl_read(fd, &len)) == NULL) {
+		cli_err(c, "the node on %s did not answer", dir);
+		close(fd);
+		return CLI_FAIL;
+	}
+	rc = ctl_status_of(c, &d, msg, len, &count);
+	free(msg);
+	if (rc != 0) {
+		close(fd);
+		return CLI_FAIL;
+	}
+	if (!c->json) {
+		printf("Subscribed to '%s'; waiting for messages "
+		       "(Ctrl-C to stop).\n",
+		       topic);
+		fflush(stdout);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!interrupted) {
+		uint64_t code, seq, pms, hops;
+		const char *tn;
+		size_t tl, pl;
+		const uint8_t *pub, *id, *payload;
+		sg_peer_id pid;
+		char hex[SG_PEER_ID_HEX_LEN];
+
+		msg = cli_ctl_read(fd, &len);
+		if (msg == NULL)
+			break;
+		sg_cbor_dec_init(&d, msg, len);
+		if (sg_cbor_get_array(&d, &count) != 0 || count != 8 ||
+		    sg_cbor_get_uint(&d, &code) != 0 ||
+		    code != SG_CTL_EV_MESSAGE ||
+		    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
+		    sg_cbor_get_bytes_len(&d, &pub, SG_PEER_ID_LEN) != 0 ||
+		    sg_cbor_get_uint(&d, &seq) != 0 ||
+		    sg_cbor_get_uint(&d, &pms) != 0 ||
+		    sg_cbor_get_uint(&d, &hops) != 0 ||
+		    sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0 ||
+		    sg_cbor_get_bytes(&d, &payload, &pl) != 0) {
+			free(msg);
+			cli_err(c, "malformed message from the node");
+			close(fd);
+			return CLI_FAIL;
+		}
+		memcpy(pid.bytes, pub, SG_PEER_ID_LEN);
+		sg_peer_id_hex(hex, &pid);
+		if (c->json) {
+			char *ps = malloc(pl + 1);
+			printf("{\"topic\":");
+			cli_json_str(stdout, topic);
+			printf(",\"publisher\":\"%s\",\"seq\":%llu,"
+			       "\"publish_ms\":%llu,\"hops\":%llu,\"id\":",
+			       hex, (unsigned long long)seq,
+			       (unsigned long long)pms,
+			       (unsigned long long)hops);
+			print_hex_json(id, SG_MSG_ID_LEN);
+			printf(",\"payload_hex\":");
+			print_hex_json(payload, pl);
+			if (ps != NULL && memchr(payload, 0, pl) == NULL &&
+			    sg_cbor_utf8_check(payload, pl) == 0) {
+				memcpy(ps, payload, pl);
+				ps[pl] = '\0';
+				printf(",\"payload\":");
+				cli_json_str(stdout, ps);
+			}
+			free(ps);
+			printf("}\n");
+		} else {
+			printf("[%.16s seq %llu, %llu hops] ", hex,
+			       (unsigned long long)seq,
+			       (unsigned long long)hops);
+			print_payload_text(payload, pl);
+			if (pl == 0 || payload[pl - 1] != '\n')
+				putchar('\n');
+		}
+		fflush(stdout);
+		free(msg);
+	}
+	close(fd);
+	if (!interrupted) {
+		cli_err(c, "the node closed the subscription (it stopped?)");
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+static int ps_publish(cli *c, const char *dir, const char *topic,
+		      const char *message)
+{
+	sg_ctl_request r = {SG_CTL_PUBLISH, topic, strlen(topic), NULL, 0};
+	uint8_t *buf = NULL, *resp;
+	size_t len, count;
+	sg_cbor_dec d;
+	const uint8_t *id;
+	int rc;
+
+	if (message != NULL) {
+		r.payload = (const uint8_t *)message;
+		r.payload_len = strlen(message);
+	} else {
+		size_t cap = SG_MSG_MAX_PAYLOAD + 1, n = 0;
+		buf = malloc(cap);
+		if (buf == NULL)
+			return CLI_FAIL;
+		for (;;) {
+			ssize_t k = read(0, buf + n, cap - n);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				cli_err(c, "reading standard input: %s",
+					strerror(errno));
+				free(buf);
+				return CLI_FAIL;
+			}
+			if (k == 0)
+				break;
+			n += (size_t)k;
+			if (n == cap) {
+				cli_err(c, "message too large (at most %u "
+					   "bytes)",
+					(unsigned)SG_MSG_MAX_PAYLOAD);
+				free(buf);
+				return CLI_FAIL;
+			}
+		}
+		r.payload = buf;
+		r.payload_len = n;
+	}
+	if (r.payload_len > SG_MSG_MAX_PAYLOAD) {
+		cli_err(c, "message too large (at most %u bytes)",
+			(unsigned)SG_MSG_MAX_PAYLOAD);
+		free(buf);
+		return CLI_FAIL;
+	}
+	rc = ctl_call(c, dir, &r, &resp, &len);
+	free(buf);
+	if (rc != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	if (rc == 0 && (count != 2 ||
+			sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0)) {
+		cli_err(c, "malformed answer from the node");
+		rc = SG_ERR_MALFORMED;
+	}
+	if (rc == 0) {
+		if (c->json) {
+			printf("{\"topic\":");
+			cli_json_str(stdout, topic);
+			printf(",\"bytes\":%zu,\"id\":", r.payload_len);
+			print_hex_json(id, SG_MSG_ID_LEN);
+			printf("}\n");
+		} else {
+			size_t i;
+			printf("Published %zu bytes to '%s' (id ",
+			       r.payload_len, topic);
+			for (i = 0; i < SG_MSG_ID_LEN; i++)
+				printf("%02x", id[i]);
+			printf(")\n");
+		}
+	}
+	free(resp);
+	return rc == 0 ? CLI_OK : CLI_FAIL;
+}
+
+static int ps_simple(cli *c, const char *dir, sg_ctl_op op,
+		     const char *topic)
+{
+	sg_ctl_request r = {op, topic, topic != NULL ? strlen(topic) : 0,
+			    NULL, 0};
+	uint8_t *resp;
+	size_t len, count, n, i;
+	sg_cbor_dec d;
+	int rc;
+
+	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	if (rc != 0) {
+		free(resp);
+		return CLI_FAIL;
+	}
+	if (op == SG_CTL_UNSUBSCRIBE) {
+		if (c->json) {
+			printf("{\"unsubscribed\":");
+			cli_json_str(stdout, topic);
+			printf("}\n");
+		} else {
+			printf("Unsubscribed from '%s'.\n", topic);
+		}
+		free(resp);
+		return CLI_OK;
+	}
+	if (count != 2 || sg_cbor_get_array(&d, &n) != 0)
+		goto bad;
+	if (c->json)
+		printf("[");
+	for (i = 0; i < n; i++) {
+		size_t k, tl;
+		const char *tn;
+		const uint8_t *tid;
+		char *name;
+		if (sg_cbor_get_array(&d, &k) != 0 || k != 2 ||
+		    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
+		    sg_cbor_get_bytes_len(&d, &tid, SG_TOPIC_ID_LEN) != 0)
+			goto bad;
+		name = malloc(tl + 1);
+		if (name == NULL)
+			goto bad;
+		memcpy(name, tn, tl);
+		name[tl] = '\0';
+		if (c->json) {
+			printf("%s{\"topic\":", i > 0 ? "," : "");
+			cli_json_str(stdout, name);
+			printf(",\"topic_id\":");
+			print_hex_json(tid, SG_TOPIC_ID_LEN);
+			printf("}");
+		} else {
+			size_t j;
+			for (j = 0; j < SG_TOPIC_ID_LEN; j++)
+				printf("%02x", tid[j]);
+			printf("  %s\n", tl > 0 ? name : "(unnamed)");
+		}
+		free(name);
+	}
+	if (c->json)
+		printf("]\n");
+	else if (n == 0)
+		printf("The node has no topics.\n");
+	free(resp);
+	return CLI_OK;
+bad:
+	cli_err(c, "malformed topic list from the node");
+	free(resp);
+	return CLI_FAIL;
+}
+
+int cli_pubsub(cli *c, int argc, char **argv)
+{
+	nargs a;
+	char dir[4096];
+	const char *sub;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(pubsub_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	sub = argv[1];
+	rc = nparse(c, argc - 1, argv + 1, &a, pubsub_usage);
+	if (rc != 0)
+		return rc < 0 ? CLI_OK : rc;
+	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL) {
+		cli_err(c, "--coordinator, --identity and --bind are options "
+			   "of 'network join'");
+		return CLI_USAGE;
+	}
+	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
+		return rc;
+	if (strcmp(sub, "list") == 0)
+		return ps_simple(c, dir, SG_CTL_LIST, NULL);
+	if (strcmp(sub, "subscribe") != 0 && strcmp(sub, "publish") != 0 &&
+	    strcmp(sub, "unsubscribe") != 0) {
+		cli_err(c, "unknown pubsub command '%s'", sub);
+		fputs(pubsub_usage, stderr);
+		return CLI_USAGE;
+	}
+	if (a.topic == NULL) {
+		cli_err(c, "pubsub %s needs --topic T", sub);
+		return CLI_USAGE;
+	}
+	if (a.message != NULL && strcmp(sub, "publish") != 0) {
+		cli_err(c, "--message is an option of 'pubsub publish'");
+		return CLI_USAGE;
+	}
+	if (strcmp(sub, "subscribe") == 0)
+		return ps_subscribe(c, dir, a.topic);
+	if (strcmp(sub, "publish") == 0)
+		return ps_publish(c, dir, a.topic, a.message);
+	return ps_simple(c, dir, SG_CTL_UNSUBSCRIBE, a.topic);
+}
