@@ -117,8 +117,9 @@ typedef struct sg_endpoint_stats {
 	/* Handshake DoS limits: server connections admitted (each may cost
 	 * one signature), of them those whose ClientHello was whole and got
 	 * the server's flight (signed: sg_quic_handshake_started), Retries
-	 * sent, Initials dropped by the caps, Initials whose token was
-	 * forged, expired or for another address (dropped). */
+	 * sent, Initials dropped by the caps (or because max_conns
+	 * connections exist), Initials whose token was forged, expired or
+	 * for another address (dropped). */
 	uint64_t handshakes_started, handshakes_signed;
 	uint64_t retries_sent, hellos_dropped_limit, tokens_invalid;
 } sg_endpoint_stats;
