@@ -101,4 +101,14 @@ SG_API int sg_node_parse_addr(const char *s, struct sockaddr_storage *sa);
 SG_API void sg_node_format_addr(const struct sockaddr *sa, char *out,
 				size_t cap);
 
+/* ---- For embedding applications (include/sg/app.h) ------------------- */
+
+/* The active neighbours (HyParView's active view): up to max PeerIds into
+ * ids and, when addrs is not NULL, the address each is reached at into
+ * addrs (ss_family AF_UNSPEC when the membership views do not know it).
+ * Returns how many neighbours there are, which may exceed max. Like every
+ * sg_node call: from the loop's thread only. */
+SG_API size_t sg_node_active_peers(const sg_node *n, sg_peer_id *ids,
+				   struct sockaddr_storage *addrs, size_t max);
+
 #endif

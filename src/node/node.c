@@ -1845,3 +1845,22 @@ void sg_node_stats_get(const sg_node *n, sg_node_stats *st)
 		sg_endpoint_stats_get(n->ep, &st->ep);
 	st->uptime_ms = now_ms(n) - n->started;
 }
+
+/* ---- For embedding applications (include/sg/app.h) ------------------- */
+
+size_t sg_node_active_peers(const sg_node *n, sg_peer_id *ids,
+			    struct sockaddr_storage *addrs, size_t max)
+{
+	size_t total, i;
+
+	if (n->core == NULL)
+		return 0;
+	total = sg_core_active(n->core, ids, max);
+	for (i = 0; addrs != NULL && i < total && i < max; i++) {
+		sg_memb_peer p;
+		if (sg_core_peer_addr(n->core, &ids[i], &p) != 0 ||
+		    memb_to_sa(p.addr, p.addr_len, &addrs[i]) != 0)
+			memset(&addrs[i], 0, sizeof(addrs[i]));
+	}
+	return total;
+}
