@@ -15,15 +15,9 @@
 #include <sys/resource.h>
 
 #include "sg/err.h"
+#include "simbase.h"
 
 enum { EV_TIMER = 0, EV_DELIVER = 1 };
-
-struct event {
-	uint64_t t, order;
-	uint32_t kind, dst, src, epoch;
-	uint32_t len;
-	uint8_t *data;
-};
 
 struct node {
 	sg_env env;
@@ -47,9 +41,8 @@ struct samples {
 struct sg_sim {
 	sg_sim_config cfg;
 	struct node *nodes;
-	struct event *heap;
-	size_t n_heap, cap_heap;
-	uint64_t now, order;
+	sg_simq q;
+	uint64_t now;
 	uint64_t rng[4];
 	uint64_t msgs, bytes, drop_loss, drop_part, drop_dead;
 	uint64_t suspicions, false_suspicions, deaths, false_positives;
@@ -57,139 +50,9 @@ struct sg_sim {
 	struct samples dead_all;
 };
 
-/* ---- RNG: xoshiro256** seeded through splitmix64 ---------------------- */
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t xo_next(uint64_t s[4])
-{
-	uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
-}
-
-static void xo_seed(uint64_t s[4], uint64_t seed)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		s[i] = z ^ (z >> 31);
-	}
-}
-
-static double xo_unit(uint64_t s[4])
-{
-	return (double)(xo_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* ---- per-node environment --------------------------------------------- */
-
-static void *env_alloc(void *ud, size_t len)
-{
-	(void)ud;
-	return malloc(len);
-}
-
-static void *env_realloc(void *ud, void *p, size_t len)
-{
-	(void)ud;
-	return realloc(p, len);
-}
-
-static void env_free(void *ud, void *p)
-{
-	(void)ud;
-	free(p);
-}
-
-static int env_random(void *ud, uint8_t *out, size_t len)
-{
-	uint64_t *s = ud;
-
-	while (len > 0) {
-		uint64_t v = xo_next(s);
-		size_t k = len < 8 ? len : 8;
-
-		memcpy(out, &v, k);
-		out += k;
-		len -= k;
-	}
-	return 0;
-}
-
 static uint64_t env_now(void *ud)
 {
 	return ((const sg_sim *)ud)->now;
-}
-
-/* ---- event heap ------------------------------------------------------- */
-
-static int ev_less(const struct event *a, const struct event *b)
-{
-	return a->t < b->t || (a->t == b->t && a->order < b->order);
-}
-
-static void heap_push(sg_sim *sim, struct event *e)
-{
-	size_t i;
-
-	if (sim->n_heap == sim->cap_heap) {
-		size_t ncap = sim->cap_heap ? sim->cap_heap * 2 : 1024;
-		struct event *nh = realloc(sim->heap, ncap * sizeof(*nh));
-
-		if (nh == NULL)
-			abort(); /* the simulator cannot go on */
-		sim->heap = nh;
-		sim->cap_heap = ncap;
-	}
-	e->order = sim->order++;
-	i = sim->n_heap++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-
-		if (!ev_less(e, &sim->heap[p]))
-			break;
-		sim->heap[i] = sim->heap[p];
-		i = p;
-	}
-	sim->heap[i] = *e;
-}
-
-static void heap_pop(sg_sim *sim, struct event *out)
-{
-	struct event last;
-	size_t i = 0;
-
-	*out = sim->heap[0];
-	last = sim->heap[--sim->n_heap];
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= sim->n_heap)
-			break;
-		if (c + 1 < sim->n_heap &&
-		    ev_less(&sim->heap[c + 1], &sim->heap[c]))
-			c++;
-		if (!ev_less(&sim->heap[c], &last))
-			break;
-		sim->heap[i] = sim->heap[c];
-		i = c;
-	}
-	if (sim->n_heap > 0)
-		sim->heap[i] = last;
 }
 
 /* ---- samples ---------------------------------------------------------- */
@@ -261,7 +124,7 @@ static long node_of(const sg_sim *sim, const sg_peer_id *id)
 static void schedule(sg_sim *sim, struct node *n, uint32_t i)
 {
 	uint64_t d = sg_hyparview_next_deadline(n->hv);
-	struct event e;
+	sg_simq_event e;
 
 	if (n->sw != NULL) {
 		uint64_t d2 = sg_swim_next_deadline(n->sw);
@@ -279,33 +142,17 @@ static void schedule(sg_sim *sim, struct node *n, uint32_t i)
 	e.kind = EV_TIMER;
 	e.dst = i;
 	e.epoch = n->epoch;
-	heap_push(sim, &e);
+	sg_simq_push(&sim->q, &e);
 }
 
 /* Each link's one-way latency is fixed, drawn uniformly from [min, max]
  * by a hash of the seed and the (unordered) pair: a link keeps the order
  * of its frames, as the QUIC stream membership messages travel on does. */
-static uint64_t link_hash(const sg_sim *sim, uint32_t a, uint32_t b)
-{
-	uint64_t z;
-
-	if (a > b) {
-		uint32_t t = a;
-
-		a = b;
-		b = t;
-	}
-	z = sim->cfg.seed ^ (((uint64_t)a << 32) | b);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void send_frame(sg_sim *sim, uint32_t src, const sg_peer_id *to,
 		       const uint8_t *frame, size_t len)
 {
 	long dst = node_of(sim, to);
-	struct event e;
+	sg_simq_event e;
 	uint32_t span;
 
 	sim->msgs++;
@@ -318,14 +165,14 @@ static void send_frame(sg_sim *sim, uint32_t src, const sg_peer_id *to,
 		sim->drop_part++;
 		return;
 	}
-	if (sim->cfg.loss > 0 && xo_unit(sim->rng) < sim->cfg.loss) {
+	if (sim->cfg.loss > 0 && sg_simrng_unit(sim->rng) < sim->cfg.loss) {
 		sim->drop_loss++;
 		return;
 	}
 	memset(&e, 0, sizeof(e));
 	span = sim->cfg.lat_max_ms - sim->cfg.lat_min_ms + 1;
 	e.t = sim->now + sim->cfg.lat_min_ms +
-	      link_hash(sim, src, (uint32_t)dst) % span;
+	      sg_sim_link_hash(sim->cfg.seed, src, (uint32_t)dst) % span;
 	e.kind = EV_DELIVER;
 	e.dst = (uint32_t)dst;
 	e.src = src;
@@ -335,7 +182,7 @@ static void send_frame(sg_sim *sim, uint32_t src, const sg_peer_id *to,
 	if (e.data == NULL)
 		abort();
 	memcpy(e.data, frame, len);
-	heap_push(sim, &e);
+	sg_simq_push(&sim->q, &e);
 }
 
 static void on_swim_event(sg_sim *sim, struct node *n, const sg_swim_event *ev)
@@ -440,14 +287,14 @@ sg_sim *sg_sim_new(const sg_sim_config *cfg)
 		free(sim);
 		return NULL;
 	}
-	xo_seed(sim->rng, cfg->seed);
+	sg_simrng_seed(sim->rng, cfg->seed);
 	for (i = 0; i < cfg->nodes; i++) {
 		struct node *n = &sim->nodes[i];
 		uint64_t s[4];
 
 		/* PeerId: the index (for routing) and random bytes. */
-		xo_seed(s, cfg->seed ^ ((uint64_t)i * 0x2545f4914f6cdd1dULL));
-		env_random(s, n->self.id.bytes, SG_PEER_ID_LEN);
+		sg_simrng_seed(s, cfg->seed ^ ((uint64_t)i * 0x2545f4914f6cdd1dULL));
+		sg_simenv_random(s, n->self.id.bytes, SG_PEER_ID_LEN);
 		n->self.id.bytes[0] = (uint8_t)(i >> 24);
 		n->self.id.bytes[1] = (uint8_t)(i >> 16);
 		n->self.id.bytes[2] = (uint8_t)(i >> 8);
@@ -457,15 +304,7 @@ sg_sim *sg_sim_new(const sg_sim_config *cfg)
 		memcpy(n->self.addr + 1, n->self.id.bytes + 1, 3);
 		n->self.addr[4] = 0x23;
 		n->self.addr[5] = 0x28;
-		n->env.size = sizeof(n->env);
-		n->env.alloc = env_alloc;
-		n->env.realloc = env_realloc;
-		n->env.free = env_free;
-		n->env.random = env_random;
-		n->env.random_ud = n->rng;
-		n->env.now_ms = env_now;
-		n->env.wall_ms = env_now;
-		n->env.clock_ud = sim;
+		sg_simenv_init(&n->env, n->rng, env_now, sim);
 	}
 	return sim;
 }
@@ -478,9 +317,7 @@ void sg_sim_del(sg_sim *sim)
 		return;
 	for (i = 0; i < sim->cfg.nodes; i++)
 		free_node(&sim->nodes[i]);
-	for (i = 0; i < sim->n_heap; i++)
-		free(sim->heap[i].data);
-	free(sim->heap);
+	sg_simq_fini(&sim->q);
 	free(sim->nodes);
 	free(sim->dead_all.v);
 	free(sim);
@@ -499,7 +336,7 @@ int sg_sim_start(sg_sim *sim, size_t i, long contact)
 		return SG_ERR_INVAL;
 	n = &sim->nodes[i];
 	/* A restart is a fresh process: new state, new randomness. */
-	xo_seed(n->rng, sim->cfg.seed * 0x9e3779b97f4a7c15ULL + i +
+	sg_simrng_seed(n->rng, sim->cfg.seed * 0x9e3779b97f4a7c15ULL + i +
 			    ((uint64_t)n->epoch << 40));
 	n->epoch++;
 	n->hv = sg_hyparview_new(&n->env, &sim->cfg.hv, &n->self, sim->now);
@@ -567,12 +404,12 @@ void sg_sim_set_loss(sg_sim *sim, double loss)
 
 void sg_sim_run_until(sg_sim *sim, uint64_t t_ms)
 {
-	struct event e;
+	sg_simq_event e;
 
-	while (sim->n_heap > 0 && sim->heap[0].t <= t_ms) {
+	while (sg_simq_next(&sim->q) <= t_ms) {
 		struct node *n;
 
-		heap_pop(sim, &e);
+		sg_simq_pop(&sim->q, &e);
 		sim->now = e.t;
 		n = &sim->nodes[e.dst];
 		if (!n->alive || n->epoch != e.epoch) {
