@@ -1036,8 +1036,13 @@ int sg_core_publish(sg_core *c, const sg_topic_id *topic,
 		return SG_ERR_NOMEM;
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.topic = *topic;
-	/* Never a replay after a restart: max(last + 1, wall clock). */
-	hdr.seq = sg_plumtree_initial_seq(c->last_seq, wall_ms);
+	/* The first message after a start takes the wall clock (never a
+	 * replay after a restart), later ones last + 1: receivers keep a
+	 * window of 256 sequence numbers per publisher, which then spans 256
+	 * messages, not 256 ms, so a message fetched after a newer one (catch-
+	 * up after a partition or a crash) is not taken for a replay. */
+	hdr.seq = c->last_seq != 0 ? c->last_seq + 1
+				   : sg_plumtree_initial_seq(0, wall_ms);
 	hdr.publish_ms = wall_ms;
 	hdr.expires_ms = wall_ms + c->cfg.msg_ttl_ms;
 	n = sg_msg_sign(buf, cap, &hdr, payload, len, c->ident, rnd);
