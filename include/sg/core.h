@@ -8,10 +8,15 @@
  *
  * Topic swarms: every node tells its active neighbours which topics it
  * subscribes to (a TOPICS frame, sent when a neighbour comes up and when
- * the set changes). A topic's Plumtree runs over the active neighbours that
- * subscribe to it. A topic with fewer than two such neighbours asks the
- * other neighbours for peers of the topic (QUERY / PEERS) and asks those
- * to become neighbours. Publishing to a topic subscribes the node to it.
+ * the set changes). A topic's Plumtree runs over its swarm neighbours:
+ * the active neighbours that subscribe to it, and swarm links, per-topic
+ * connections outside the active view (at most 8 per topic). A topic
+ * with fewer than 4 swarm neighbours sends random walks over the active
+ * view (WALK, at most 6 hops); a node that knows a subscriber among its
+ * neighbours hands the walk to it, and the first subscriber with a free
+ * link slot asks the walk's origin for a link (LINK). A link silent for 2
+ * s is probed, and dropped after 5 s of silence. Publishing to a topic
+ * subscribes the node.
  *
  * Wiring between the cores (docs/ARCHITECTURE.md): HyParView's active view
  * is SWIM's member list; SWIM's dead and left verdicts are HyParView
@@ -81,8 +86,15 @@ typedef struct sg_core_event {
 typedef struct sg_core_stats {
 	uint64_t rx_frames, rx_malformed, rx_unknown_type, rx_no_topic;
 	uint64_t tx_dropped, events_dropped, published, delivered;
+	/* queries_sent: swarm walks started; swarm_connects: swarm links
+	 * that came up */
 	uint64_t topics_rx, misbehaved, queries_sent, swarm_connects;
 	size_t topics, active, passive, members;
+	/* walks passed on, answered with a link request, dropped over the
+	 * per-second budget; links dropped after silence; swarm links up
+	 * now (all topics) */
+	uint64_t walks_forwarded, walks_answered, walks_dropped, links_lost;
+	size_t links;
 } sg_core_stats;
 
 /* ident: this node's identity (borrowed; signs what it publishes).
@@ -143,8 +155,8 @@ SG_API int sg_core_send_discovery(sg_core *c, const sg_peer_id *to,
 				  uint8_t kind, const uint8_t *data,
 				  size_t len);
 
-/* Where peer can be reached, from the membership views: 0 and *out, or
- * SG_ERR_NOTFOUND. */
+/* Where peer can be reached, from the membership views and the swarm
+ * links: 0 and *out, or SG_ERR_NOTFOUND. */
 SG_API int sg_core_peer_addr(const sg_core *c, const sg_peer_id *peer,
 			     sg_memb_peer *out);
 SG_API int sg_core_is_active(const sg_core *c, const sg_peer_id *peer);
@@ -154,6 +166,12 @@ SG_API size_t sg_core_active(const sg_core *c, sg_peer_id *out, size_t max);
 SG_API size_t sg_core_passive(const sg_core *c, sg_memb_peer *out,
 			      size_t max);
 SG_API void sg_core_stats_get(const sg_core *c, sg_core_stats *st);
+/* Topic's swarm neighbours (its Plumtree neighbours: active neighbours in
+ * the topic and swarm links): copies up to max, returns how many there
+ * are (0 when not subscribed). */
+SG_API size_t sg_core_topic_neighbors(const sg_core *c,
+				      const sg_topic_id *topic,
+				      sg_peer_id *out, size_t max);
 /* Statistics of the Plumtree instance of topic: SG_ERR_NOTFOUND. */
 SG_API int sg_core_topic_stats(const sg_core *c, const sg_topic_id *topic,
 			       sg_plumtree_stats *st);

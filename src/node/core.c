@@ -8,6 +8,29 @@
  *   SG_FRAME_PUBSUB      kind byte, then
  *                          1 TOPIC:  topic id (32 bytes) || Plumtree frame
  *                          2 TOPICS: CBOR array of topic ids (bstr 32)
+ *                          3 QUERY:  topic id
+ *                          4 PEERS:  topic id || CBOR [* [id, addr]]
+ *                          5 WALK:   topic id || CBOR [ttl, id, addr]
+ *                          6 LINK:   topic id || CBOR [op, addr] or
+ *                                    [op, addr, [* [id, addr]]]
+ *
+ * Topic swarms. A topic's Plumtree runs over its swarm neighbours: the
+ * active (HyParView) neighbours that announced the topic, plus swarm
+ * links: per-topic connections outside the active view, at most
+ * SWARM_LINKS_MAX per topic, so that a topic a small fraction of the
+ * nodes joined still forms one connected swarm (the active view is
+ * small and usually full). A topic with fewer than SWARM_TARGET swarm
+ * neighbours sends WALKs: random walks over the active view (at most
+ * WALK_TTL hops) that a node which knows a subscriber among its
+ * neighbours hands to it, and that the first subscriber with a free link
+ * slot answers with a LINK request to the walk's origin. The LINK frames
+ * that set a link up name a few other swarm peers; each topic remembers
+ * up to SWARM_KNOWN_MAX such peers and asks them first when it loses
+ * links (as HyParView repairs from its passive view). A link that has
+ * carried nothing for LINK_IDLE_MS is probed (a LINK request on an up
+ * link is answered with an accept) every second, and dropped after
+ * LINK_DEAD_MS of silence: link peers are not SWIM members (SWIM probes
+ * the active view; more members would slow its round-robin for all).
  */
 #include "sg/core.h"
 
@@ -20,16 +43,58 @@
 #define PS_TOPICS 2
 #define PS_QUERY 3
 #define PS_PEERS 4
-/* A topic with fewer swarm neighbours than this asks the other active
- * neighbours for peers of the topic, at most every QUERY_INTERVAL_MS. */
-#define SWARM_MIN 2
-#define QUERY_INTERVAL_MS 2000
+#define PS_WALK 5
+#define PS_LINK 6
 #define PEERS_MAX 8
+/* A topic with fewer swarm neighbours than SWARM_TARGET looks for more:
+ * up to WALKS_PER_ROUND walks every WALK_INTERVAL_MS, the interval
+ * doubling (to WALK_BACKOFF_MAX_MS) while rounds find nobody. */
+#define SWARM_TARGET 4
+#define SWARM_LINKS_MAX 8
+/* Swarm peers remembered per topic (from links, LINK frames, walks and
+ * PEERS), asked for a link first when the swarm thins out: a per-topic
+ * passive view. A LINK that sets a link up names up to LINK_PEERS_MAX
+ * of the sender's link peers. */
+#define SWARM_KNOWN_MAX 16
+#define LINK_PEERS_MAX 4
+#define WALK_TTL 6
+#define WALK_TTL_MAX 8
+#define WALKS_PER_ROUND 2
+#define WALK_INTERVAL_MS 2000
+#define WALK_BACKOFF_MAX_MS 8000
+/* Walks a node forwards or answers per second; the rest are dropped. */
+#define WALK_BUDGET 64
+/* A LINK request without an answer is dropped after this. */
+#define LINK_TIMEOUT_MS 2000
+/* An up link silent for LINK_IDLE_MS is probed every LINK_PROBE_MS, and
+ * dropped once silent for LINK_DEAD_MS. */
+#define LINK_IDLE_MS 2000
+#define LINK_PROBE_MS 1000
+#define LINK_DEAD_MS 5000
+
+/* LINK operations. */
+#define LINK_REQUEST 0
+#define LINK_ACCEPT 1
+#define LINK_REFUSE 2
+#define LINK_CLOSE 3
+
+enum { LINK_FREE = 0, LINK_PENDING = 1, LINK_UP = 2 };
+
+struct slink {
+	sg_memb_peer peer;
+	uint8_t state;
+	uint64_t deadline; /* PENDING: given up after; UP: next probe */
+	uint64_t last_rx;  /* UP: the last frame from the peer */
+};
 
 struct topic {
 	sg_topic_id id;
 	sg_plumtree *pt;
-	uint64_t next_query;
+	struct slink links[SWARM_LINKS_MAX];
+	sg_memb_peer known[SWARM_KNOWN_MAX];
+	size_t n_known;
+	uint64_t next_walk, walk_gap;
+	size_t walk_degree; /* swarm neighbours at the last walk round */
 };
 
 /* A peer's announced topics. */
@@ -62,6 +127,8 @@ struct sg_core {
 	uint64_t rt_clock;
 	uint64_t last_seq;
 	uint64_t now; /* the latest time given to the core */
+	uint64_t walk_window; /* start of the current second of WALK_BUDGET */
+	size_t walk_used;
 	/* the core's own frames (TOPICS) */
 	struct txq_item *q_head, *q_tail, *q_last;
 	size_t q_count;
@@ -200,7 +267,7 @@ static long find_topic(const sg_core *c, const sg_topic_id *t)
 	return -1;
 }
 
-static struct rtopics *find_rt(sg_core *c, const sg_peer_id *peer)
+static struct rtopics *find_rt(const sg_core *c, const sg_peer_id *peer)
 {
 	size_t i;
 
@@ -300,6 +367,322 @@ static void sync_topic(sg_core *c, struct topic *t, uint64_t now)
 			sg_plumtree_neighbor_up(t->pt, &act[i], now);
 }
 
+/* ---- swarm links --------------------------------------------------------- */
+
+static size_t rand_below(sg_core *c, size_t n)
+{
+	uint64_t r = 0;
+
+	if (n <= 1)
+		return 0;
+	(void)sg_random(&c->env, (uint8_t *)&r, sizeof(r));
+	return (size_t)(r % n);
+}
+
+static long link_find(const struct topic *t, const sg_peer_id *peer)
+{
+	size_t i;
+
+	for (i = 0; i < SWARM_LINKS_MAX; i++)
+		if (t->links[i].state != LINK_FREE &&
+		    sg_peer_id_equal(&t->links[i].peer.id, peer))
+			return (long)i;
+	return -1;
+}
+
+static long link_free_slot(const struct topic *t)
+{
+	size_t i;
+
+	for (i = 0; i < SWARM_LINKS_MAX; i++)
+		if (t->links[i].state == LINK_FREE)
+			return (long)i;
+	return -1;
+}
+
+static int link_is_up(const struct topic *t, const sg_peer_id *peer)
+{
+	long i = link_find(t, peer);
+
+	return i >= 0 && t->links[i].state == LINK_UP;
+}
+
+static void known_remove(struct topic *t, const sg_peer_id *peer)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_known; i++)
+		if (sg_peer_id_equal(&t->known[i].id, peer)) {
+			t->known[i] = t->known[--t->n_known];
+			return;
+		}
+}
+
+/* Remembers p as a peer of t's swarm (a random entry makes room). */
+static void known_add(sg_core *c, struct topic *t, const sg_memb_peer *p)
+{
+	size_t i;
+
+	if (p->addr_len == 0 || sg_peer_id_equal(&p->id, &c->self.id))
+		return;
+	for (i = 0; i < t->n_known; i++)
+		if (sg_peer_id_equal(&t->known[i].id, &p->id)) {
+			t->known[i] = *p; /* the newer address */
+			return;
+		}
+	if (t->n_known < SWARM_KNOWN_MAX)
+		t->known[t->n_known++] = *p;
+	else
+		t->known[rand_below(c, SWARM_KNOWN_MAX)] = *p;
+}
+
+/* Whether peer is one of topic t's swarm neighbours. */
+static int in_swarm(const sg_core *c, const struct topic *t,
+		    const sg_peer_id *peer)
+{
+	return link_is_up(t, peer) ||
+	       (sg_hyparview_is_active(c->hv, peer) &&
+		rt_has(find_rt(c, peer), &t->id));
+}
+
+/* Swarm neighbours of t: active neighbours in the topic and up links. */
+static size_t topic_degree(const sg_core *c, const struct topic *t)
+{
+	sg_peer_id act[64];
+	size_t n = sg_hyparview_active(c->hv, act, 64), i, d = 0;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		if (rt_has(find_rt(c, &act[i]), &t->id) &&
+		    !link_is_up(t, &act[i]))
+			d++;
+	for (i = 0; i < SWARM_LINKS_MAX; i++)
+		d += t->links[i].state == LINK_UP ? 1u : 0u;
+	return d;
+}
+
+/* Brings every topic's Plumtree in line with peer's state. */
+static void sync_peer(sg_core *c, const sg_peer_id *peer, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_topics; i++) {
+		if (in_swarm(c, &c->topics[i], peer))
+			sg_plumtree_neighbor_up(c->topics[i].pt, peer, now);
+		else
+			sg_plumtree_neighbor_down(c->topics[i].pt, peer);
+	}
+}
+
+/* LINK: [op, addr] or, when share is given (a link being set up), [op,
+ * addr, [* [id, addr]]] with up to LINK_PEERS_MAX of share's other up
+ * links. */
+static void send_link(sg_core *c, const sg_peer_id *to, const sg_topic_id *t,
+		      uint64_t op, const struct topic *share)
+{
+	uint8_t buf[1 + SG_TOPIC_ID_LEN + 16 + SG_MEMB_ADDR_MAX +
+		    LINK_PEERS_MAX * (4 + SG_PEER_ID_LEN + SG_MEMB_ADDR_MAX)];
+	const sg_memb_peer *peers[LINK_PEERS_MAX];
+	size_t np = 0, i, k;
+	sg_cbor_enc e;
+	long n;
+
+	if (share != NULL)
+		for (i = 0, k = rand_below(c, SWARM_LINKS_MAX);
+		     i < SWARM_LINKS_MAX && np < LINK_PEERS_MAX; i++) {
+			const struct slink *l =
+				&share->links[(k + i) % SWARM_LINKS_MAX];
+			if (l->state == LINK_UP &&
+			    !sg_peer_id_equal(&l->peer.id, to))
+				peers[np++] = &l->peer;
+		}
+	buf[0] = PS_LINK;
+	memcpy(buf + 1, t->bytes, SG_TOPIC_ID_LEN);
+	sg_cbor_enc_init(&e, buf + 1 + SG_TOPIC_ID_LEN,
+			 sizeof(buf) - 1 - SG_TOPIC_ID_LEN);
+	sg_cbor_put_array(&e, share != NULL ? 3 : 2);
+	sg_cbor_put_uint(&e, op);
+	sg_cbor_put_bytes(&e, c->self.addr, c->self.addr_len);
+	if (share != NULL) {
+		sg_cbor_put_array(&e, np);
+		for (i = 0; i < np; i++) {
+			sg_cbor_put_array(&e, 2);
+			sg_cbor_put_bytes(&e, peers[i]->id.bytes,
+					  SG_PEER_ID_LEN);
+			sg_cbor_put_bytes(&e, peers[i]->addr,
+					  peers[i]->addr_len);
+		}
+	}
+	n = sg_cbor_enc_finish(&e);
+	if (n > 0)
+		(void)push_frame(c, to, SG_FRAME_PUBSUB, buf,
+				 1 + SG_TOPIC_ID_LEN + (size_t)n);
+	else
+		c->st.tx_dropped++;
+}
+
+static void link_drop(sg_core *c, struct topic *t, size_t k, int notify,
+		      uint64_t now)
+{
+	sg_peer_id peer = t->links[k].peer.id;
+
+	if (notify)
+		send_link(c, &peer, &t->id, LINK_CLOSE, NULL);
+	memset(&t->links[k], 0, sizeof(t->links[k]));
+	sync_peer(c, &peer, now);
+}
+
+/* The link is up: a Plumtree neighbour of its topic. */
+static void link_up(sg_core *c, struct topic *t, size_t k, uint64_t now)
+{
+	t->links[k].state = LINK_UP;
+	t->links[k].last_rx = now;
+	t->links[k].deadline = now + LINK_IDLE_MS;
+	known_add(c, t, &t->links[k].peer);
+	c->st.swarm_connects++;
+	sync_peer(c, &t->links[k].peer.id, now);
+}
+
+/* Any frame from peer shows its links alive. */
+static void links_heard(sg_core *c, const sg_peer_id *peer, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_topics; i++) {
+		long k = link_find(&c->topics[i], peer);
+		if (k >= 0 && c->topics[i].links[k].state == LINK_UP) {
+			c->topics[i].links[k].last_rx = now;
+			c->topics[i].links[k].deadline = now + LINK_IDLE_MS;
+		}
+	}
+}
+
+/* peer is gone (dead, left, unreachable, misbehaving): its links too. */
+static void links_drop_peer(sg_core *c, const sg_peer_id *peer, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_topics; i++) {
+		long k = link_find(&c->topics[i], peer);
+		if (k >= 0)
+			link_drop(c, &c->topics[i], (size_t)k, 0, now);
+		known_remove(&c->topics[i], peer);
+	}
+}
+
+/* Asks p for a link in topic t. */
+static int link_request(sg_core *c, struct topic *t, const sg_memb_peer *p,
+			uint64_t now)
+{
+	long k;
+
+	if (sg_peer_id_equal(&p->id, &c->self.id) || p->addr_len == 0 ||
+	    link_find(t, &p->id) >= 0 || in_swarm(c, t, &p->id))
+		return SG_ERR_EXISTS;
+	if ((k = link_free_slot(t)) < 0)
+		return SG_ERR_FULL;
+	t->links[k].peer = *p;
+	t->links[k].state = LINK_PENDING;
+	t->links[k].deadline = now + LINK_TIMEOUT_MS;
+	send_link(c, &p->id, &t->id, LINK_REQUEST, t);
+	return 0;
+}
+
+static void send_walk(sg_core *c, const sg_peer_id *to, const sg_topic_id *t,
+		      uint64_t ttl, const sg_memb_peer *origin)
+{
+	uint8_t buf[1 + SG_TOPIC_ID_LEN + 16 + 3 + SG_PEER_ID_LEN + 2 +
+		    SG_MEMB_ADDR_MAX];
+	sg_cbor_enc e;
+	long n;
+
+	buf[0] = PS_WALK;
+	memcpy(buf + 1, t->bytes, SG_TOPIC_ID_LEN);
+	sg_cbor_enc_init(&e, buf + 1 + SG_TOPIC_ID_LEN,
+			 sizeof(buf) - 1 - SG_TOPIC_ID_LEN);
+	sg_cbor_put_array(&e, 3);
+	sg_cbor_put_uint(&e, ttl);
+	sg_cbor_put_bytes(&e, origin->id.bytes, SG_PEER_ID_LEN);
+	sg_cbor_put_bytes(&e, origin->addr, origin->addr_len);
+	n = sg_cbor_enc_finish(&e);
+	if (n > 0)
+		(void)push_frame(c, to, SG_FRAME_PUBSUB, buf,
+				 1 + SG_TOPIC_ID_LEN + (size_t)n);
+	else
+		c->st.tx_dropped++;
+}
+
+/* Per topic: pending links time out; a thin swarm sends walks. */
+static void swarm_tick(sg_core *c, uint64_t now)
+{
+	sg_peer_id act[64];
+	size_t n = sg_hyparview_active(c->hv, act, 64), i, k;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < c->n_topics; i++) {
+		struct topic *t = &c->topics[i];
+		size_t d, w, j, walks;
+
+		for (k = 0; k < SWARM_LINKS_MAX; k++) {
+			struct slink *l = &t->links[k];
+			if (l->state == LINK_PENDING && now >= l->deadline) {
+				/* No answer: gone, most likely. */
+				known_remove(t, &l->peer.id);
+				link_drop(c, t, k, 0, now);
+			} else if (l->state == LINK_UP &&
+				   now >= l->last_rx + LINK_DEAD_MS) {
+				c->st.links_lost++;
+				known_remove(t, &l->peer.id);
+				link_drop(c, t, k, 1, now);
+			} else if (l->state == LINK_UP && now >= l->deadline) {
+				/* Silent for a while: is it still there? */
+				l->deadline = now + LINK_PROBE_MS;
+				send_link(c, &l->peer.id, &t->id, LINK_REQUEST,
+					  NULL);
+			}
+		}
+		d = topic_degree(c, t);
+		if (d >= SWARM_TARGET) {
+			t->walk_gap = 0; /* the next shortage walks at once */
+			continue;
+		}
+		if (now < t->next_walk)
+			continue;
+		/* No progress since the last round: back off. */
+		if (t->walk_gap == 0 || d > t->walk_degree)
+			t->walk_gap = WALK_INTERVAL_MS;
+		else if (t->walk_gap < WALK_BACKOFF_MAX_MS)
+			t->walk_gap *= 2;
+		if (t->walk_gap > WALK_BACKOFF_MAX_MS)
+			t->walk_gap = WALK_BACKOFF_MAX_MS;
+		t->walk_degree = d;
+		t->next_walk = now + t->walk_gap;
+		/* Remembered swarm peers first (as many as are missing,
+		 * pending requests included), and walks for new ones. */
+		for (k = 0, w = 0; k < SWARM_LINKS_MAX; k++)
+			w += t->links[k].state == LINK_PENDING ? 1u : 0u;
+		for (k = rand_below(c, t->n_known), j = 0;
+		     j < t->n_known && d + w < SWARM_TARGET; j++)
+			if (link_request(c, t, &t->known[(k + j) % t->n_known],
+					 now) == 0)
+				w++;
+		walks = SWARM_TARGET - d;
+		if (walks > WALKS_PER_ROUND)
+			walks = WALKS_PER_ROUND;
+		if (walks > n)
+			walks = n;
+		/* Distinct first hops: a random start in the active view. */
+		k = n > 0 ? rand_below(c, n) : 0;
+		for (w = 0; w < walks; w++) {
+			c->st.queries_sent++;
+			send_walk(c, &act[(k + w) % n], &t->id, WALK_TTL,
+				  &c->self);
+		}
+	}
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 sg_core *sg_core_new(const sg_env *env, const sg_core_config *cfg,
@@ -397,14 +780,6 @@ void sg_core_leave(sg_core *c, uint64_t now_ms)
 
 /* ---- wiring between the cores --------------------------------------- */
 
-static void neighbor_down(sg_core *c, const sg_peer_id *peer)
-{
-	size_t i;
-
-	for (i = 0; i < c->n_topics; i++)
-		sg_plumtree_neighbor_down(c->topics[i].pt, peer);
-}
-
 /* Handles what HyParView and SWIM report; surfaces what the node needs. */
 static void process(sg_core *c, uint64_t now)
 {
@@ -416,23 +791,19 @@ static void process(sg_core *c, uint64_t now)
 		more = 0;
 		while (sg_hyparview_poll_event(c->hv, &hev)) {
 			sg_core_event ev;
-			size_t i;
 			more = 1;
 			memset(&ev, 0, sizeof(ev));
 			ev.peer = hev.peer;
 			if (hev.type == SG_HYPARVIEW_NEIGHBOR_UP) {
 				sg_swim_member_add(c->sw, &hev.peer.id, now);
 				send_topics(c, &hev.peer.id);
-				for (i = 0; i < c->n_topics; i++)
-					if (rt_has(find_rt(c, &hev.peer.id),
-						   &c->topics[i].id))
-						sg_plumtree_neighbor_up(
-							c->topics[i].pt,
-							&hev.peer.id, now);
+				sync_peer(c, &hev.peer.id, now);
 				ev.type = SG_CORE_NEIGHBOR_UP;
 			} else {
+				/* A link peer stays a Plumtree neighbour of
+				 * its topic. */
 				sg_swim_member_remove(c->sw, &hev.peer.id);
-				neighbor_down(c, &hev.peer.id);
+				sync_peer(c, &hev.peer.id, now);
 				ev.type = SG_CORE_NEIGHBOR_DOWN;
 			}
 			emit(c, &ev);
@@ -442,10 +813,12 @@ static void process(sg_core *c, uint64_t now)
 			switch (sev.type) {
 			case SG_SWIM_DEAD:
 				emit_peer(c, SG_CORE_PEER_DEAD, &sev.peer, 0);
+				links_drop_peer(c, &sev.peer, now);
 				sg_hyparview_peer_failed(c->hv, &sev.peer, now);
 				break;
 			case SG_SWIM_LEFT:
 				emit_peer(c, SG_CORE_PEER_LEFT, &sev.peer, 0);
+				links_drop_peer(c, &sev.peer, now);
 				sg_hyparview_peer_failed(c->hv, &sev.peer, now);
 				break;
 			case SG_SWIM_STRANGER:
@@ -488,10 +861,11 @@ static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 	if (!r->used || !sg_peer_id_equal(&r->peer, from)) {
 		/* Replacing another peer's list: it leaves that peer's
 		 * topics, as far as this node knows. */
-		if (r->used)
-			neighbor_down(c, &r->peer);
+		int was = r->used;
 		r->used = 0;
 		r->n = 0;
+		if (was)
+			sync_peer(c, &r->peer, now);
 	}
 	/* Decode into a scratch copy first so a bad list changes nothing. */
 	{
@@ -511,36 +885,14 @@ static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 		if (rc == 0)
 			rc = sg_cbor_dec_done(&d);
 		if (rc == 0) {
-			int active = sg_hyparview_is_active(c->hv, from);
-			/* Topics it left. */
-			for (i = 0; r->used && i < r->n; i++) {
-				size_t j, k;
-				int keep = 0;
-				for (j = 0; j < n && !keep; j++)
-					keep = memcmp(r->ids[i].bytes,
-						      dst[j].bytes,
-						      SG_TOPIC_ID_LEN) == 0;
-				if (keep)
-					continue;
-				for (k = 0; k < c->n_topics; k++)
-					if (memcmp(c->topics[k].id.bytes,
-						   r->ids[i].bytes,
-						   SG_TOPIC_ID_LEN) == 0)
-						sg_plumtree_neighbor_down(
-							c->topics[k].pt, from);
-			}
+			/* Topics it joined and left, as seen from here. */
 			memcpy(ids, dst, n * sizeof(*dst));
 			r->n = n;
 			r->peer = *from;
 			r->used = 1;
 			r->stamp = ++c->rt_clock;
 			c->st.topics_rx++;
-			if (active)
-				for (i = 0; i < c->n_topics; i++)
-					if (rt_has(r, &c->topics[i].id))
-						sg_plumtree_neighbor_up(
-							c->topics[i].pt, from,
-							now);
+			sync_peer(c, from, now);
 		}
 		if (dst != tmp)
 			sg_free(&c->env, dst);
@@ -548,36 +900,8 @@ static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 	return rc;
 }
 
-/* Peers of topic t this node asks neighbours for, when its swarm is thin. */
-static void query_topics(sg_core *c, uint64_t now)
-{
-	sg_peer_id act[64];
-	size_t n = sg_hyparview_active(c->hv, act, 64), i, k, have;
-	uint8_t q[1 + SG_TOPIC_ID_LEN];
-
-	if (n > 64)
-		n = 64;
-	for (i = 0; i < c->n_topics; i++) {
-		struct topic *t = &c->topics[i];
-		if (now < t->next_query)
-			continue;
-		for (k = 0, have = 0; k < n; k++)
-			have += rt_has(find_rt(c, &act[k]), &t->id) ? 1u : 0u;
-		if (have >= SWARM_MIN || have == n)
-			continue;
-		t->next_query = now + QUERY_INTERVAL_MS;
-		q[0] = PS_QUERY;
-		memcpy(q + 1, t->id.bytes, SG_TOPIC_ID_LEN);
-		for (k = 0; k < n; k++)
-			if (!rt_has(find_rt(c, &act[k]), &t->id)) {
-				c->st.queries_sent++;
-				(void)push_frame(c, &act[k], SG_FRAME_PUBSUB, q,
-						 sizeof(q));
-			}
-	}
-}
-
-/* A neighbour asks which of our neighbours are in topic's swarm. */
+/* A neighbour asks which of our neighbours are in topic's swarm (an older
+ * way to find a swarm, still answered; this core sends WALKs). */
 static int recv_query(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 		      size_t len)
 {
@@ -620,14 +944,16 @@ static int recv_query(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 			  1 + SG_TOPIC_ID_LEN + (size_t)el);
 }
 
-/* Peers of a topic's swarm, from a neighbour we asked: become their
- * neighbour (when they have room). */
+/* Peers of a topic's swarm, from a neighbour we asked: ask them for
+ * links (while there are free link slots). */
 static int recv_peers(sg_core *c, const uint8_t *p, size_t len, uint64_t now)
 {
 	sg_cbor_limits lim;
 	sg_cbor_dec d;
 	sg_topic_id t;
+	sg_memb_peer mp[PEERS_MAX];
 	size_t count, i;
+	long ti;
 	int rc;
 
 	if (len < SG_TOPIC_ID_LEN)
@@ -645,10 +971,9 @@ static int recv_peers(sg_core *c, const uint8_t *p, size_t len, uint64_t now)
 		return rc;
 	if (count > PEERS_MAX)
 		return SG_ERR_RANGE;
-	if (find_topic(c, &t) < 0)
+	if ((ti = find_topic(c, &t)) < 0)
 		return SG_ERR_NOTFOUND;
 	for (i = 0; i < count; i++) {
-		sg_memb_peer mp;
 		const uint8_t *id, *addr;
 		size_t k, alen;
 		if ((rc = sg_cbor_get_array(&d, &k)) != 0)
@@ -660,15 +985,254 @@ static int recv_peers(sg_core *c, const uint8_t *p, size_t len, uint64_t now)
 			return rc;
 		if (alen > SG_MEMB_ADDR_MAX)
 			return SG_ERR_RANGE;
-		memset(&mp, 0, sizeof(mp));
-		memcpy(mp.id.bytes, id, SG_PEER_ID_LEN);
-		memcpy(mp.addr, addr, alen);
-		mp.addr_len = (uint8_t)alen;
-		if (!sg_peer_id_equal(&mp.id, &c->self.id) &&
-		    sg_hyparview_connect(c->hv, &mp, now) == 0)
-			c->st.swarm_connects++;
+		memset(&mp[i], 0, sizeof(mp[i]));
+		memcpy(mp[i].id.bytes, id, SG_PEER_ID_LEN);
+		memcpy(mp[i].addr, addr, alen);
+		mp[i].addr_len = (uint8_t)alen;
+	}
+	if ((rc = sg_cbor_dec_done(&d)) != 0)
+		return rc;
+	/* All of it checked: now act on it. */
+	for (i = 0; i < count; i++) {
+		known_add(c, &c->topics[ti], &mp[i]);
+		(void)link_request(c, &c->topics[ti], &mp[i], now);
+	}
+	return 0;
+}
+
+static int dec_addr(sg_cbor_dec *d, sg_memb_peer *peer)
+{
+	const uint8_t *b;
+	size_t blen;
+	int rc;
+
+	if ((rc = sg_cbor_get_bytes(d, &b, &blen)) != 0)
+		return rc;
+	if (blen > SG_MEMB_ADDR_MAX)
+		return SG_ERR_RANGE;
+	memcpy(peer->addr, b, blen);
+	peer->addr_len = (uint8_t)blen;
+	return 0;
+}
+
+/* Decodes topic id || CBOR [ttl, id, addr] (WALK) or [op, addr] / [op,
+ * addr, [* [id, addr]]] (LINK: up to LINK_PEERS_MAX peers into peers,
+ * their number into *np). */
+static int dec_swarm(sg_topic_id *t, uint64_t *num, sg_memb_peer *peer,
+		     sg_memb_peer *peers, size_t *np, const uint8_t *p,
+		     size_t len, int walk)
+{
+	sg_cbor_limits lim;
+	sg_cbor_dec d;
+	const uint8_t *b;
+	size_t count, i, k;
+	int rc;
+
+	if (len < SG_TOPIC_ID_LEN)
+		return SG_ERR_MALFORMED;
+	memcpy(t->bytes, p, SG_TOPIC_ID_LEN);
+	p += SG_TOPIC_ID_LEN;
+	len -= SG_TOPIC_ID_LEN;
+	sg_cbor_limits_default(&lim);
+	lim.max_depth = 3;
+	lim.max_items = 5 + 3 * LINK_PEERS_MAX;
+	if ((rc = sg_cbor_validate(p, len, &lim)) != 0)
+		return rc;
+	sg_cbor_dec_init(&d, p, len);
+	if ((rc = sg_cbor_get_array(&d, &count)) != 0)
+		return rc;
+	if (walk ? count != 3 : count != 2 && count != 3)
+		return SG_ERR_MALFORMED;
+	if ((rc = sg_cbor_get_uint(&d, num)) != 0)
+		return rc;
+	memset(peer, 0, sizeof(*peer));
+	if (walk) {
+		if ((rc = sg_cbor_get_bytes_len(&d, &b, SG_PEER_ID_LEN)) != 0)
+			return rc;
+		memcpy(peer->id.bytes, b, SG_PEER_ID_LEN);
+	}
+	if ((rc = dec_addr(&d, peer)) != 0)
+		return rc;
+	if (np != NULL)
+		*np = 0;
+	if (!walk && count == 3) {
+		if ((rc = sg_cbor_get_array(&d, &k)) != 0)
+			return rc;
+		if (k > LINK_PEERS_MAX)
+			return SG_ERR_RANGE;
+		for (i = 0; i < k; i++) {
+			size_t two;
+			memset(&peers[i], 0, sizeof(peers[i]));
+			if ((rc = sg_cbor_get_array(&d, &two)) != 0)
+				return rc;
+			if (two != 2)
+				return SG_ERR_MALFORMED;
+			if ((rc = sg_cbor_get_bytes_len(&d, &b,
+							 SG_PEER_ID_LEN)) != 0)
+				return rc;
+			memcpy(peers[i].id.bytes, b, SG_PEER_ID_LEN);
+			if ((rc = dec_addr(&d, &peers[i])) != 0)
+				return rc;
+		}
+		*np = k;
 	}
 	return sg_cbor_dec_done(&d);
+}
+
+/* A random element of cand[0..n) other than a and b, or NULL. */
+static const sg_peer_id *pick_other(sg_core *c, const sg_peer_id *cand,
+				    size_t n, const sg_peer_id *a,
+				    const sg_peer_id *b)
+{
+	size_t i, k = rand_below(c, n);
+
+	for (i = 0; i < n; i++) {
+		const sg_peer_id *p = &cand[(k + i) % n];
+		if (!sg_peer_id_equal(p, a) && !sg_peer_id_equal(p, b))
+			return p;
+	}
+	return NULL;
+}
+
+/* A walk looking for topic t's swarm on behalf of origin. A subscriber
+ * with a free link slot answers it (LINK request to the origin); a node
+ * that knows a subscriber among its active neighbours hands it there;
+ * otherwise it goes on to a random neighbour while its ttl lasts. Every
+ * hop but a hand-off costs one ttl, and a hand-off goes to a subscriber,
+ * which answers or passes it on only while ttl lasts: walks end. */
+static int recv_walk(sg_core *c, const sg_peer_id *from, const uint8_t *p,
+		     size_t len, uint64_t now)
+{
+	sg_peer_id act[64], cand[64 + SWARM_LINKS_MAX];
+	sg_topic_id t;
+	sg_memb_peer origin;
+	const sg_peer_id *next = NULL;
+	uint64_t ttl;
+	size_t n, i, k = 0;
+	long ti;
+	int rc;
+
+	if ((rc = dec_swarm(&t, &ttl, &origin, NULL, NULL, p, len, 1)) != 0)
+		return rc;
+	if (ttl > WALK_TTL_MAX || origin.addr_len == 0)
+		return SG_ERR_RANGE;
+	if (sg_peer_id_equal(&origin.id, &c->self.id))
+		return 0;
+	if (now >= c->walk_window + 1000) {
+		c->walk_window = now;
+		c->walk_used = 0;
+	}
+	if (c->walk_used >= WALK_BUDGET) {
+		c->st.walks_dropped++;
+		return SG_ERR_FULL;
+	}
+	c->walk_used++;
+	ti = find_topic(c, &t);
+	n = sg_hyparview_active(c->hv, act, 64);
+	if (n > 64)
+		n = 64;
+	if (ti >= 0) {
+		struct topic *tp = &c->topics[ti];
+		known_add(c, tp, &origin); /* it is in the topic too */
+		if (link_request(c, tp, &origin, now) == 0) {
+			c->st.walks_answered++;
+			return 0;
+		}
+		/* Linked with the origin already, or full: on through the
+		 * swarm, to someone who may have room. */
+		if (ttl == 0)
+			return 0;
+		for (i = 0; i < n; i++)
+			if (in_swarm(c, tp, &act[i]))
+				cand[k++] = act[i];
+		for (i = 0; i < SWARM_LINKS_MAX; i++)
+			if (tp->links[i].state == LINK_UP &&
+			    !sg_hyparview_is_active(c->hv,
+						    &tp->links[i].peer.id))
+				cand[k++] = tp->links[i].peer.id;
+		next = pick_other(c, cand, k, from, &origin.id);
+		ttl--;
+	} else {
+		for (i = 0; i < n; i++)
+			if (rt_has(find_rt(c, &act[i]), &t))
+				cand[k++] = act[i];
+		next = pick_other(c, cand, k, from, &origin.id);
+		if (next == NULL && ttl > 0) {
+			next = pick_other(c, act, n, from, &origin.id);
+			ttl--;
+		}
+	}
+	if (next == NULL)
+		return 0;
+	c->st.walks_forwarded++;
+	send_walk(c, next, &t, ttl, &origin);
+	return 0;
+}
+
+/* A link request, its answer, or the end of a link. */
+static int recv_link(sg_core *c, const sg_peer_id *from, const uint8_t *p,
+		     size_t len, uint64_t now)
+{
+	sg_topic_id t;
+	sg_memb_peer peer, peers[LINK_PEERS_MAX];
+	struct topic *tp;
+	uint64_t op;
+	size_t np, i;
+	long ti, k;
+	int rc;
+
+	if ((rc = dec_swarm(&t, &op, &peer, peers, &np, p, len, 0)) != 0)
+		return rc;
+	if (op > LINK_CLOSE)
+		return SG_ERR_MALFORMED;
+	peer.id = *from;
+	ti = find_topic(c, &t);
+	if (ti < 0) {
+		/* Not (or no longer) in the topic. */
+		if (op == LINK_REQUEST)
+			send_link(c, from, &t, LINK_REFUSE, NULL);
+		else if (op == LINK_ACCEPT)
+			send_link(c, from, &t, LINK_CLOSE, NULL);
+		return 0;
+	}
+	tp = &c->topics[ti];
+	for (i = 0; i < np; i++)
+		known_add(c, tp, &peers[i]);
+	if (op == LINK_REQUEST || op == LINK_ACCEPT || op == LINK_REFUSE)
+		known_add(c, tp, &peer); /* in the topic, and alive */
+	k = link_find(tp, from);
+	switch (op) {
+	case LINK_REQUEST:
+		if (k >= 0 && tp->links[k].state == LINK_UP) {
+			/* A probe of a silent link (or a repeat). */
+			send_link(c, from, &t, LINK_ACCEPT, NULL);
+			return 0;
+		}
+		if (k < 0)
+			k = link_free_slot(tp);
+		if (k < 0 || peer.addr_len == 0) {
+			send_link(c, from, &t, LINK_REFUSE, NULL);
+			return 0;
+		}
+		/* (A crossed request is accepted too: both ends agree.) */
+		tp->links[k].peer = peer;
+		link_up(c, tp, (size_t)k, now);
+		send_link(c, from, &t, LINK_ACCEPT, tp);
+		return 0;
+	case LINK_ACCEPT:
+		if (k < 0) {
+			/* too late */
+			send_link(c, from, &t, LINK_CLOSE, NULL);
+			return 0;
+		}
+		if (tp->links[k].state == LINK_PENDING)
+			link_up(c, tp, (size_t)k, now);
+		return 0;
+	default: /* REFUSE, CLOSE */
+		if (k >= 0)
+			link_drop(c, tp, (size_t)k, 0, now);
+		return 0;
+	}
 }
 
 static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
@@ -685,6 +1249,10 @@ static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 		return recv_query(c, from, p + 1, len - 1);
 	if (p[0] == PS_PEERS)
 		return recv_peers(c, p + 1, len - 1, now);
+	if (p[0] == PS_WALK)
+		return recv_walk(c, from, p + 1, len - 1, now);
+	if (p[0] == PS_LINK)
+		return recv_link(c, from, p + 1, len - 1, now);
 	if (p[0] != PS_TOPIC || len < 1 + SG_TOPIC_ID_LEN)
 		return SG_ERR_MALFORMED;
 	memcpy(t.bytes, p + 1, SG_TOPIC_ID_LEN);
@@ -693,6 +1261,13 @@ static int recv_pubsub(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 		/* Not (or no longer) subscribed: our new list is on its way
 		 * to the sender already. */
 		c->st.rx_no_topic++;
+		return SG_ERR_NOTFOUND;
+	}
+	if (!sg_hyparview_is_active(c->hv, from) &&
+	    link_find(&c->topics[i], from) < 0) {
+		/* It holds a link we no longer have (a lost CLOSE). */
+		c->st.rx_no_topic++;
+		send_link(c, from, &t, LINK_CLOSE, NULL);
 		return SG_ERR_NOTFOUND;
 	}
 	return sg_plumtree_recv(c->topics[i].pt, from, p + 1 + SG_TOPIC_ID_LEN,
@@ -759,6 +1334,7 @@ int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
 		c->st.rx_malformed++;
 		return rc;
 	}
+	links_heard(c, from, now_ms);
 	switch (type) {
 	case SG_FRAME_MEMBERSHIP:
 		rc = sg_memb_peek_type(body, body_len);
@@ -801,25 +1377,35 @@ void sg_core_tick(sg_core *c, uint64_t now_ms)
 		if (sg_plumtree_next_deadline(c->topics[i].pt) <= now_ms)
 			sg_plumtree_tick(c->topics[i].pt, now_ms);
 	process(c, now_ms);
-	query_topics(c, now_ms);
+	swarm_tick(c, now_ms);
+	process(c, now_ms);
 }
 
 uint64_t sg_core_next_deadline(const sg_core *c)
 {
 	uint64_t d = sg_hyparview_next_deadline(c->hv), t;
-	size_t i;
+	size_t i, k;
 
 	if ((t = sg_swim_next_deadline(c->sw)) < d)
 		d = t;
-	for (i = 0; i < c->n_topics; i++)
-		if ((t = sg_plumtree_next_deadline(c->topics[i].pt)) < d)
+	for (i = 0; i < c->n_topics; i++) {
+		const struct topic *tp = &c->topics[i];
+		if ((t = sg_plumtree_next_deadline(tp->pt)) < d)
 			d = t;
+		for (k = 0; k < SWARM_LINKS_MAX; k++)
+			if (tp->links[k].state != LINK_FREE &&
+			    tp->links[k].deadline < d)
+				d = tp->links[k].deadline;
+		if (tp->next_walk < d && topic_degree(c, tp) < SWARM_TARGET)
+			d = tp->next_walk;
+	}
 	return d;
 }
 
 void sg_core_peer_unreachable(sg_core *c, const sg_peer_id *peer,
 			      uint64_t now_ms)
 {
+	links_drop_peer(c, peer, now_ms);
 	sg_hyparview_peer_failed(c->hv, peer, now_ms);
 	process(c, now_ms);
 }
@@ -953,7 +1539,8 @@ int sg_core_poll_event(sg_core *c, sg_core_event *ev)
 			c->st.misbehaved++;
 			emit_peer(c, SG_CORE_MISBEHAVED, &pe.peer, pe.reason);
 			/* The connection is closed by the node; the view
-			 * drops the peer now. */
+			 * and the links drop the peer now. */
+			links_drop_peer(c, &pe.peer, c->now);
 			sg_hyparview_peer_failed(c->hv, &pe.peer, c->now);
 			process(c, c->now);
 		}
@@ -975,6 +1562,11 @@ int sg_core_subscribe(sg_core *c, const sg_topic_id *topic, uint64_t now_ms)
 	if (t->pt == NULL)
 		return SG_ERR_NOMEM;
 	t->id = *topic;
+	memset(t->links, 0, sizeof(t->links));
+	t->n_known = 0;
+	t->next_walk = now_ms;
+	t->walk_gap = 0;
+	t->walk_degree = 0;
 	c->n_topics++;
 	sync_topic(c, t, now_ms);
 	announce_topics(c);
@@ -984,15 +1576,23 @@ int sg_core_subscribe(sg_core *c, const sg_topic_id *topic, uint64_t now_ms)
 int sg_core_unsubscribe(sg_core *c, const sg_topic_id *topic, uint64_t now_ms)
 {
 	long i = find_topic(c, topic);
+	struct slink links[SWARM_LINKS_MAX];
+	size_t k;
 
-	(void)now_ms;
 	if (i < 0)
 		return SG_ERR_NOTFOUND;
+	memcpy(links, c->topics[i].links, sizeof(links));
 	sg_plumtree_del(c->topics[i].pt);
 	c->topics[i] = c->topics[c->n_topics - 1];
 	memset(&c->topics[c->n_topics - 1], 0, sizeof(struct topic));
 	c->n_topics--;
 	c->tx_next = 0;
+	for (k = 0; k < SWARM_LINKS_MAX; k++) {
+		if (links[k].state == LINK_FREE)
+			continue;
+		send_link(c, &links[k].peer.id, topic, LINK_CLOSE, NULL);
+		sync_peer(c, &links[k].peer.id, now_ms);
+	}
 	announce_topics(c);
 	return 0;
 }
@@ -1069,7 +1669,48 @@ int sg_core_publish(sg_core *c, const sg_topic_id *topic,
 int sg_core_peer_addr(const sg_core *c, const sg_peer_id *peer,
 		      sg_memb_peer *out)
 {
-	return sg_hyparview_lookup(c->hv, peer, out);
+	size_t i;
+
+	if (sg_hyparview_lookup(c->hv, peer, out) == 0)
+		return 0;
+	for (i = 0; i < c->n_topics; i++) {
+		long k = link_find(&c->topics[i], peer);
+		if (k >= 0) {
+			*out = c->topics[i].links[k].peer;
+			return 0;
+		}
+	}
+	return SG_ERR_NOTFOUND;
+}
+
+size_t sg_core_topic_neighbors(const sg_core *c, const sg_topic_id *topic,
+			       sg_peer_id *out, size_t max)
+{
+	sg_peer_id act[64];
+	long ti = find_topic(c, topic);
+	size_t n, i, k = 0;
+	const struct topic *t;
+
+	if (ti < 0)
+		return 0;
+	t = &c->topics[ti];
+	n = sg_hyparview_active(c->hv, act, 64);
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		if (rt_has(find_rt(c, &act[i]), topic) &&
+		    !link_is_up(t, &act[i])) {
+			if (k < max)
+				out[k] = act[i];
+			k++;
+		}
+	for (i = 0; i < SWARM_LINKS_MAX; i++)
+		if (t->links[i].state == LINK_UP) {
+			if (k < max)
+				out[k] = t->links[i].peer.id;
+			k++;
+		}
+	return k;
 }
 
 int sg_core_is_active(const sg_core *c, const sg_peer_id *peer)
@@ -1091,11 +1732,16 @@ void sg_core_stats_get(const sg_core *c, sg_core_stats *st)
 {
 	sg_hyparview_stats hs;
 	sg_swim_stats ss;
+	size_t i, k;
 
 	*st = c->st;
 	sg_hyparview_stats_get(c->hv, &hs);
 	sg_swim_stats_get(c->sw, &ss);
 	st->topics = c->n_topics;
+	st->links = 0;
+	for (i = 0; i < c->n_topics; i++)
+		for (k = 0; k < SWARM_LINKS_MAX; k++)
+			st->links += c->topics[i].links[k].state == LINK_UP;
 	st->active = hs.active;
 	st->passive = hs.passive;
 	st->members = ss.members;

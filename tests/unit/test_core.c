@@ -4,9 +4,13 @@
  * topic lists reach neighbours, every subscriber delivers every message
  * exactly once and non-subscribers none, unsubscribing stops delivery, a
  * crashed node is declared dead and the rest keep delivering, and garbage
- * frames change nothing; a publisher's sequence numbers are consecutive.
+ * frames change nothing. Topic swarms: two subscribers that are not
+ * neighbours find each other through walks and link up, the link goes
+ * when the peer crashes; a publisher's sequence numbers are consecutive;
+ * malformed WALK and LINK frames are refused.
  */
 #include "testutil.h"
+#include "sg/cbor.h"
 #include "sg/core.h"
 #include "sg/err.h"
 
@@ -317,6 +321,193 @@ static void test_publisher_seq(void **state)
 	free_net(nt);
 }
 
+/* Whether b is one of a's swarm neighbours in topic t. */
+static int swarm_has(net *nt, int a, int b, const sg_topic_id *t)
+{
+	sg_peer_id nb[64];
+	size_t n = sg_core_topic_neighbors(nt->c[a], t, nb, 64), i;
+
+	for (i = 0; i < n && i < 64; i++)
+		if (sg_peer_id_equal(&nb[i], &nt->ids[b].id))
+			return 1;
+	return 0;
+}
+
+static void test_small_topic_links(void **state)
+{
+	net *nt = make_net();
+	sg_topic_id rare;
+	sg_core_stats st;
+	int a = 2, b = -1, i, k;
+	(void)state;
+
+	sg_topic_id_from_name(&rare, "rare", 4);
+	run_until(nt, 5000);
+	/* Two subscribers that are not neighbours (nor neighbours'
+	 * neighbours, when there is such a pair). */
+	for (i = N - 1; i > 0 && b < 0; i--) {
+		sg_peer_id act[64];
+		size_t n, j;
+		int close = i == a || sg_core_is_active(nt->c[a], &nt->ids[i].id);
+		n = sg_core_active(nt->c[i], act, 64);
+		for (j = 0; j < n && !close; j++)
+			close = sg_core_is_active(nt->c[a], &act[j]);
+		if (!close)
+			b = i;
+	}
+	for (i = N - 1; i > 0 && b < 0; i--)
+		if (i != a && !sg_core_is_active(nt->c[a], &nt->ids[i].id))
+			b = i;
+	assert_true(b > 0);
+	assert_int_equal(sg_core_subscribe(nt->c[a], &rare, nt->now), 0);
+	assert_int_equal(sg_core_subscribe(nt->c[b], &rare, nt->now), 0);
+	drain(nt, a);
+	drain(nt, b);
+	run_until(nt, nt->now + 10000);
+	/* A link each way, outside the active views. */
+	assert_true(swarm_has(nt, a, b, &rare));
+	assert_true(swarm_has(nt, b, a, &rare));
+	sg_core_stats_get(nt->c[a], &st);
+	assert_true(st.queries_sent >= 1);
+	assert_int_equal(st.links, 1);
+	for (k = 0; k < 3; k++) {
+		publish(nt, k % 2 ? a : b, &rare, (uint8_t)(5 + k));
+		run_until(nt, nt->now + 1000);
+	}
+	run_until(nt, nt->now + 3000);
+	for (i = 0; i < N; i++)
+		for (k = 0; k < 3; k++)
+			assert_int_equal(nt->delivered[i][5 + k],
+					 i == (k % 2 ? b : a) ? 1 : 0);
+	/* Consecutive sequence numbers from one publisher (a window of 256
+	 * numbers then spans 256 messages). */
+	assert_int_equal(nt->seq[a][7], nt->seq[a][5] + 1);
+
+	/* b crashes: a's link goes after 5 s of silence. */
+	nt->down[b] = 1;
+	run_until(nt, nt->now + 8000);
+	assert_false(swarm_has(nt, a, b, &rare));
+	sg_core_stats_get(nt->c[a], &st);
+	assert_int_equal(st.links, 0);
+	assert_true(st.links_lost >= 1);
+	/* Unsubscribing says goodbye: no link and no walks are left. */
+	assert_int_equal(sg_core_unsubscribe(nt->c[a], &rare, nt->now), 0);
+	assert_int_equal(sg_core_topic_neighbors(nt->c[a], &rare, NULL, 0),
+			 0);
+	free_net(nt);
+}
+
+/* A pub/sub frame: kind, topic, then CBOR built by the caller. */
+static size_t ps_frame(uint8_t *out, size_t cap, uint8_t kind,
+		       const sg_topic_id *t, const uint8_t *cbor, size_t len)
+{
+	assert_true(6 + 1 + 32 + len <= cap);
+	sg_frame_header_encode(out, SG_FRAME_PUBSUB, 1 + 32 + len,
+			       SG_FRAME_DEFAULT_MAX);
+	out[6] = kind;
+	memcpy(out + 7, t->bytes, 32);
+	memcpy(out + 39, cbor, len);
+	return 39 + len;
+}
+
+static void test_swarm_frames_malformed(void **state)
+{
+	net *nt = make_net();
+	sg_topic_id t;
+	uint8_t cb[512], fr[600], addr[SG_MEMB_ADDR_MAX];
+	sg_cbor_enc e;
+	sg_core_stats before, after;
+	sg_peer_id to;
+	const uint8_t *f;
+	size_t alen, n, i;
+	(void)state;
+
+	sg_topic_id_from_name(&t, "t", 1);
+	addr_of(5, addr, &alen);
+	assert_int_equal(sg_core_subscribe(nt->c[3], &t, nt->now), 0);
+	drain(nt, 3);
+	sg_core_stats_get(nt->c[3], &before);
+	/* WALK with a ttl above the maximum. */
+	sg_cbor_enc_init(&e, cb, sizeof(cb));
+	sg_cbor_put_array(&e, 3);
+	sg_cbor_put_uint(&e, 100);
+	sg_cbor_put_bytes(&e, nt->ids[5].id.bytes, 32);
+	sg_cbor_put_bytes(&e, addr, alen);
+	n = ps_frame(fr, sizeof(fr), 5, &t, cb, (size_t)sg_cbor_enc_finish(&e));
+	assert_int_equal(sg_core_recv(nt->c[3], &nt->ids[5].id, fr, n, nt->now,
+				      WALL0),
+			 SG_ERR_RANGE);
+	/* WALK with a short origin id. */
+	sg_cbor_enc_init(&e, cb, sizeof(cb));
+	sg_cbor_put_array(&e, 3);
+	sg_cbor_put_uint(&e, 1);
+	sg_cbor_put_bytes(&e, nt->ids[5].id.bytes, 31);
+	sg_cbor_put_bytes(&e, addr, alen);
+	n = ps_frame(fr, sizeof(fr), 5, &t, cb, (size_t)sg_cbor_enc_finish(&e));
+	assert_true(sg_core_recv(nt->c[3], &nt->ids[5].id, fr, n, nt->now,
+				 WALL0) < 0);
+	/* LINK with an unknown operation. */
+	sg_cbor_enc_init(&e, cb, sizeof(cb));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 9);
+	sg_cbor_put_bytes(&e, addr, alen);
+	n = ps_frame(fr, sizeof(fr), 6, &t, cb, (size_t)sg_cbor_enc_finish(&e));
+	assert_int_equal(sg_core_recv(nt->c[3], &nt->ids[5].id, fr, n, nt->now,
+				      WALL0),
+			 SG_ERR_MALFORMED);
+	/* LINK naming more peers than allowed. */
+	sg_cbor_enc_init(&e, cb, sizeof(cb));
+	sg_cbor_put_array(&e, 3);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_bytes(&e, addr, alen);
+	sg_cbor_put_array(&e, 5);
+	for (i = 0; i < 5; i++) {
+		sg_cbor_put_array(&e, 2);
+		sg_cbor_put_bytes(&e, nt->ids[i].id.bytes, 32);
+		sg_cbor_put_bytes(&e, addr, alen);
+	}
+	n = ps_frame(fr, sizeof(fr), 6, &t, cb, (size_t)sg_cbor_enc_finish(&e));
+	assert_true(sg_core_recv(nt->c[3], &nt->ids[5].id, fr, n, nt->now,
+				 WALL0) < 0);
+	/* Trailing bytes after a valid LINK. */
+	sg_cbor_enc_init(&e, cb, sizeof(cb));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_bytes(&e, addr, alen);
+	n = (size_t)sg_cbor_enc_finish(&e);
+	cb[n++] = 0;
+	n = ps_frame(fr, sizeof(fr), 6, &t, cb, n);
+	assert_true(sg_core_recv(nt->c[3], &nt->ids[5].id, fr, n, nt->now,
+				 WALL0) < 0);
+	sg_core_stats_get(nt->c[3], &after);
+	assert_int_equal(after.links, before.links);
+	/* Nothing was answered to any of them. */
+	while (sg_core_poll_tx(nt->c[3], &to, &f) > 0)
+		assert_false(sg_peer_id_equal(&to, &nt->ids[5].id) &&
+			     f[6] == 6);
+	/* A valid request for a topic this node is not in: refused. */
+	{
+		sg_topic_id other;
+		int refused = 0;
+		sg_topic_id_from_name(&other, "other", 5);
+		sg_cbor_enc_init(&e, cb, sizeof(cb));
+		sg_cbor_put_array(&e, 2);
+		sg_cbor_put_uint(&e, 0);
+		sg_cbor_put_bytes(&e, addr, alen);
+		n = ps_frame(fr, sizeof(fr), 6, &other, cb,
+			     (size_t)sg_cbor_enc_finish(&e));
+		assert_int_equal(sg_core_recv(nt->c[3], &nt->ids[5].id, fr, n,
+					      nt->now, WALL0),
+				 0);
+		while ((n = sg_core_poll_tx(nt->c[3], &to, &f)) > 0)
+			if (sg_peer_id_equal(&to, &nt->ids[5].id) &&
+			    f[6] == 6 && f[n - alen - 2] == 2)
+				refused = 1; /* [2, addr]: op REFUSE */
+		assert_true(refused);
+	}
+	free_net(nt);
+}
+
 static void test_addr_codec(void **state)
 {
 	sg_addr a, b;
@@ -346,6 +537,8 @@ int main(void)
 		cmocka_unit_test(test_join_topics_deliver),
 		cmocka_unit_test(test_crash_and_garbage),
 		cmocka_unit_test(test_publisher_seq),
+		cmocka_unit_test(test_small_topic_links),
+		cmocka_unit_test(test_swarm_frames_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
