@@ -136,6 +136,9 @@ int cli_run_node(cli *c, sg_node_config *cfg, const sg_identity *id)
 
 /* ---- control client ----------------------------------------------------- */
 
+/* Set by SIGINT/SIGTERM while `pubsub subscribe` waits. */
+static volatile sig_atomic_t interrupted;
+
 static int data_dir(cli *c, const char *given, char *out, size_t len)
 {
 	char base[4096];
@@ -207,7 +210,7 @@ static int read_all(int fd, uint8_t *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t k = read(fd, p, len);
-		if (k < 0 && errno == EINTR)
+		if (k < 0 && errno == EINTR && !interrupted)
 			continue;
 		if (k <= 0)
 			return -1;
@@ -667,8 +670,6 @@ static const char pubsub_usage[] =
 	"               1 MiB less 4 KiB); the node subscribes to T\n"
 	"  unsubscribe  the node leaves T's swarm\n"
 	"  list         the node's topics\n";
-
-static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int s)
 {

@@ -89,6 +89,7 @@ typedef struct sg_core_stats {
 	/* queries_sent: swarm walks started; swarm_connects: swarm links
 	 * that came up */
 	uint64_t topics_rx, misbehaved, queries_sent, swarm_connects;
+	uint64_t topics_stale;
 	size_t topics, active, passive, members;
 	/* walks passed on, answered with a link request, dropped over the
 	 * per-second budget; links dropped after silence; swarm links up

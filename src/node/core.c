@@ -97,9 +97,13 @@ struct topic {
 	size_t walk_degree; /* swarm neighbours at the last walk round */
 };
 
-/* A peer's announced topics. */
+/* A peer's announced topics. Lists travel on separate QUIC streams and may
+ * arrive out of order: each carries the sender's epoch (random per core
+ * instance) and a sequence number, and an older list never replaces a
+ * newer one of the same epoch. */
 struct rtopics {
 	sg_peer_id peer;
+	uint64_t epoch, seq;
 	uint64_t stamp; /* for replacement: oldest unused first */
 	size_t n;
 	sg_topic_id *ids; /* max_topics */
@@ -126,6 +130,7 @@ struct sg_core {
 	struct rtopics *rt;
 	uint64_t rt_clock;
 	uint64_t last_seq;
+	uint64_t topics_epoch, topics_seq; /* of our own list */
 	uint64_t now; /* the latest time given to the core */
 	uint64_t walk_window; /* start of the current second of WALK_BUDGET */
 	size_t walk_used;
@@ -314,14 +319,14 @@ static struct rtopics *rt_slot(sg_core *c, const sg_peer_id *peer)
 
 static void send_topics(sg_core *c, const sg_peer_id *to)
 {
-	uint8_t buf[1 + 3 + 64 * 34];
+	uint8_t buf[1 + 1 + 9 + 9 + 3 + 64 * 34];
 	uint8_t *big = buf;
 	size_t cap = sizeof(buf), i;
 	sg_cbor_enc e;
 	long n;
 
 	if (c->n_topics > 64) {
-		cap = 1 + 9 + c->n_topics * 34;
+		cap = 1 + 1 + 9 + 9 + 9 + c->n_topics * 34;
 		big = sg_alloc(&c->env, cap);
 		if (big == NULL) {
 			c->st.tx_dropped++;
@@ -330,6 +335,9 @@ static void send_topics(sg_core *c, const sg_peer_id *to)
 	}
 	big[0] = PS_TOPICS;
 	sg_cbor_enc_init(&e, big + 1, cap - 1);
+	sg_cbor_put_array(&e, 3);
+	sg_cbor_put_uint(&e, c->topics_epoch);
+	sg_cbor_put_uint(&e, c->topics_seq);
 	sg_cbor_put_array(&e, c->n_topics);
 	for (i = 0; i < c->n_topics; i++)
 		sg_cbor_put_bytes(&e, c->topics[i].id.bytes, SG_TOPIC_ID_LEN);
@@ -347,6 +355,7 @@ static void announce_topics(sg_core *c)
 	sg_peer_id act[64];
 	size_t n = sg_hyparview_active(c->hv, act, 64), i;
 
+	c->topics_seq++;
 	if (n > 64)
 		n = 64;
 	for (i = 0; i < n; i++)
@@ -716,6 +725,16 @@ sg_core *sg_core_new(const sg_env *env, const sg_core_config *cfg,
 	if (c->hv == NULL || c->sw == NULL || c->keys == NULL ||
 	    c->topics == NULL || c->rt == NULL || c->evs == NULL)
 		goto fail;
+	{
+		uint8_t r8[8];
+		size_t k;
+		if (sg_random(env, r8, sizeof(r8)) != 0)
+			goto fail;
+		for (k = 0; k < 8; k++)
+			c->topics_epoch = c->topics_epoch << 8 | r8[k];
+		/* CBOR integers: keep it at most 63 bits, any value works */
+		c->topics_epoch >>= 1;
+	}
 	for (i = 0; i < cfg->max_remote_topics; i++) {
 		c->rt[i].ids =
 			sg_calloc(env, cfg->max_topics, sizeof(sg_topic_id));
@@ -844,16 +863,29 @@ static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 	size_t count, i, n = 0;
 	int rc;
 
+	uint64_t epoch, seq;
+
 	sg_cbor_limits_default(&lim);
-	lim.max_depth = 1;
-	lim.max_items = 1 + c->cfg.max_topics;
+	lim.max_depth = 2;
+	lim.max_items = 4 + c->cfg.max_topics;
 	if ((rc = sg_cbor_validate(p, len, &lim)) != 0)
 		return rc;
 	sg_cbor_dec_init(&d, p, len);
 	if ((rc = sg_cbor_get_array(&d, &count)) != 0)
 		return rc;
+	if (count != 3)
+		return SG_ERR_MALFORMED;
+	if ((rc = sg_cbor_get_uint(&d, &epoch)) != 0 ||
+	    (rc = sg_cbor_get_uint(&d, &seq)) != 0 ||
+	    (rc = sg_cbor_get_array(&d, &count)) != 0)
+		return rc;
 	if (count > c->cfg.max_topics)
 		return SG_ERR_RANGE;
+	r = find_rt(c, from);
+	if (r != NULL && r->epoch == epoch && seq <= r->seq) {
+		c->st.topics_stale++;
+		return 0; /* an older list overtaken by a newer one */
+	}
 	r = rt_slot(c, from);
 	if (r == NULL)
 		return SG_ERR_FULL;
@@ -889,6 +921,8 @@ static int recv_topics(sg_core *c, const sg_peer_id *from, const uint8_t *p,
 			memcpy(ids, dst, n * sizeof(*dst));
 			r->n = n;
 			r->peer = *from;
+			r->epoch = epoch;
+			r->seq = seq;
 			r->used = 1;
 			r->stamp = ++c->rt_clock;
 			c->st.topics_rx++;

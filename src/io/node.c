@@ -1175,7 +1175,7 @@ static void on_connected(sg_node *n, const struct sockaddr *remote,
 	log_peer(n, SG_LOG_DEBUG, "connected", peer, &sa);
 	if ((n->cfg.roles & SG_ROLE_REFLECTOR) != 0) {
 		uint8_t m[SG_MEMB_ADDR_MAX];
-		size_t ml;
+		size_t ml = 0;
 		if (sa_to_memb(remote, m, &ml) == 0)
 			sg_core_send_discovery(n->core, peer, DISC_OBSERVED, m,
 					       ml);

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The network, pubsub and testnet commands and the coordinator, as real
+# processes on loopback:
+#   - usage errors and "no node running" answers;
+#   - a coordinator and two nodes started by hand: status, peers, a
+#     subscription printing what another node publishes (text and JSON),
+#     list, unsubscribe, leave (the node exits 0), logs in JSON;
+#   - testnet: 20 nodes and a coordinator, every message published by any
+#     node reaches every other node;
+#   - testnet --churn 5: 5 nodes SIGKILLed, the rest keep delivering; the
+#     coordinator is stopped, the 5 restart from identity and peer cache,
+#     rejoin, and every message reaches every node again.
+set -u
+cli=${SG_CLI:?SG_CLI must name the saorsa-gossip binary}
+coord="$(dirname "$cli")/saorsa-gossip-coordinator"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export SAORSA_GOSSIP_HOME="$work/home"
+unset SAORSA_GOSSIP_PASSPHRASE
+fails=0
+n=0
+
+check() { # description, expected exit code, command...
+	local what=$1 want=$2
+	shift 2
+	n=$((n + 1))
+	"$@" >"$work/out" 2>"$work/err"
+	local got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL: $what: exit $got, wanted $want"
+		sed 's/^/  out: /' "$work/out" | head -20
+		sed 's/^/  err: /' "$work/err" | head -20
+		fails=$((fails + 1))
+	fi
+}
+expect_out() {
+	n=$((n + 1))
+	grep -Eq -- "$2" "$work/out" || { echo "FAIL: $1: stdout lacks /$2/"; head -20 "$work/out"; fails=$((fails + 1)); }
+}
+expect_err() {
+	n=$((n + 1))
+	grep -Eq -- "$2" "$work/err" || { echo "FAIL: $1: stderr lacks /$2/"; head -20 "$work/err"; fails=$((fails + 1)); }
+}
+wait_for() { # description, seconds, command...: until the command succeeds
+	local what=$1 secs=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "FAIL: $what (waited ${secs}s)"
+	fails=$((fails + 1))
+	return 1
+}
+
+# ---- usage and errors -------------------------------------------------------
+check "help lists network" 0 "$cli" --help
+expect_out "help lists network" "network"
+expect_out "help lists pubsub" "pubsub"
+expect_out "help lists testnet" "testnet"
+check "network help" 0 "$cli" network --help
+check "network without subcommand" 2 "$cli" network
+check "network unknown subcommand" 2 "$cli" network frob
+check "join without identity" 2 "$cli" network join
+expect_err "join without identity says so" "needs --identity"
+check "join with a missing identity" 1 "$cli" network join --identity nobody
+expect_err "missing identity named" "no identity 'nobody'"
+check "status without a node" 1 "$cli" network status --data-dir "$work/none"
+expect_err "no node running" "no node is running on"
+check "pubsub without topic" 2 "$cli" pubsub publish --message x
+check "pubsub unknown" 2 "$cli" pubsub frob --topic t
+check "pubsub list without a node" 1 "$cli" pubsub list --data-dir "$work/none"
+check "bad log format" 2 "$cli" network join --identity a --log-format xml
+check "coordinator help" 0 "$coord" --help
+check "coordinator unknown role" 2 "$coord" --roles coordinator,teleporter
+expect_err "unknown role named" "unknown role 'teleporter'"
+check "coordinator bad bind" 2 "$coord" --bind nowhere
+check "coordinator bad interval" 2 "$coord" --publish-interval 0
+check "testnet too few nodes" 2 "$cli" testnet --nodes 1
+
+# ---- a coordinator and two nodes by hand -----------------------------------
+port=$(( (RANDOM % 20000) + 30000 ))
+"$coord" --bind "127.0.0.1:$port" --identity-path "$work/coord.key" \
+	--data-dir "$work/coord" --log-format json 2>"$work/coord.log" &
+pids+=($!)
+coord_pid=$!
+wait_for "coordinator control socket" 20 test -S "$work/coord/control.sock"
+check "coordinator status" 0 "$cli" network status --data-dir "$work/coord" --json
+expect_out "coordinator status json" '"peer_id":"[0-9a-f]{64}"'
+check "coordinator created its identity" 0 test -f "$work/coord.key"
+grep -q '"level":"info"' "$work/coord.log" || { echo "FAIL: coordinator log is not JSON"; fails=$((fails + 1)); }
+check "create alice" 0 "$cli" identity create --alias alice
+check "create bob" 0 "$cli" identity create --alias bob
+"$cli" network join --identity alice --coordinator "127.0.0.1:$port" \
+	--bind 127.0.0.1:0 --data-dir "$work/alice" 2>"$work/alice.log" &
+pids+=($!)
+alice_pid=$!
+"$cli" network join --identity bob --coordinator "127.0.0.1:$port" \
+	--bind 127.0.0.1:0 --data-dir "$work/bob" -v 2>"$work/bob.log" &
+pids+=($!)
+active() { "$cli" network status --data-dir "$1" --json | grep -Eq '"active":[1-9]'; }
+wait_for "alice joined" 30 active "$work/alice"
+wait_for "bob joined" 30 active "$work/bob"
+check "second node on the same data dir refused" 1 "$cli" network join \
+	--identity alice --data-dir "$work/alice" --bind 127.0.0.1:0
+expect_err "second node names the directory" "another node is running"
+grep -q "not pinned" "$work/alice.log" || { echo "FAIL: unpinned contact not logged"; fails=$((fails + 1)); }
+check "status text" 0 "$cli" network status --data-dir "$work/alice"
+expect_out "status shows neighbours" "Neighbours: +[1-9]"
+check "peers" 0 "$cli" network peers --data-dir "$work/alice"
+expect_out "peers lists an active neighbour" "active +127\\.0\\.0\\.1:"
+check "peers json" 0 "$cli" network peers --data-dir "$work/alice" --json
+expect_out "peers json" '"view":"active"'
+
+"$cli" pubsub subscribe --topic chat --data-dir "$work/bob" >"$work/sub.out" 2>"$work/sub.err" &
+pids+=($!)
+sub_pid=$!
+"$cli" pubsub subscribe --topic chat --data-dir "$work/alice" --json >"$work/subj.out" 2>&1 &
+pids+=($!)
+subj_pid=$!
+wait_for "bob subscribed" 10 grep -q "Subscribed to 'chat'" "$work/sub.out"
+sleep 2
+check "publish" 0 "$cli" pubsub publish --topic chat --message "hello from alice" --data-dir "$work/alice"
+expect_out "publish prints the id" "Published 16 bytes to 'chat' \\(id [0-9a-f]{64}\\)"
+echo "from bob's stdin" | "$cli" pubsub publish --topic chat --data-dir "$work/bob" --json >"$work/out" 2>"$work/err" ||
+	{ echo "FAIL: publish from stdin"; fails=$((fails + 1)); }
+expect_out "publish json" '"bytes":17'
+wait_for "bob received alice's message" 15 grep -q "hello from alice" "$work/sub.out"
+wait_for "alice received bob's message (json)" 15 grep -q '"payload":"from bob' "$work/subj.out"
+check "list" 0 "$cli" pubsub list --data-dir "$work/alice"
+expect_out "list shows chat" "chat"
+check "list json" 0 "$cli" pubsub list --data-dir "$work/bob" --json
+expect_out "list json" '"topic":"chat"'
+head -c 2000000 /dev/zero >"$work/big"
+check "publish too large" 1 "$cli" pubsub publish --topic chat --data-dir "$work/alice" <"$work/big"
+expect_err "too large named" "too large"
+check "unsubscribe" 0 "$cli" pubsub unsubscribe --topic chat --data-dir "$work/bob"
+check "unsubscribe twice" 1 "$cli" pubsub unsubscribe --topic chat --data-dir "$work/bob"
+kill -INT $sub_pid $subj_pid 2>/dev/null
+wait $sub_pid $subj_pid 2>/dev/null
+check "leave" 0 "$cli" network leave --data-dir "$work/alice"
+wait $alice_pid
+rc=$?
+[ $rc -eq 0 ] || { echo "FAIL: alice exited $rc after leave"; fails=$((fails + 1)); }
+grep -q "leave requested" "$work/alice.log" || { echo "FAIL: leave not logged"; fails=$((fails + 1)); }
+check "status after leave" 1 "$cli" network status --data-dir "$work/alice"
+grep -q "DEBUG" "$work/bob.log" || { echo "FAIL: -v gave no DEBUG lines"; fails=$((fails + 1)); }
+kill -TERM "$coord_pid"
+wait "$coord_pid"
+rc=$?
+[ $rc -eq 0 ] || { echo "FAIL: coordinator exited $rc on SIGTERM"; fails=$((fails + 1)); }
+check "bob leaves" 0 "$cli" network leave --data-dir "$work/bob"
+wait
+
+# ---- testnet ----------------------------------------------------------------
+check "testnet 20 nodes" 0 "$cli" testnet --nodes 20 --messages 20 --json
+expect_out "testnet complete" '"complete":true'
+expect_out "testnet 380 deliveries" '"expected":380,"received":380'
+cat "$work/out"
+check "testnet churn" 0 "$cli" testnet --nodes 20 --messages 10 --churn 5 --json
+expect_out "churn complete" '"complete":true'
+expect_out "survivors round" '"round":"survivors","messages":10,"expected":140,"received":140'
+expect_out "restarted round" '"round":"restarted","messages":10,"expected":190,"received":190'
+cat "$work/out"
+
+echo "network cli: $n checks, $fails failed"
+[ "$fails" -eq 0 ]
