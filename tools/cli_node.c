@@ -32,7 +32,7 @@ void cli_log_sink(void *ud, sg_log_level level, const char *module,
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[40];
+	char when[96];
 	(void)ud;
 
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -75,6 +75,12 @@ typedef struct sg_plumtree_config {
 	int (*verify)(void *ud, const sg_msg_view *msg,
 		      const uint8_t pk[SG_MLDSA65_PK_LEN]);
 	void *verify_ud;
+	/* A publisher's first message seen here is pushed to every neighbour
+	 * (its tree starts all eager and duplicates prune it) instead of
+	 * along the topic's shared tree. Costs redundant copies of each
+	 * publisher's first message, saves the IHAVE/GRAFT round trip where
+	 * the shared tree is cut apart by many publishers: 0. */
+	int flood_new_publishers;
 } sg_plumtree_config;
 
 SG_API void sg_plumtree_config_default(sg_plumtree_config *cfg);

@@ -155,6 +155,10 @@ void sg_core_config_default(sg_core_config *cfg)
 	sg_hyparview_config_default(&cfg->hv);
 	sg_swim_config_default(&cfg->sw);
 	sg_plumtree_config_default(&cfg->pt);
+	/* Nodes see many publishers that each send a few messages: push a
+	 * publisher's first message everywhere rather than wait for GRAFT
+	 * repairs of a shared tree (docs/BENCHMARKS.md, node network). */
+	cfg->pt.flood_new_publishers = 1;
 	cfg->max_topics = 64;
 	cfg->keycache_cap = 1024;
 	cfg->msg_ttl_ms = 600000;

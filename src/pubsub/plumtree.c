@@ -608,7 +608,7 @@ static size_t pub_slot(sg_plumtree *pt, const sg_peer_id *p, uint64_t now_ms)
 		return (size_t)s;
 	slot = sg_idset_add(&pt->pubs, p->bytes, NULL);
 	pt->pub_fresh[slot] = 1;
-	pt->pub_lazy[slot] = pt->shared_lazy;
+	pt->pub_lazy[slot] = pt->cfg.flood_new_publishers ? 0 : pt->shared_lazy;
 	for (i = 0; i < pt->cfg.max_neighbors; i++)
 		if (pt->nbrs[i].in_use && pt->nbrs[i].backoff_until > now_ms)
 			pt->pub_lazy[slot] |= (uint64_t)1 << i;
