@@ -1041,13 +1041,26 @@ static void on_discovery(sg_node *n, const sg_core_event *ev)
 				 &ev->peer.id, NULL);
 			return;
 		}
-		if (n->pc != NULL) {
+		if (n->pc != NULL &&
+		    !sg_peer_id_equal(&adv.id, &n->ident->id)) {
 			rc = sg_peercache_put_advert(n->pc, &adv.id, adv.seq,
 						     adv.not_after_ms,
 						     ev->data, ev->len);
-			if (rc == 0)
+			if (rc == 0) {
+				uint8_t m[SG_MEMB_ADDR_MAX];
+				struct sockaddr_storage sa;
+				long ml;
 				log_peer(n, SG_LOG_INFO, "stored advert of",
 					 &adv.id, NULL);
+				/* The coordinator itself, at the address it
+				 * signed: kept in the cache for rejoining. */
+				if (adv.naddrs > 0 &&
+				    (ml = sg_core_addr_encode(m, &adv.addrs[0])) >
+					    0 &&
+				    memb_to_sa(m, (size_t)ml, &sa) == 0)
+					remember_peer(n, &adv.id, &sa,
+						      SG_PEER_COORDINATOR);
+			}
 		}
 	} else if (ev->kind == DISC_OBSERVED) {
 		struct sockaddr_storage sa;
@@ -1059,6 +1072,26 @@ static void on_discovery(sg_node *n, const sg_core_event *ev)
 		sg_log(&n->env, SG_LOG_INFO, MOD,
 		       "reflector sees this node at %s", addr);
 	}
+}
+
+struct advert_ctx {
+	sg_node *n;
+	const sg_peer_id *to;
+	size_t sent;
+};
+
+#define ADVERTS_FORWARDED_MAX 8
+
+static void forward_advert(void *ud, const sg_peer_id *id,
+			   const uint8_t *advert, size_t len)
+{
+	struct advert_ctx *ac = ud;
+
+	if (ac->sent >= ADVERTS_FORWARDED_MAX || sg_peer_id_equal(id, ac->to))
+		return;
+	if (sg_core_send_discovery(ac->n->core, ac->to, DISC_ADVERT, advert,
+				   len) == 0)
+		ac->sent++;
 }
 
 static void handle_event(sg_node *n, const sg_core_event *ev)
@@ -1086,10 +1119,16 @@ static void handle_event(sg_node *n, const sg_core_event *ev)
 				 &sa);
 			remember_peer(n, &ev->peer.id, &sa, 0);
 		}
-		if ((n->cfg.roles & SG_ROLE_COORDINATOR) && n->advert != NULL)
+		if ((n->cfg.roles & SG_ROLE_COORDINATOR) && n->advert != NULL) {
+			struct advert_ctx ac = {n, &ev->peer.id, 0};
 			sg_core_send_discovery(n->core, &ev->peer.id,
 					       DISC_ADVERT, n->advert,
 					       n->advert_len);
+			/* and the other coordinators' adverts it knows */
+			if (n->pc != NULL)
+				sg_peercache_each_advert(n->pc, wall_ms(n),
+							 forward_advert, &ac);
+		}
 		break;
 	case SG_CORE_NEIGHBOR_DOWN:
 		log_peer(n, SG_LOG_INFO, "neighbour down", &ev->peer.id, NULL);

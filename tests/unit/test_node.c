@@ -171,6 +171,17 @@ static void ctl_write(int fd, const uint8_t *body, size_t len, uint32_t hdrlen)
 		assert_int_equal(write(fd, body, len), (ssize_t)len);
 }
 
+static int adverts;
+
+static void count_advert(void *ud, const sg_peer_id *id, const uint8_t *a,
+			 size_t len)
+{
+	(void)id;
+	(void)a;
+	assert_true(len > 0);
+	(*(int *)ud)++;
+}
+
 static void on_left(void *ud)
 {
 	*(int *)ud = 1;
@@ -327,6 +338,14 @@ static void test_nodes(void **state)
 		assert_non_null(pc);
 		assert_int_equal(sg_peercache_get(pc, &ids[0].id, &e), 0);
 		assert_true(e.flags & SG_PEER_PINNED);
+		/* the coordinator's advert was verified and stored, and the
+		 * coordinator marked as one */
+		assert_true(e.flags & SG_PEER_COORDINATOR);
+		adverts = 0;
+		assert_int_equal(sg_peercache_each_advert(pc, 0, count_advert,
+							  &adverts),
+				 0);
+		assert_int_equal(adverts, 1);
 		sg_peercache_close(pc);
 	}
 
