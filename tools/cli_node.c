@@ -321,12 +321,17 @@ enum {
 	O_MESSAGE,
 	O_JSON,
 	O_LOGFMT,
+	O_PEER,
+	O_TTL,
+	O_ANYCOORD,
 };
 
 typedef struct nargs {
 	const char *coordinators[8];
 	size_t ncoord;
 	const char *identity, *bind, *data_dir, *topic, *message, *logfmt;
+	const char *peer, *ttl;
+	int any_coordinator;
 } nargs;
 
 static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
@@ -340,6 +345,9 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 		{"message", required_argument, NULL, O_MESSAGE},
 		{"json", no_argument, NULL, O_JSON},
 		{"log-format", required_argument, NULL, O_LOGFMT},
+		{"peer", required_argument, NULL, O_PEER},
+		{"ttl", required_argument, NULL, O_TTL},
+		{"any-coordinator", no_argument, NULL, O_ANYCOORD},
 		{"verbose", no_argument, NULL, 'v'},
 		{"config-dir", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
@@ -378,6 +386,15 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 			break;
 		case O_LOGFMT:
 			a->logfmt = optarg;
+			break;
+		case O_PEER:
+			a->peer = optarg;
+			break;
+		case O_TTL:
+			a->ttl = optarg;
+			break;
+		case O_ANYCOORD:
+			a->any_coordinator = 1;
 			break;
 		case 'v':
 			c->verbose = 1;
@@ -420,6 +437,9 @@ static const char network_usage[] =
 	"[--log-format text|json] [-v]\n"
 	"       saorsa-gossip network status|peers|leave [--data-dir DIR] "
 	"[--json]\n"
+	"       saorsa-gossip network find --peer PEERID | --any-coordinator "
+	"[--ttl 1-6]\n"
+	"                                  [--data-dir DIR] [--json]\n"
 	"\n"
 	"  join    run a node in the foreground (until SIGINT/SIGTERM or "
 	"'network leave').\n"
@@ -433,6 +453,9 @@ static const char network_usage[] =
 	"  status  the running node's PeerId, address and counters\n"
 	"  peers   its active and passive neighbours\n"
 	"  leave   asks it to leave the overlay and exit\n"
+	"  find    asks friends of friends (FOAF: fanout 3, TTL default 3) "
+	"for the address\n"
+	"          of a peer, or of any coordinator\n"
 	"\n"
 	"  --data-dir DIR  the node's directory (peer cache, control socket);\n"
 	"                  default CONFIG_DIR/node\n";
@@ -448,7 +471,7 @@ static void print_hex_json(const uint8_t *p, size_t n)
 
 static int net_status(cli *c, const char *dir)
 {
-	sg_ctl_request r = {SG_CTL_STATUS, NULL, 0, NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_STATUS};
 	uint8_t *resp;
 	size_t len, count;
 	sg_cbor_dec d;
@@ -508,7 +531,7 @@ static int net_status(cli *c, const char *dir)
 
 static int net_peers(cli *c, const char *dir)
 {
-	sg_ctl_request r = {SG_CTL_PEERS, NULL, 0, NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_PEERS};
 	uint8_t *resp;
 	size_t len, count, n, i;
 	sg_cbor_dec d;
@@ -565,7 +588,7 @@ bad:
 
 static int net_leave(cli *c, const char *dir)
 {
-	sg_ctl_request r = {SG_CTL_LEAVE, NULL, 0, NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_LEAVE};
 	uint8_t *resp;
 	size_t len, count;
 	sg_cbor_dec d;
@@ -582,6 +605,72 @@ static int net_leave(cli *c, const char *dir)
 	else
 		printf("The node on %s is leaving the overlay.\n", dir);
 	return CLI_OK;
+}
+
+static int net_find(cli *c, const nargs *a, const char *dir)
+{
+	sg_ctl_request r = {.op = SG_CTL_FIND};
+	uint8_t target[32], *resp;
+	size_t len, count, alen;
+	sg_cbor_dec d;
+	const char *addr;
+	const uint8_t *peer;
+	uint64_t hops;
+	unsigned long ttl = 0;
+	int rc;
+
+	memset(target, 0, sizeof(target));
+	if ((a->peer == NULL) == (a->any_coordinator == 0)) {
+		cli_err(c, "network find needs --peer PEERID or "
+			   "--any-coordinator");
+		return CLI_USAGE;
+	}
+	if (a->peer != NULL) {
+		sg_peer_id id;
+		if (sg_peer_id_parse(&id, a->peer, strlen(a->peer)) != 0) {
+			cli_err(c, "--peer: '%s' is not a PeerId (64 hex "
+				   "digits)",
+				a->peer);
+			return CLI_USAGE;
+		}
+		memcpy(target, id.bytes, 32);
+	}
+	if (a->ttl != NULL) {
+		char *end;
+		ttl = strtoul(a->ttl, &end, 10);
+		if (*a->ttl == '\0' || *end != '\0' || ttl < 1 || ttl > 6) {
+			cli_err(c, "--ttl: 1 to 6, not '%s'", a->ttl);
+			return CLI_USAGE;
+		}
+	}
+	r.find_kind = a->peer != NULL ? 1 : 2;
+	r.target = target;
+	r.ttl = (unsigned)ttl;
+	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	if (rc == 0 && (count != 4 || sg_cbor_get_text(&d, &addr, &alen) != 0 ||
+			sg_cbor_get_uint(&d, &hops) != 0 ||
+			sg_cbor_get_bytes_len(&d, &peer, 32) != 0)) {
+		cli_err(c, "malformed answer from the node");
+		rc = SG_ERR_MALFORMED;
+	}
+	if (rc == 0) {
+		sg_peer_id pid;
+		char hex[SG_PEER_ID_HEX_LEN];
+		memcpy(pid.bytes, peer, 32);
+		sg_peer_id_hex(hex, &pid);
+		if (c->json)
+			printf("{\"peer_id\":\"%s\",\"address\":\"%.*s\","
+			       "\"hops\":%llu}\n",
+			       hex, (int)alen, addr, (unsigned long long)hops);
+		else
+			printf("%s is at %.*s (%llu hops away%s)\n", hex,
+			       (int)alen, addr, (unsigned long long)hops,
+			       hops == 0 ? ": known to this node" : "");
+	}
+	free(resp);
+	return rc == 0 ? CLI_OK : CLI_FAIL;
 }
 
 static int net_join(cli *c, const nargs *a, const char *dir)
@@ -640,12 +729,20 @@ int cli_network(cli *c, int argc, char **argv)
 			   "of 'network join'");
 		return CLI_USAGE;
 	}
+	if ((a.peer != NULL || a.ttl != NULL || a.any_coordinator) &&
+	    strcmp(sub, "find") != 0) {
+		cli_err(c, "--peer, --ttl and --any-coordinator are options of "
+			   "'network find'");
+		return CLI_USAGE;
+	}
 	if (strcmp(sub, "status") == 0)
 		return net_status(c, dir);
 	if (strcmp(sub, "peers") == 0)
 		return net_peers(c, dir);
 	if (strcmp(sub, "leave") == 0)
 		return net_leave(c, dir);
+	if (strcmp(sub, "find") == 0)
+		return net_find(c, &a, dir);
 	cli_err(c, "unknown network command '%s'", sub);
 	fputs(network_usage, stderr);
 	return CLI_USAGE;
@@ -691,7 +788,7 @@ static void print_payload_text(const uint8_t *p, size_t n)
 
 static int ps_subscribe(cli *c, const char *dir, const char *topic)
 {
-	sg_ctl_request r = {SG_CTL_SUBSCRIBE, topic, strlen(topic), NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_SUBSCRIBE, .topic = topic, .topic_len = strlen(topic)};
 	struct sigaction sa;
 	uint8_t *msg;
 	size_t len, count;
@@ -794,7 +891,7 @@ static int ps_subscribe(cli *c, const char *dir, const char *topic)
 static int ps_publish(cli *c, const char *dir, const char *topic,
 		      const char *message)
 {
-	sg_ctl_request r = {SG_CTL_PUBLISH, topic, strlen(topic), NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_PUBLISH, .topic = topic, .topic_len = strlen(topic)};
 	uint8_t *buf = NULL, *resp;
 	size_t len, count;
 	sg_cbor_dec d;
@@ -872,8 +969,7 @@ static int ps_publish(cli *c, const char *dir, const char *topic,
 static int ps_simple(cli *c, const char *dir, sg_ctl_op op,
 		     const char *topic)
 {
-	sg_ctl_request r = {op, topic, topic != NULL ? strlen(topic) : 0,
-			    NULL, 0};
+	sg_ctl_request r = {.op = op, .topic = topic, .topic_len = topic != NULL ? strlen(topic) : 0};
 	uint8_t *resp;
 	size_t len, count, n, i;
 	sg_cbor_dec d;

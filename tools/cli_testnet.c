@@ -154,7 +154,7 @@ static int ctl_fd(const char *dir)
 /* STATUS of node i: its active neighbour count, or -1. */
 static long node_active(tnet *t, size_t i)
 {
-	sg_ctl_request r = {SG_CTL_STATUS, NULL, 0, NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_STATUS};
 	int fd = ctl_fd(t->nodes[i].dir);
 	uint8_t *m;
 	size_t len, count;
@@ -270,7 +270,7 @@ static int wait_joined(tnet *t, unsigned timeout_ms)
 static int subscribe(tnet *t, size_t i)
 {
 	tnode *nd = &t->nodes[i];
-	sg_ctl_request r = {SG_CTL_SUBSCRIBE, TOPIC, strlen(TOPIC), NULL, 0};
+	sg_ctl_request r = {.op = SG_CTL_SUBSCRIBE, .topic = TOPIC, .topic_len = strlen(TOPIC)};
 	uint8_t *m;
 	size_t len;
 	int fd = ctl_fd(nd->dir);
@@ -398,8 +398,7 @@ static void collect(tnet *t, unsigned wait_ms)
 
 static int publish(tnet *t, size_t node, const char *text)
 {
-	sg_ctl_request r = {SG_CTL_PUBLISH, TOPIC, strlen(TOPIC),
-			    (const uint8_t *)text, strlen(text)};
+	sg_ctl_request r = {.op = SG_CTL_PUBLISH, .topic = TOPIC, .topic_len = strlen(TOPIC), .payload = (const uint8_t *)text, .payload_len = strlen(text)};
 	int fd = ctl_fd(t->nodes[node].dir);
 	uint8_t *m;
 	size_t len, i;
@@ -899,7 +898,7 @@ out:
 	for (i = 0; t.nodes != NULL && i < t.n; i++) {
 		tnode *nd = &t.nodes[i];
 		if (nd->alive) {
-			sg_ctl_request r = {SG_CTL_LEAVE, NULL, 0, NULL, 0};
+			sg_ctl_request r = {.op = SG_CTL_LEAVE};
 			int fd = ctl_fd(nd->dir);
 			if (fd >= 0) {
 				uint8_t *m;

@@ -26,6 +26,7 @@ typedef enum sg_ctl_op {
 	SG_CTL_UNSUBSCRIBE = 5, /* [5, topic: text] */
 	SG_CTL_PUBLISH = 6,	/* [6, topic: text, payload: bstr] */
 	SG_CTL_LIST = 7,	/* [7] */
+	SG_CTL_FIND = 8,	/* [8, kind, target: bstr(32), ttl] (FOAF) */
 } sg_ctl_op;
 
 /* Response and stream codes. */
@@ -38,6 +39,9 @@ typedef struct sg_ctl_request {
 	size_t topic_len;
 	const uint8_t *payload;
 	size_t payload_len;
+	unsigned find_kind;	/* FIND: sg_foaf_kind (1 peer, 2 coordinator) */
+	const uint8_t *target;	/* FIND: 32 bytes */
+	unsigned ttl;		/* FIND: 0 (default) to 6 */
 } sg_ctl_request;
 
 /* Decodes one request body. 0, or SG_ERR_MALFORMED / SG_ERR_UNSUPPORTED

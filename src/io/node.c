@@ -24,6 +24,7 @@
 #include "sg/cbor.h"
 #include "sg/control.h"
 #include "sg/err.h"
+#include "sg/foaf.h"
 #include "sg/peercache.h"
 
 #define MOD "node"
@@ -72,6 +73,8 @@ struct ctl_client {
 	size_t rlen, rcap;
 	size_t pending; /* bytes written, not yet acknowledged */
 	int subscribed;
+	int finding; /* a FIND waits for FOAF: its query id */
+	uint8_t find_qid[SG_FOAF_QID_LEN];
 	sg_topic_id sub;
 	char sub_name[SG_CTL_TOPIC_MAX + 1];
 };
@@ -83,6 +86,7 @@ struct sg_node {
 	uv_loop_t *loop;
 	sg_endpoint *ep;
 	sg_core *core;
+	sg_foaf *foaf;
 	sg_peercache *pc;
 	uv_timer_t timer;
 	uv_pipe_t ctl;
@@ -773,6 +777,143 @@ static void ctl_list(struct ctl_client *cl)
 
 static void leave_now(sg_node *n);
 
+/* FOAF: what this node can answer. A peer: its address (from the views,
+ * the peer cache, or our own); a coordinator: PeerId then address. */
+static size_t foaf_lookup(void *ud, sg_foaf_kind kind,
+			  const uint8_t target[SG_FOAF_TARGET_LEN],
+			  const sg_peer_id *from,
+			  uint8_t answer[SG_FOAF_ANSWER_MAX])
+{
+	sg_node *n = ud;
+	sg_peer_id id;
+	sg_memb_peer p;
+	sg_peercache_entry e[64];
+	long k, i;
+	(void)from;
+
+	if (kind == SG_FOAF_PEER) {
+		memcpy(id.bytes, target, SG_PEER_ID_LEN);
+		if (sg_peer_id_equal(&id, &n->ident->id)) {
+			memcpy(answer, n->self_addr, n->self_addr_len);
+			return n->self_addr_len;
+		}
+		if (sg_core_peer_addr(n->core, &id, &p) == 0 &&
+		    p.addr_len > 0) {
+			memcpy(answer, p.addr, p.addr_len);
+			return p.addr_len;
+		}
+		if (n->pc != NULL && sg_peercache_get(n->pc, &id, &e[0]) == 0 &&
+		    e[0].addr_len > 0) {
+			memcpy(answer, e[0].addr, e[0].addr_len);
+			return e[0].addr_len;
+		}
+		return 0;
+	}
+	if (kind != SG_FOAF_COORDINATOR)
+		return 0; /* group queries: not served yet */
+	if (n->cfg.roles & SG_ROLE_COORDINATOR) {
+		memcpy(answer, n->ident->id.bytes, SG_PEER_ID_LEN);
+		memcpy(answer + SG_PEER_ID_LEN, n->self_addr, n->self_addr_len);
+		return SG_PEER_ID_LEN + n->self_addr_len;
+	}
+	k = n->pc != NULL ? sg_peercache_recent(n->pc, e, 64) : 0;
+	for (i = 0; i < k; i++)
+		if ((e[i].flags & SG_PEER_COORDINATOR) && e[i].addr_len > 0) {
+			memcpy(answer, e[i].id.bytes, SG_PEER_ID_LEN);
+			memcpy(answer + SG_PEER_ID_LEN, e[i].addr,
+			       e[i].addr_len);
+			return SG_PEER_ID_LEN + e[i].addr_len;
+		}
+	return 0;
+}
+
+/* Answers a FIND: [0, address: text, hops, peer: bstr(32)]. */
+static void ctl_found(struct ctl_client *cl, sg_foaf_kind kind,
+		      const uint8_t *target, const uint8_t *ans, size_t alen,
+		      unsigned hops)
+{
+	struct sockaddr_storage sa;
+	const uint8_t *peer = target, *addr = ans;
+	char text[80];
+	uint8_t buf[160];
+	sg_cbor_enc e;
+	long len;
+
+	if (kind == SG_FOAF_COORDINATOR) {
+		if (alen <= SG_PEER_ID_LEN) {
+			ctl_error(cl, SG_ERR_MALFORMED, "find");
+			return;
+		}
+		peer = ans;
+		addr = ans + SG_PEER_ID_LEN;
+		alen -= SG_PEER_ID_LEN;
+	}
+	if (memb_to_sa(addr, alen, &sa) != 0) {
+		ctl_error(cl, SG_ERR_MALFORMED, "find: answer");
+		return;
+	}
+	sg_node_format_addr((const struct sockaddr *)&sa, text, sizeof(text));
+	sg_cbor_enc_init(&e, buf, sizeof(buf));
+	sg_cbor_put_array(&e, 4);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_text(&e, text, strlen(text));
+	sg_cbor_put_uint(&e, hops);
+	sg_cbor_put_bytes(&e, peer, SG_PEER_ID_LEN);
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+}
+
+static void ctl_find(struct ctl_client *cl, const sg_ctl_request *r)
+{
+	sg_node *n = cl->n;
+	uint8_t ans[SG_FOAF_ANSWER_MAX];
+	sg_peer_id act[64];
+	size_t alen, na;
+	int rc;
+
+	if (cl->finding) {
+		ctl_error(cl, SG_ERR_STATE, "find: one at a time");
+		return;
+	}
+	alen = foaf_lookup(n, (sg_foaf_kind)r->find_kind, r->target, NULL,
+			   ans);
+	if (alen > 0) { /* known here */
+		ctl_found(cl, (sg_foaf_kind)r->find_kind, r->target, ans, alen,
+			  0);
+		return;
+	}
+	na = sg_core_active(n->core, act, 64);
+	if (na > 64)
+		na = 64;
+	rc = sg_foaf_query(n->foaf, (sg_foaf_kind)r->find_kind, r->target,
+			   (uint8_t)r->ttl, act, na, now_ms(n), cl->find_qid);
+	if (rc != 0) {
+		ctl_error(cl, rc, "find");
+		return;
+	}
+	cl->finding = 1;
+}
+
+static void foaf_event(sg_node *n, const sg_foaf_event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (!cl->used || cl->closing || !cl->finding ||
+		    memcmp(cl->find_qid, ev->qid, SG_FOAF_QID_LEN) != 0)
+			continue;
+		cl->finding = 0;
+		if (ev->type == SG_FOAF_FOUND)
+			ctl_found(cl, ev->kind, ev->target, ev->answer,
+				  ev->answer_len, ev->hops);
+		else
+			ctl_error(cl, SG_ERR_NOTFOUND,
+				  "find: no answer within the TTL");
+	}
+}
+
 static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 			size_t len)
 {
@@ -799,6 +940,9 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 		break;
 	case SG_CTL_LIST:
 		ctl_list(cl);
+		break;
+	case SG_CTL_FIND:
+		ctl_find(cl, &r);
 		break;
 	case SG_CTL_LEAVE:
 		ctl_ok_simple(cl);
@@ -1062,6 +1206,17 @@ static void on_discovery(sg_node *n, const sg_core_event *ev)
 						      SG_PEER_COORDINATOR);
 			}
 		}
+	} else if (ev->kind == SG_FOAF_KIND_QUERY ||
+		   ev->kind == SG_FOAF_KIND_ANSWER) {
+		uint8_t body[1 + SG_CORE_DISCOVERY_MAX];
+		sg_peer_id act[64];
+		size_t na = sg_core_active(n->core, act, 64);
+		if (na > 64)
+			na = 64;
+		body[0] = ev->kind;
+		memcpy(body + 1, ev->data, ev->len);
+		(void)sg_foaf_recv(n->foaf, &ev->peer.id, body, ev->len + 1,
+				   act, na, now_ms(n));
 	} else if (ev->kind == DISC_OBSERVED) {
 		struct sockaddr_storage sa;
 		char addr[80];
@@ -1160,6 +1315,8 @@ static void rearm(sg_node *n)
 	if (n->left || n->leaving)
 		return; /* the timer waits out the leave grace */
 	d = sg_core_next_deadline(n->core);
+	if (sg_foaf_next_deadline(n->foaf) < d)
+		d = sg_foaf_next_deadline(n->foaf);
 	if (n->next_housekeep < d)
 		d = n->next_housekeep;
 	uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
@@ -1177,9 +1334,16 @@ static void pump(sg_node *n)
 	if (n->left)
 		return;
 	while (again) {
+		sg_foaf_event fev;
+		const uint8_t *fb;
 		again = 0;
 		while (sg_core_poll_event(n->core, &ev))
 			handle_event(n, &ev);
+		while (sg_foaf_poll_event(n->foaf, &fev))
+			foaf_event(n, &fev);
+		while ((len = sg_foaf_poll_tx(n->foaf, &to, &fb)) > 0)
+			sg_core_send_discovery(n->core, &to, fb[0], fb + 1,
+					       len - 1);
 		while ((len = sg_core_poll_tx(n->core, &to, &f)) > 0) {
 			send_frame(n, &to, f, len);
 			again = 1;
@@ -1396,6 +1560,8 @@ static void on_timer(uv_timer_t *t)
 	}
 	if (sg_core_next_deadline(n->core) <= now)
 		sg_core_tick(n->core, now);
+	if (sg_foaf_next_deadline(n->foaf) <= now)
+		sg_foaf_tick(n->foaf, now);
 	pump(n);
 }
 
@@ -1709,6 +1875,15 @@ sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
 		*err = SG_ERR_NOMEM;
 		goto fail;
 	}
+	{
+		sg_foaf_config fc;
+		sg_foaf_config_default(&fc);
+		n->foaf = sg_foaf_new(&n->env, &fc, foaf_lookup, n);
+		if (n->foaf == NULL) {
+			*err = SG_ERR_NOMEM;
+			goto fail;
+		}
+	}
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
 	n->timer_open = 1;
@@ -1851,6 +2026,8 @@ void sg_node_del(sg_node *n)
 	for (i = 0; n->dials != NULL && i < n->max_dials; i++)
 		if (n->dials[i].used)
 			dial_free(n, &n->dials[i]);
+	sg_foaf_del(n->foaf);
+	n->foaf = NULL;
 	sg_core_del(n->core);
 	n->core = NULL;
 	sg_peercache_close(n->pc);

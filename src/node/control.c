@@ -14,7 +14,10 @@ static int has_topic(sg_ctl_op op)
 
 static size_t fields(sg_ctl_op op)
 {
-	return op == SG_CTL_PUBLISH ? 3 : has_topic(op) ? 2 : 1;
+	return op == SG_CTL_FIND      ? 4
+	       : op == SG_CTL_PUBLISH ? 3
+	       : has_topic(op)	      ? 2
+				      : 1;
 }
 
 int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
@@ -28,7 +31,7 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 	memset(r, 0, sizeof(*r));
 	sg_cbor_limits_default(&lim);
 	lim.max_depth = 1;
-	lim.max_items = 4;
+	lim.max_items = 5;
 	if ((rc = sg_cbor_validate(buf, len, &lim)) != 0)
 		return rc;
 	sg_cbor_dec_init(&d, buf, len);
@@ -38,7 +41,7 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 		return SG_ERR_MALFORMED;
 	if ((rc = sg_cbor_get_uint(&d, &op)) != 0)
 		return rc;
-	if (op < SG_CTL_STATUS || op > SG_CTL_LIST)
+	if (op < SG_CTL_STATUS || op > SG_CTL_FIND)
 		return SG_ERR_UNSUPPORTED;
 	r->op = (sg_ctl_op)op;
 	if (count != fields(r->op))
@@ -56,6 +59,17 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 		if (r->payload_len > SG_MSG_MAX_PAYLOAD)
 			return SG_ERR_RANGE;
 	}
+	if (r->op == SG_CTL_FIND) {
+		uint64_t kind, ttl;
+		if ((rc = sg_cbor_get_uint(&d, &kind)) != 0 ||
+		    (rc = sg_cbor_get_bytes_len(&d, &r->target, 32)) != 0 ||
+		    (rc = sg_cbor_get_uint(&d, &ttl)) != 0)
+			return rc;
+		if (kind < 1 || kind > 2 || ttl > 6)
+			return SG_ERR_RANGE;
+		r->find_kind = (unsigned)kind;
+		r->ttl = (unsigned)ttl;
+	}
 	return sg_cbor_dec_done(&d);
 }
 
@@ -63,7 +77,11 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 {
 	sg_cbor_enc e;
 
-	if (r->op < SG_CTL_STATUS || r->op > SG_CTL_LIST)
+	if (r->op < SG_CTL_STATUS || r->op > SG_CTL_FIND)
+		return SG_ERR_INVAL;
+	if (r->op == SG_CTL_FIND &&
+	    (r->target == NULL || r->find_kind < 1 || r->find_kind > 2 ||
+	     r->ttl > 6))
 		return SG_ERR_INVAL;
 	if (has_topic(r->op) &&
 	    (r->topic_len == 0 || r->topic_len > SG_CTL_TOPIC_MAX))
@@ -80,5 +98,10 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 		sg_cbor_put_text(&e, r->topic, r->topic_len);
 	if (r->op == SG_CTL_PUBLISH)
 		sg_cbor_put_bytes(&e, r->payload, r->payload_len);
+	if (r->op == SG_CTL_FIND) {
+		sg_cbor_put_uint(&e, r->find_kind);
+		sg_cbor_put_bytes(&e, r->target, 32);
+		sg_cbor_put_uint(&e, r->ttl);
+	}
 	return sg_cbor_enc_finish(&e);
 }

@@ -117,6 +117,16 @@ check "peers" 0 "$cli" network peers --data-dir "$work/alice"
 expect_out "peers lists an active neighbour" "active +127\\.0\\.0\\.1:"
 check "peers json" 0 "$cli" network peers --data-dir "$work/alice" --json
 expect_out "peers json" '"view":"active"'
+bob_id=$("$cli" network status --data-dir "$work/bob" --json | sed -E 's/.*"peer_id":"([0-9a-f]{64})".*/\1/')
+check "find bob from alice" 0 "$cli" network find --peer "$bob_id" --data-dir "$work/alice"
+expect_out "find prints bob's address" "$bob_id is at 127\\.0\\.0\\.1:[0-9]+"
+check "find a coordinator" 0 "$cli" network find --any-coordinator --data-dir "$work/bob" --json
+expect_out "find coordinator json" '"address":"127\.0\.0\.1:'"$port"'"'
+check "find nobody" 1 "$cli" network find --peer "$(printf '%064d' 0)" --ttl 2 --data-dir "$work/alice"
+expect_err "find nobody says so" "no answer within the TTL"
+check "find without target" 2 "$cli" network find --data-dir "$work/alice"
+check "find bad ttl" 2 "$cli" network find --any-coordinator --ttl 9 --data-dir "$work/alice"
+check "ttl outside find" 2 "$cli" network status --ttl 2 --data-dir "$work/alice"
 
 "$cli" pubsub subscribe --topic chat --data-dir "$work/bob" >"$work/sub.out" 2>"$work/sub.err" &
 pids+=($!)
