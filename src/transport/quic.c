@@ -1234,7 +1234,14 @@ uint64_t sg_quic_next_deadline(const sg_quic_conn *c)
 	if (c->closing)
 		return c->now_ms;
 	t = ngtcp2_conn_get_expiry(c->conn);
-	return t == UINT64_MAX ? UINT64_MAX : t / NS_PER_MS;
+	if (t == UINT64_MAX)
+		return UINT64_MAX;
+	/* Rounded up: a tick at the returned millisecond is at or after the
+	 * expiry, so it handles it. Rounded down, a tick in the same
+	 * millisecond would come too early, change nothing and leave the
+	 * deadline in the past: a caller's timer would spin until the clock
+	 * reached the next millisecond. */
+	return t / NS_PER_MS + (t % NS_PER_MS != 0);
 }
 
 void sg_quic_tick(sg_quic_conn *c, uint64_t now_ms)
