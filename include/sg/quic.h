@@ -95,8 +95,10 @@ SG_API int sg_quic_read(sg_quic_conn *c, const uint8_t *pkt, size_t len,
  * 0 when there is nothing to send now. */
 SG_API long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap,
 			  uint64_t now_ms);
-/* Queues a message. SG_ERR_RANGE (too long), SG_ERR_FULL (queue full),
- * SG_ERR_STATE (not connected or closing), SG_ERR_NOMEM. */
+/* Queues a message. Messages leave in the order they were queued, each
+ * written whole before the next begins (a lost packet can still make a
+ * later one arrive first). SG_ERR_RANGE (too long), SG_ERR_FULL (queue
+ * full), SG_ERR_STATE (not connected or closing), SG_ERR_NOMEM. */
 SG_API int sg_quic_send(sg_quic_conn *c, const uint8_t *msg, size_t len);
 SG_API int sg_quic_poll_event(sg_quic_conn *c, sg_quic_event *ev);
 /* When tick() must run next (UINT64_MAX: never). */

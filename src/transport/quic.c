@@ -26,7 +26,7 @@
 
 typedef struct out_msg {
 	int64_t sid; /* -1: not opened yet */
-	uint8_t *buf;
+	uint8_t *buf; /* NULL: gone (its stream closed) */
 	size_t len, sent;
 	int done; /* all written with FIN; freed when the stream closes */
 } out_msg;
@@ -65,8 +65,16 @@ struct sg_quic_conn {
 	ngtcp2_ccerr ccerr;
 	uint8_t *crypto[MAX_CRYPTO_CHUNKS];
 	size_t ncrypto;
+	/* The send queue, a ring of max_send_queue entries in the order the
+	 * messages were queued: nout entries from out_head, holes (gone
+	 * entries whose stream closed before an older one's) included, so a
+	 * hole counts against the bound until the older ones go too. The
+	 * first out_next entries are all written. Messages are written one
+	 * after the other, never interleaved: the peer returns flow-control
+	 * credit per whole message, so credit spread over several half-sent
+	 * messages could leave none of them able to finish. */
 	out_msg *out;
-	size_t nout;
+	size_t out_head, nout, out_next;
 	in_stream *in;
 	ev_item *evq; /* max_recv_streams + 8: see back-pressure below */
 	size_t ev_head, ev_n, ev_cap;
@@ -716,6 +724,12 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags,
 	return 0;
 }
 
+/* The i-th entry of the send queue, counting from the oldest. */
+static out_msg *out_at(sg_quic_conn *c, size_t i)
+{
+	return &c->out[(c->out_head + i) % c->cfg.max_send_queue];
+}
+
 static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t sid,
 			   uint64_t app_error_code, void *ud, void *sud)
 {
@@ -738,12 +752,21 @@ static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t sid,
 	} else if (remote) {
 		ngtcp2_conn_extend_max_streams_uni(conn, 1);
 	}
+	/* Streams mostly close in the order they were opened: search from
+	 * the oldest, then drop the gone entries at the front. */
 	for (i = 0; i < c->nout; i++) {
-		if (c->out[i].sid != sid)
+		out_msg *m = out_at(c, i);
+		if (m->buf == NULL || m->sid != sid)
 			continue;
-		sg_free(&c->env, c->out[i].buf);
-		c->out[i] = c->out[--c->nout];
+		sg_free(&c->env, m->buf);
+		m->buf = NULL;
 		break;
+	}
+	while (c->nout > 0 && out_at(c, 0)->buf == NULL) {
+		c->out_head = (c->out_head + 1) % c->cfg.max_send_queue;
+		c->nout--;
+		if (c->out_next > 0)
+			c->out_next--;
 	}
 	return 0;
 }
@@ -1016,7 +1039,7 @@ void sg_quic_conn_del(sg_quic_conn *c)
 	for (i = 0; i < c->ncrypto; i++)
 		sg_free(&env, c->crypto[i]);
 	for (i = 0; i < c->nout; i++)
-		sg_free(&env, c->out[i].buf);
+		sg_free(&env, out_at(c, i)->buf);
 	for (i = 0; c->in != NULL && i < c->cfg.max_recv_streams; i++)
 		sg_free(&env, c->in[i].buf);
 	for (i = 0; c->evq != NULL && i < c->ev_n; i++)
@@ -1125,15 +1148,19 @@ long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap, uint64_t now_ms)
 		mark_closed(c, c->error);
 		return n < 0 ? 0 : (long)n;
 	}
-	/* Stream data first: open streams for queued messages. */
-	for (i = 0; i < c->nout; i++) {
-		out_msg *m = &c->out[i];
+	/* Stream data first: the oldest message not yet written, then the
+	 * next (each on a new stream). */
+	for (i = c->out_next; i < c->nout; i++) {
+		out_msg *m = out_at(c, i);
 		ngtcp2_vec v;
 		ngtcp2_ssize wlen = -1;
 		int64_t sid;
 
-		if (m->done)
+		if (m->buf == NULL || m->done) {
+			if (i == c->out_next)
+				c->out_next++;
 			continue;
+		}
 		if (m->sid < 0) {
 			if (ngtcp2_conn_open_uni_stream(c->conn, &sid, NULL) != 0)
 				break; /* out of stream credit: wait */
@@ -1146,7 +1173,7 @@ long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap, uint64_t now_ms)
 					      NGTCP2_WRITE_STREAM_FLAG_FIN,
 					      m->sid, &v, 1, ts(now_ms));
 		if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED)
-			continue;
+			continue; /* longer than the peer's stream window */
 		if (n < 0) {
 			ngtcp2_ccerr_set_liberr(&c->ccerr, (int)n, NULL, 0);
 			fail(c, ngtcp2_to_err((int)n));
@@ -1155,11 +1182,15 @@ long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap, uint64_t now_ms)
 		}
 		if (wlen >= 0) {
 			m->sent += (size_t)wlen;
-			if (m->sent == m->len)
+			if (m->sent == m->len) {
 				m->done = 1;
+				if (i == c->out_next)
+					c->out_next++;
+			}
 		}
 		if (n > 0)
 			return (long)n;
+		break; /* congestion or flow control: nothing goes now */
 	}
 	n = ngtcp2_conn_write_pkt(c->conn, &c->ps.path, &pi, out, cap,
 				  ts(now_ms));
@@ -1186,7 +1217,7 @@ int sg_quic_send(sg_quic_conn *c, const uint8_t *msg, size_t len)
 		return SG_ERR_STATE;
 	if (c->nout == c->cfg.max_send_queue)
 		return SG_ERR_FULL;
-	m = &c->out[c->nout];
+	m = out_at(c, c->nout);
 	memset(m, 0, sizeof(*m));
 	m->sid = -1;
 	m->buf = sg_alloc(&c->env, len ? len : 1);

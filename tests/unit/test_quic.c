@@ -30,6 +30,7 @@ typedef struct pair {
 	sg_peer_id peer[2];
 	int closed[2], close_err[2];
 	size_t got[2];
+	uint8_t first[2][256]; /* each message's first byte, in arrival order */
 	uint8_t *last[2];
 	size_t last_len[2];
 	sg_test_rng rng;
@@ -94,6 +95,8 @@ static void drain_events(pair *p, int i)
 			p->connected[i] = 1;
 			p->peer[i] = ev.peer;
 		} else if (ev.type == SG_QUIC_MESSAGE) {
+			if (p->got[i] < sizeof(p->first[i]) && ev.len > 0)
+				p->first[i][p->got[i]] = ev.data[0];
 			p->got[i]++;
 			free(p->last[i]);
 			p->last[i] = malloc(ev.len ? ev.len : 1);
@@ -182,7 +185,8 @@ static void pump(pair *p, uint64_t ms)
 	}
 }
 
-static pair *make_pair(int expect_right)
+/* send_queue: max_send_queue of both sides, 0 for the default. */
+static pair *make_pair_q(int expect_right, size_t send_queue)
 {
 	pair *p = calloc(1, sizeof(*p));
 	uint8_t seed[32];
@@ -191,6 +195,8 @@ static pair *make_pair(int expect_right)
 
 	sg_quic_config_default(&qcfg);
 	qcfg.max_message = 256 * 1024;
+	if (send_queue > 0)
+		qcfg.max_send_queue = send_queue;
 	sg_test_env_init(&p->tenv, 5, -1);
 	sg_test_rng_seed(&p->rng, 3);
 	for (i = 0; i < 2; i++) {
@@ -210,6 +216,11 @@ static pair *make_pair(int expect_right)
 				     sizeof(p->addr[1]), p->now, &err);
 	assert_non_null(p->c[0]);
 	return p;
+}
+
+static pair *make_pair(int expect_right)
+{
+	return make_pair_q(expect_right, 0);
 }
 
 static void free_pair(pair *p)
@@ -300,6 +311,56 @@ static void test_loss_and_corruption(void **state)
 	}
 	pump(p, 20000);
 	assert_int_equal(p->got[0] + p->got[1], 10);
+	free_pair(p);
+}
+
+/* Messages of the maximum size, more than the receiver's flow-control
+ * window (4 of them) at once, the sender's queue refilled as it drains:
+ * they leave in the order they were queued, one after the other, so
+ * without loss they arrive in that order, and with loss (ACKs out of
+ * order, streams closing out of order) they all still arrive. Before the
+ * send queue kept its order, a closed stream's slot took the newest
+ * message, which was then written before older ones; the window ended up
+ * spread over half-sent messages, none of which could finish (the
+ * receiver returns credit per whole message), and the connection stalled
+ * until its idle timeout. */
+static void send_full_messages(pair *p, int count)
+{
+	uint8_t *m = malloc(qcfg.max_message);
+	int k = 0, rc;
+
+	while (k < count) {
+		memset(m, k, qcfg.max_message);
+		rc = sg_quic_send(p->c[0], m, qcfg.max_message);
+		if (rc == SG_ERR_FULL) {
+			pump(p, 20);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		k++;
+	}
+	free(m);
+}
+
+static void test_full_messages_in_order(void **state)
+{
+	pair *p = make_pair_q(1, 8);
+	int k;
+	(void)state;
+
+	pump(p, 2000);
+	assert_true(p->connected[0] && p->connected[1]);
+	send_full_messages(p, 64);
+	pump(p, 5000);
+	assert_int_equal(p->got[1], 64);
+	for (k = 0; k < 64; k++)
+		assert_int_equal(p->first[1][k], k);
+	/* With loss: every seventh datagram either way. */
+	p->drop_every = 7;
+	send_full_messages(p, 64);
+	pump(p, 20000);
+	assert_int_equal(p->got[1], 128);
+	assert_false(p->closed[0] || p->closed[1]);
 	free_pair(p);
 }
 
@@ -518,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_and_messages),
 		cmocka_unit_test(test_wrong_peer_refused),
 		cmocka_unit_test(test_loss_and_corruption),
+		cmocka_unit_test(test_full_messages_in_order),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_retry_forged_tag),
 		cmocka_unit_test(test_retry_tokens),
