@@ -28,6 +28,13 @@ typedef struct sg_quic_config {
 	size_t max_recv_streams;  /* concurrent incoming messages, 128 */
 	uint32_t idle_timeout_ms; /* default 30000 */
 	uint32_t handshake_timeout_ms; /* default 10000 */
+	/* Keep-alive: after this long without a packet either way, send a
+	 * PING, which the peer acknowledges, so neither side's idle timeout
+	 * expires while both are up (a connection of the overlay may be quiet
+	 * for long). Default 10000; 0: off. It has an effect only below the
+	 * idle timeout (the smaller of ours and the peer's); one side with
+	 * it keeps the connection open for both. */
+	uint32_t keep_alive_ms;
 } sg_quic_config;
 
 SG_API void sg_quic_config_default(sg_quic_config *cfg);

@@ -103,6 +103,7 @@ void sg_quic_config_default(sg_quic_config *cfg)
 	cfg->max_recv_streams = 128;
 	cfg->idle_timeout_ms = 30000;
 	cfg->handshake_timeout_ms = 10000;
+	cfg->keep_alive_ms = 10000;
 }
 
 static ngtcp2_tstamp ts(uint64_t ms)
@@ -854,6 +855,15 @@ static void fill_settings(sg_quic_conn *c, ngtcp2_settings *st,
 	tp->active_connection_id_limit = 4;
 }
 
+/* RFC 9000 section 10.1.2: a PING after keep_alive_ms without traffic
+ * (ngtcp2 arms it once the handshake is confirmed). */
+static void set_keep_alive(sg_quic_conn *c)
+{
+	if (c->cfg.keep_alive_ms > 0)
+		ngtcp2_conn_set_keep_alive_timeout(c->conn,
+						   ts(c->cfg.keep_alive_ms));
+}
+
 sg_quic_conn *sg_quic_client_new(const sg_env *env, const sg_quic_config *cfg,
 				 const sg_identity *ident,
 				 const sg_peer_id *expected,
@@ -901,6 +911,7 @@ sg_quic_conn *sg_quic_client_new(const sg_env *env, const sg_quic_config *cfg,
 	}
 	ngtcp2_conn_set_initial_crypto_ctx(c->conn, &c->cctx);
 	ngtcp2_conn_set_crypto_ctx(c->conn, &c->cctx);
+	set_keep_alive(c);
 	/* ngtcp2 checks a Retry's integrity tag with this context before it
 	 * calls recv_retry (found by fuzzing: without one it encrypts with a
 	 * NULL key). cb_encrypt computes the tag of H.4 for retry_aead; the
@@ -984,6 +995,7 @@ static sg_quic_conn *server_new(const sg_env *env, const sg_quic_config *cfg,
 	}
 	ngtcp2_conn_set_initial_crypto_ctx(c->conn, &c->cctx);
 	ngtcp2_conn_set_crypto_ctx(c->conn, &c->cctx);
+	set_keep_alive(c);
 	*err = 0;
 	rv = sg_quic_read(c, pkt, len, now_ms);
 	if (!c->have_initial) {

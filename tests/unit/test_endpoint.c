@@ -8,7 +8,8 @@
  * connection, one CONNECTED each, and the messages queued before it; a
  * flood of 10,000 client Initials from 200 addresses costs at most
  * retry_threshold signatures and a real client still connects through
- * Retry; the per-address and global caps hold.
+ * Retry; the per-address and global caps hold; an idle connection with
+ * keep-alive outlives the idle timeout, one without it closes.
  */
 #include "testutil.h"
 #include "sg/endpoint.h"
@@ -39,6 +40,9 @@ typedef struct world {
 } world;
 
 static world *W;
+/* The keep-alive of the endpoints make_world_cfg configures itself;
+ * UINT32_MAX: the default. */
+static uint32_t world_keep_alive_ms = UINT32_MAX;
 
 static int index_of(sg_endpoint *ep)
 {
@@ -115,6 +119,8 @@ static void make_world_cfg(int n, uint32_t idle_ms,
 	for (i = 0; i < n; i++) {
 		sg_endpoint_config_default(&cfg);
 		cfg.quic.idle_timeout_ms = idle_ms;
+		if (world_keep_alive_ms != UINT32_MAX)
+			cfg.quic.keep_alive_ms = world_keep_alive_ms;
 		if (i == 1 && cfg1 != NULL)
 			cfg = *cfg1;
 		struct sockaddr_in a;
@@ -641,6 +647,53 @@ static void test_retry_always(void **state)
 	free_world();
 }
 
+static int both_closed(void)
+{
+	return W->closed[0] > 0 && W->closed[1] > 0;
+}
+
+/* A connection nobody sends on, idle timeout 300 ms on both sides. With
+ * keep-alive (100 ms, on one side only: the PINGs and their ACKs reset
+ * both sides' idle timers) it is still up after 1.5 s and carries a
+ * message; without, both sides report a timeout. */
+static void test_keep_alive(void **state)
+{
+	int keep;
+	(void)state;
+
+	for (keep = 1; keep >= 0; keep--) {
+		sg_endpoint_config cfg;
+		uint64_t t0;
+
+		sg_endpoint_config_default(&cfg);
+		cfg.quic.idle_timeout_ms = 300;
+		cfg.quic.keep_alive_ms = keep ? 100 : 0;
+		world_keep_alive_ms = 0;
+		make_world_cfg(2, 300, &cfg);
+		world_keep_alive_ms = UINT32_MAX;
+		assert_int_equal(sg_endpoint_dial(W->ep[0],
+						  (struct sockaddr *)&W->addr[1],
+						  &W->ids[1].id), 0);
+		assert_true(run_until(two_connected, 10000));
+		t0 = sg_now_ms(&W->env);
+		if (keep) {
+			assert_false(run_until(first_closed, 1500));
+			assert_int_equal(W->closed[1], 0);
+			send_sized(0, 1, 5);
+			send_sized(1, 0, 6);
+			want_msgs = 1;
+			assert_true(run_until(two_msgs, 5000));
+		} else {
+			assert_true(run_until(both_closed, 5000));
+			assert_int_equal(W->close_err[0], SG_ERR_TIMEOUT);
+			assert_int_equal(W->close_err[1], SG_ERR_TIMEOUT);
+			assert_true(sg_now_ms(&W->env) - t0 >= 250);
+			assert_true(sg_now_ms(&W->env) - t0 < 1500);
+		}
+		free_world();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_hello_flood),
 		cmocka_unit_test(test_handshake_caps),
 		cmocka_unit_test(test_retry_always),
+		cmocka_unit_test(test_keep_alive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
