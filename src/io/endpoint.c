@@ -3,15 +3,40 @@
  * state machines. Datagrams are routed by their source address; a datagram
  * from an unknown address that starts a QUIC connection (an Initial packet,
  * which sg_quic_server_new checks) creates a server connection, anything
- * else from an unknown address is dropped and counted. After every input
- * the touched connections are flushed (sg_quic_write until empty) and the
- * single timer is re-armed for the earliest connection deadline.
+ * else from an unknown address is dropped and counted. Datagrams are read
+ * in batches (libuv reads until the socket is empty, then says so with an
+ * empty read): every datagram goes to its connection at once, and only at
+ * the end of the batch are the touched connections flushed (sg_quic_write
+ * until empty), so one acknowledgement and one window update answer a
+ * whole batch. A connection's datagrams go out together too: up to
+ * TX_BATCH of them in one sendmmsg() call where there is one (Linux),
+ * runs of equal size as one UDP GSO send (UDP_SEGMENT: the kernel cuts
+ * them apart, after its routing and checks ran once for the run), else
+ * one uv_udp_try_send() each. After every input the single timer is
+ * re-armed for the earliest connection deadline.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* sendmmsg */
+#define SG_HAVE_SENDMMSG 1
+#endif
 #define _POSIX_C_SOURCE 200809L
 #include "sg/endpoint.h"
 #include "sg/err.h"
 
+#include <errno.h>
 #include <string.h>
+#ifdef SG_HAVE_SENDMMSG
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#endif
+
+/* Socket buffers asked for (the kernel caps them at net.core.rmem_max and
+ * wmem_max): room for a burst of a few thousand datagrams, so the other
+ * side's congestion window, not the default ~200 KB receive buffer, limits
+ * a fast sender. */
+#define SOCK_BUF_BYTES (4 << 20)
+#define TX_BATCH 32
+#define TX_DGRAM 1500 /* sg_quic_write needs 1452 */
 
 /* A message the caller sent before the connection it waits for was up. */
 typedef struct ep_msg {
@@ -28,6 +53,7 @@ typedef struct ep_conn {
 	int is_client;
 	int signed_seen; /* server: counted in handshakes_signed */
 	int dirty; /* serviced inside a callback: events still to report */
+	int pending; /* read in the current batch, not flushed yet */
 	/* The PeerId the caller dialled here: messages sent to it before the
 	 * handshake ends wait in pend (at most max_send_queue of them). */
 	int has_expected;
@@ -50,8 +76,12 @@ struct sg_endpoint {
 	sg_endpoint_cb cb;
 	void *ud;
 	int in_cb; /* callbacks running (they may call back into us) */
+	size_t npending; /* datagrams read since the last flush */
 	uint8_t token_key[SG_QUIC_TOKEN_KEY_LEN]; /* Retry tokens; random */
 	uint8_t rxbuf[65536];
+	uint8_t txbuf[TX_BATCH][TX_DGRAM]; /* datagrams on their way out */
+	size_t txlen[TX_BATCH];
+	int gso; /* UDP_SEGMENT works here (cleared on the first refusal) */
 	sg_endpoint_stats st;
 };
 
@@ -186,19 +216,105 @@ static void free_conn(sg_endpoint *ep, ep_conn *ec)
 	memset(ec, 0, sizeof(*ec));
 }
 
-static void write_out(sg_endpoint *ep, ep_conn *ec)
+/* Sends txbuf[0..n) to the connection's peer. A datagram the socket
+ * refuses (its buffer full, say) is counted and dropped: QUIC retransmits. */
+static void send_batch(sg_endpoint *ep, ep_conn *ec, size_t n)
 {
-	uint8_t out[1500];
-	long n;
+	const struct sockaddr *to = (const struct sockaddr *)&ec->remote;
+	size_t i = 0;
+#ifdef SG_HAVE_SENDMMSG
+	struct mmsghdr msgs[TX_BATCH];
+	struct iovec iov[TX_BATCH];
+	/* Control data for UDP_SEGMENT, aligned like a cmsghdr. */
+	size_t ctl[TX_BATCH][(CMSG_SPACE(sizeof(uint16_t)) + sizeof(size_t) -
+			      1) / sizeof(size_t)];
+	size_t cnt[TX_BATCH], nmsg = 0, m;
+	uv_os_fd_t fd;
 
-	while ((n = sg_quic_write(ec->qc, out, sizeof(out), now_ms(ep))) > 0) {
-		uv_buf_t b = uv_buf_init((char *)out, (unsigned)n);
-		if (uv_udp_try_send(&ep->udp, &b, 1,
-				    (const struct sockaddr *)&ec->remote) < 0)
-			ep->st.send_errors++; /* QUIC retransmits */
+	if (uv_fileno((const uv_handle_t *)&ep->udp, &fd) != 0)
+		goto one_by_one;
+again:
+	memset(msgs, 0, n * sizeof(msgs[0]));
+	for (i = 0, nmsg = 0; i < n; nmsg++) {
+		struct msghdr *h = &msgs[nmsg].msg_hdr;
+		size_t j = i + 1, seg = ep->txlen[i];
+
+		iov[i].iov_base = ep->txbuf[i];
+		iov[i].iov_len = ep->txlen[i];
+		/* A GSO run: datagrams of one size, the last may be shorter. */
+		while (ep->gso && j < n && ep->txlen[j] <= seg) {
+			iov[j].iov_base = ep->txbuf[j];
+			iov[j].iov_len = ep->txlen[j];
+			if (ep->txlen[j++] < seg)
+				break;
+		}
+		h->msg_name = &ec->remote;
+		h->msg_namelen = addr_len(to);
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = j - i;
+		if (j - i > 1) {
+			struct cmsghdr *cm;
+			uint16_t seg16 = (uint16_t)seg;
+			h->msg_control = ctl[nmsg];
+			h->msg_controllen = CMSG_SPACE(sizeof(seg16));
+			cm = CMSG_FIRSTHDR(h);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(seg16));
+			memcpy(CMSG_DATA(cm), &seg16, sizeof(seg16));
+		}
+		cnt[nmsg] = j - i;
+		i = j;
+	}
+	for (m = 0; m < nmsg;) {
+		int r = sendmmsg(fd, msgs + m, (unsigned)(nmsg - m), 0);
+		if (r > 0) {
+			for (; r > 0; r--, m++)
+				ep->st.datagrams_out += cnt[m];
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && m == 0 && cnt[0] > 1 &&
+			   (errno == EIO || errno == EINVAL ||
+			    errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+			ep->gso = 0; /* no GSO here: send them one by one */
+			goto again;
+		} else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			ep->st.send_errors += cnt[m++]; /* this one only */
+		} else {
+			break; /* the socket buffer is full */
+		}
+	}
+	for (; m < nmsg; m++)
+		ep->st.send_errors += cnt[m];
+	return;
+one_by_one:
+#endif
+	for (i = 0; i < n; i++) {
+		uv_buf_t b = uv_buf_init((char *)ep->txbuf[i],
+					 (unsigned)ep->txlen[i]);
+		if (uv_udp_try_send(&ep->udp, &b, 1, to) < 0)
+			ep->st.send_errors++;
 		else
 			ep->st.datagrams_out++;
 	}
+}
+
+static void write_out(sg_endpoint *ep, ep_conn *ec)
+{
+	uint64_t now = now_ms(ep);
+	size_t n = 0;
+	long len;
+
+	while ((len = sg_quic_write(ec->qc, ep->txbuf[n], TX_DGRAM, now)) >
+	       0) {
+		ep->txlen[n++] = (size_t)len;
+		if (n == TX_BATCH) {
+			send_batch(ep, ec, n);
+			n = 0;
+		}
+	}
+	if (n > 0)
+		send_batch(ep, ec, n);
 }
 
 /* Sends what the connection has to send, reports its events, and frees
@@ -265,6 +381,8 @@ static void rearm(sg_endpoint *ep)
 			if (t < d)
 				d = t;
 		}
+	if (ep->npending > 0)
+		d = now; /* on_timer flushes them */
 	if (d == UINT64_MAX) {
 		uv_timer_stop(&ep->timer);
 		return;
@@ -278,12 +396,14 @@ static void on_timer(uv_timer_t *t)
 	uint64_t now = now_ms(ep);
 	size_t i;
 
+	ep->npending = 0;
 	for (i = 0; i < ep->cfg.max_conns; i++) {
 		ep_conn *ec = &ep->conns[i];
 		if (ec->qc == NULL)
 			continue;
 		if (sg_quic_next_deadline(ec->qc) <= now)
 			sg_quic_tick(ec->qc, now);
+		ec->pending = 0;
 		service(ep, ec);
 		if (ep->closing) /* a callback deleted the endpoint */
 			return;
@@ -457,6 +577,36 @@ static int crossed_dial(sg_endpoint *ep, ep_conn *ec, const uint8_t *pkt,
 	return 1;
 }
 
+/* A connection to flush at the end of the batch of datagrams being read
+ * (or, if libuv stops reading before the socket is empty, at the next
+ * turn of the loop). */
+static void schedule_flush(sg_endpoint *ep, ep_conn *ec)
+{
+	ec->pending = 1;
+	if (ep->npending++ == 0)
+		rearm(ep); /* the timer, due now */
+}
+
+/* The end of a batch of datagrams: the connections they went to send
+ * what they have (acknowledgements for the whole batch at once) and
+ * report their events. */
+static void flush_scheduled(sg_endpoint *ep)
+{
+	size_t i;
+
+	ep->npending = 0;
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		ep_conn *ec = &ep->conns[i];
+		if (ec->qc == NULL || !ec->pending)
+			continue;
+		ec->pending = 0;
+		service(ep, ec);
+		if (ep->closing) /* a callback deleted the endpoint */
+			return;
+	}
+	rearm(ep);
+}
+
 static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 		    const struct sockaddr *addr, unsigned flags)
 {
@@ -466,10 +616,30 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 	ep_conn *ec;
 	(void)flags;
 
-	if (nread <= 0 || addr == NULL || ep->closing)
+	if (ep->closing)
+		return;
+	if (addr == NULL) {
+		/* Nothing more to read now (or a read error). libuv may also
+		 * stop a long batch without saying so: then the timer, armed
+		 * for now by rearm(), flushes it. */
+		if (ep->npending > 0)
+			flush_scheduled(ep);
+		return;
+	}
+	if (nread <= 0)
 		return;
 	ep->st.datagrams_in++;
 	ec = find_addr(ep, addr);
+	if (ec != NULL && sg_quic_is_closed(ec->qc)) {
+		/* It closed earlier in this batch (the peer's CONNECTION_CLOSE,
+		 * say): report and free it now, so that this datagram may
+		 * start a new connection from the same address. */
+		ec->pending = 0;
+		service(ep, ec);
+		if (ep->closing)
+			return;
+		ec = find_addr(ep, addr);
+	}
 	if (ec != NULL) {
 		if (ec->is_client && !ec->connected &&
 		    crossed_dial(ep, ec, pkt, len, addr))
@@ -478,8 +648,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 	} else if ((ec = admit(ep, pkt, len, addr)) == NULL) {
 		return;
 	}
-	service(ep, ec);
-	rearm(ep);
+	schedule_flush(ep, ec);
 }
 
 sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
@@ -516,6 +685,9 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	ep->udp.data = ep;
 	ep->timer.data = ep;
 	ep->handles_open = 2;
+#ifdef SG_HAVE_SENDMMSG
+	ep->gso = 1;
+#endif
 	*err = SG_ERR_CRYPTO;
 	if (sg_random(env, ep->token_key, sizeof(ep->token_key)) != 0)
 		goto fail;
@@ -527,6 +699,12 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 			       &namelen) != 0)
 		goto fail;
 	ep->local_len = (socklen_t)namelen;
+	{
+		int sz = SOCK_BUF_BYTES; /* best effort */
+		uv_recv_buffer_size((uv_handle_t *)&ep->udp, &sz);
+		sz = SOCK_BUF_BYTES;
+		uv_send_buffer_size((uv_handle_t *)&ep->udp, &sz);
+	}
 	if (uv_udp_recv_start(&ep->udp, on_alloc, on_recv) != 0)
 		goto fail;
 	*err = 0;

@@ -9,7 +9,8 @@
  * flood of 10,000 client Initials from 200 addresses costs at most
  * retry_threshold signatures and a real client still connects through
  * Retry; the per-address and global caps hold; an idle connection with
- * keep-alive outlives the idle timeout, one without it closes.
+ * keep-alive outlives the idle timeout, one without it closes; a client
+ * that closes and dials again from the same port at once connects at once.
  */
 #include "testutil.h"
 #include "sg/endpoint.h"
@@ -694,6 +695,43 @@ static void test_keep_alive(void **state)
 	}
 }
 
+static int nth_connected(void)
+{
+	return W->connected[0] == (int)want_msgs &&
+	       W->connected[1] == (int)want_msgs;
+}
+
+/* The CONNECTION_CLOSE and the next dial's Initial from the same address
+ * reach the server in one batch of datagrams: the closed connection must
+ * be gone before the Initial is routed, or the Initial is lost and the
+ * client waits for its retransmission (about 1 s). */
+static void test_redial_same_port(void **state)
+{
+	sg_endpoint_stats st;
+	uint64_t t0;
+	int k;
+	(void)state;
+
+	make_world(2, 30000);
+	t0 = sg_now_ms(&W->env);
+	for (k = 1; k <= 5; k++) {
+		assert_int_equal(sg_endpoint_dial(W->ep[0],
+						  (struct sockaddr *)&W->addr[1],
+						  &W->ids[1].id), 0);
+		want_msgs = (size_t)k;
+		assert_true(run_until(nth_connected, 10000));
+		assert_int_equal(sg_endpoint_close_peer(W->ep[0],
+							&W->ids[1].id), 0);
+		assert_int_equal(W->closed[0], k); /* reported at once */
+	}
+	assert_true(sg_now_ms(&W->env) - t0 < 3000);
+	run_until(never, 100);
+	sg_endpoint_stats_get(W->ep[1], &st);
+	assert_int_equal(st.conns, 0);
+	assert_int_equal(W->closed[1], 5);
+	free_world();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_caps),
 		cmocka_unit_test(test_retry_always),
 		cmocka_unit_test(test_keep_alive),
+		cmocka_unit_test(test_redial_same_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
