@@ -998,10 +998,16 @@ static sg_quic_conn *server_new(const sg_env *env, const sg_quic_config *cfg,
 	set_keep_alive(c);
 	*err = 0;
 	rv = sg_quic_read(c, pkt, len, now_ms);
-	if (!c->have_initial) {
+	if (!c->have_initial || (c->ch_len == 0 && !c->hs_init)) {
 		/* The datagram looked like an Initial packet but did not
-		 * start a connection (found by fuzzing: ngtcp2 must not be
-		 * asked to write before it has Initial keys). */
+		 * start a connection: no Initial keys (found by fuzzing:
+		 * ngtcp2 must not be asked to write before it has them), or
+		 * nothing of a ClientHello, as when the packet does not open
+		 * under the keys of its connection id: a server's Initial
+		 * that reaches a client's address after the client has gone
+		 * (found by sg-bench loopback: such a connection sat there
+		 * until its handshake timeout, and the next dial to that
+		 * address was refused with SG_ERR_EXISTS). */
 		*err = rv != 0 ? rv : SG_ERR_MALFORMED;
 		sg_quic_conn_del(c);
 		return NULL;

@@ -364,6 +364,44 @@ static void test_full_messages_in_order(void **state)
 	free_pair(p);
 }
 
+/* A server's Initial (its first flight), arriving where no connection
+ * exists any more (a late retransmission to a client that has gone), looks
+ * like a client's first datagram but does not open under the keys of its
+ * connection id: no server connection is made for it. */
+static void test_server_initial_starts_nothing(void **state)
+{
+	pair *p = make_pair(1);
+	uint8_t buf[1500];
+	long n;
+	int err;
+	sg_quic_conn *c;
+	(void)state;
+
+	while ((n = sg_quic_write(p->c[0], buf, sizeof(buf), p->now)) > 0) {
+		if (p->c[1] == NULL)
+			p->c[1] = sg_quic_server_new(
+				&p->tenv.env, &qcfg, &p->ids[1], buf, (size_t)n,
+				(struct sockaddr *)&p->addr[1], sizeof(p->addr[1]),
+				(struct sockaddr *)&p->addr[0], sizeof(p->addr[0]),
+				p->now, &err);
+		else
+			sg_quic_read(p->c[1], buf, (size_t)n, p->now);
+	}
+	assert_non_null(p->c[1]);
+	n = sg_quic_write(p->c[1], buf, sizeof(buf), p->now);
+	assert_true(n >= 1200);
+	assert_int_equal(sg_quic_initial_decode(&(sg_quic_initial){0}, buf,
+						(size_t)n), 0);
+	c = sg_quic_server_new(&p->tenv.env, &qcfg, &p->ids[0], buf, (size_t)n,
+			       (struct sockaddr *)&p->addr[0],
+			       sizeof(p->addr[0]),
+			       (struct sockaddr *)&p->addr[1],
+			       sizeof(p->addr[1]), p->now, &err);
+	assert_null(c);
+	assert_int_equal(err, SG_ERR_MALFORMED);
+	free_pair(p);
+}
+
 /* The client follows a Retry (H.9): the handshake completes over the new
  * connection id, the server's transport parameters name both ids, and the
  * Retry's integrity tag is the one H.4 defines. */
@@ -580,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_peer_refused),
 		cmocka_unit_test(test_loss_and_corruption),
 		cmocka_unit_test(test_full_messages_in_order),
+		cmocka_unit_test(test_server_initial_starts_nothing),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_retry_forged_tag),
 		cmocka_unit_test(test_retry_tokens),
