@@ -648,6 +648,14 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 	} else if ((ec = admit(ep, pkt, len, addr)) == NULL) {
 		return;
 	}
+	if (!ec->connected) {
+		/* A handshake: its flights go at once, so that the peer works
+		 * on its part while we read the rest of the batch (which may
+		 * hold more handshakes, each costing a signature). */
+		service(ep, ec);
+		rearm(ep);
+		return;
+	}
 	schedule_flush(ep, ec);
 }
 
