@@ -53,6 +53,15 @@
  *   list:    sg_group_name(), sg_group_epoch(), sg_group_member_count(),
  *            sg_group_member().
  * Persist the state (sg_group_export()) after every change.
+ *
+ * Rules for the node: only siblings of one epoch converge, so do not
+ * propose epoch e + 2 until epoch e + 1 has settled (no sibling seen for a
+ * few seconds of topic delivery time); keep commits that return
+ * SG_ERR_AGAIN (bounded) and retry them after each applied commit; on
+ * SWITCHED with replaced_own, propose the lost changes again; after a
+ * leave notice, let one member commit the removal (e.g. the lowest PeerId
+ * at once, the others after a delay if none arrived: concurrent removals
+ * converge anyway).
  */
 #ifndef SG_GROUP_H
 #define SG_GROUP_H
