@@ -49,6 +49,7 @@ int cli_identity(cli *c, int argc, char **argv);
 int cli_network(cli *c, int argc, char **argv);
 int cli_pubsub(cli *c, int argc, char **argv);
 int cli_testnet(cli *c, int argc, char **argv);
+int cli_rendezvous(cli *c, int argc, char **argv);
 
 /* Loads the identity called alias from the keystore (asking for the
  * passphrase when sealed); 0 or an exit code, with a message. */

@@ -324,13 +324,15 @@ enum {
 	O_PEER,
 	O_TTL,
 	O_ANYCOORD,
+	O_CAP,
+	O_WAIT,
 };
 
 typedef struct nargs {
 	const char *coordinators[8];
 	size_t ncoord;
 	const char *identity, *bind, *data_dir, *topic, *message, *logfmt;
-	const char *peer, *ttl;
+	const char *peer, *ttl, *capability, *wait;
 	int any_coordinator;
 } nargs;
 
@@ -348,6 +350,8 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 		{"peer", required_argument, NULL, O_PEER},
 		{"ttl", required_argument, NULL, O_TTL},
 		{"any-coordinator", no_argument, NULL, O_ANYCOORD},
+		{"capability", required_argument, NULL, O_CAP},
+		{"wait", required_argument, NULL, O_WAIT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"config-dir", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
@@ -395,6 +399,12 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 			break;
 		case O_ANYCOORD:
 			a->any_coordinator = 1;
+			break;
+		case O_CAP:
+			a->capability = optarg;
+			break;
+		case O_WAIT:
+			a->wait = optarg;
 			break;
 		case 'v':
 			c->verbose = 1;
@@ -1081,4 +1091,172 @@ int cli_pubsub(cli *c, int argc, char **argv)
 	if (strcmp(sub, "publish") == 0)
 		return ps_publish(c, dir, a.topic, a.message);
 	return ps_simple(c, dir, SG_CTL_UNSUBSCRIBE, a.topic);
+}
+
+/* ---- rendezvous ----------------------------------------------------------- */
+
+static const char rendezvous_usage[] =
+	"usage: saorsa-gossip rendezvous register|unregister --capability C "
+	"[--data-dir DIR] [--json]\n"
+	"       saorsa-gossip rendezvous find --capability C [--wait SECS] "
+	"[--data-dir DIR] [--json]\n"
+	"\n"
+	"Meeting points without a DHT: the capability's shard (the first 16 "
+	"bits of its\n"
+	"BLAKE3 hash, one of 65,536) is a topic. 'register' has the running "
+	"node publish a\n"
+	"signed summary (its PeerId and address, valid 5 minutes, re-published "
+	"every minute)\n"
+	"to the shard; 'unregister' withdraws it; 'find' joins the shard for "
+	"--wait seconds\n"
+	"(default 5, at most 60) and lists the providers it heard of.\n";
+
+int cli_rendezvous(cli *c, int argc, char **argv)
+{
+	nargs a;
+	char dir[4096];
+	const char *sub;
+	sg_ctl_request r;
+	uint8_t *resp;
+	size_t len, count, n, i;
+	sg_cbor_dec d;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(rendezvous_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	sub = argv[1];
+	rc = nparse(c, argc - 1, argv + 1, &a, rendezvous_usage);
+	if (rc != 0)
+		return rc < 0 ? CLI_OK : rc;
+	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL ||
+	    a.topic != NULL || a.message != NULL || a.peer != NULL ||
+	    a.ttl != NULL || a.any_coordinator) {
+		cli_err(c, "rendezvous takes --capability, --wait, --data-dir "
+			   "and --json");
+		return CLI_USAGE;
+	}
+	memset(&r, 0, sizeof(r));
+	if (strcmp(sub, "register") == 0)
+		r.op = SG_CTL_RDV_REGISTER;
+	else if (strcmp(sub, "unregister") == 0)
+		r.op = SG_CTL_RDV_UNREGISTER;
+	else if (strcmp(sub, "find") == 0)
+		r.op = SG_CTL_RDV_FIND;
+	else {
+		cli_err(c, "unknown rendezvous command '%s'", sub);
+		fputs(rendezvous_usage, stderr);
+		return CLI_USAGE;
+	}
+	if (a.capability == NULL || strlen(a.capability) == 0 ||
+	    strlen(a.capability) > SG_CTL_TOPIC_MAX) {
+		cli_err(c, "rendezvous %s needs --capability C (1-%d bytes)",
+			sub, SG_CTL_TOPIC_MAX);
+		return CLI_USAGE;
+	}
+	if (a.wait != NULL && r.op != SG_CTL_RDV_FIND) {
+		cli_err(c, "--wait is an option of 'rendezvous find'");
+		return CLI_USAGE;
+	}
+	r.wait_ms = 5000;
+	if (a.wait != NULL) {
+		char *end;
+		unsigned long w = strtoul(a.wait, &end, 10);
+		if (*a.wait == '\0' || *end != '\0' || a.wait[0] == '-' ||
+		    w > SG_CTL_WAIT_MAX_MS / 1000) {
+			cli_err(c, "--wait: 0 to %d seconds, not '%s'",
+				SG_CTL_WAIT_MAX_MS / 1000, a.wait);
+			return CLI_USAGE;
+		}
+		r.wait_ms = (uint32_t)(w * 1000);
+	}
+	r.topic = a.capability;
+	r.topic_len = strlen(a.capability);
+	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
+		return rc;
+	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+		return rc;
+	rc = ctl_status_of(c, &d, resp, len, &count);
+	if (rc != 0) {
+		free(resp);
+		return CLI_FAIL;
+	}
+	if (r.op == SG_CTL_RDV_REGISTER) {
+		uint64_t shard;
+		if (count != 2 || sg_cbor_get_uint(&d, &shard) != 0)
+			goto bad;
+		if (c->json) {
+			printf("{\"capability\":");
+			cli_json_str(stdout, a.capability);
+			printf(",\"shard\":%llu}\n", (unsigned long long)shard);
+		} else {
+			printf("Registered '%s' (rendezvous shard %04llx).\n",
+			       a.capability, (unsigned long long)shard);
+		}
+		free(resp);
+		return CLI_OK;
+	}
+	if (r.op == SG_CTL_RDV_UNREGISTER) {
+		if (c->json) {
+			printf("{\"unregistered\":");
+			cli_json_str(stdout, a.capability);
+			printf("}\n");
+		} else {
+			printf("Unregistered '%s'.\n", a.capability);
+		}
+		free(resp);
+		return CLI_OK;
+	}
+	if (count != 2 || sg_cbor_get_array(&d, &n) != 0)
+		goto bad;
+	if (c->json)
+		printf("[");
+	for (i = 0; i < n; i++) {
+		const uint8_t *pid;
+		size_t k, na, j;
+		uint64_t exp;
+		sg_peer_id id;
+		char hex[SG_PEER_ID_HEX_LEN];
+		if (sg_cbor_get_array(&d, &k) != 0 || k != 3 ||
+		    sg_cbor_get_bytes_len(&d, &pid, SG_PEER_ID_LEN) != 0 ||
+		    sg_cbor_get_array(&d, &na) != 0)
+			goto bad;
+		memcpy(id.bytes, pid, SG_PEER_ID_LEN);
+		sg_peer_id_hex(hex, &id);
+		if (c->json)
+			printf("%s{\"peer_id\":\"%s\",\"addresses\":[",
+			       i > 0 ? "," : "", hex);
+		else
+			printf("%s", hex);
+		for (j = 0; j < na; j++) {
+			const char *t;
+			size_t tl;
+			if (sg_cbor_get_text(&d, &t, &tl) != 0)
+				goto bad;
+			if (c->json)
+				printf("%s\"%.*s\"", j > 0 ? "," : "", (int)tl,
+				       t);
+			else
+				printf("  %.*s", (int)tl, t);
+		}
+		if (sg_cbor_get_uint(&d, &exp) != 0)
+			goto bad;
+		if (c->json)
+			printf("],\"expires_ms\":%llu}",
+			       (unsigned long long)exp);
+		else
+			printf("\n");
+	}
+	if (c->json)
+		printf("]\n");
+	else if (n == 0)
+		printf("No provider of '%s' found.\n", a.capability);
+	free(resp);
+	return n > 0 ? CLI_OK : CLI_FAIL;
+bad:
+	cli_err(c, "malformed answer from the node");
+	free(resp);
+	return CLI_FAIL;
 }

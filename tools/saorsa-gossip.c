@@ -23,6 +23,8 @@ static void usage(FILE *f)
 		"             sign and verify files\n"
 		"  network    join the overlay (run a node), status, peers, leave\n"
 		"  pubsub     subscribe, publish, unsubscribe, list topics\n"
+		"  rendezvous register, unregister and find providers of a "
+		"capability\n"
 		"  testnet    a coordinator and N nodes on loopback: publish, "
 		"show who\n"
 		"             received what and how fast, shut down\n"
@@ -93,6 +95,8 @@ int main(int argc, char **argv)
 		return cli_network(&c, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "pubsub") == 0)
 		return cli_pubsub(&c, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "rendezvous") == 0)
+		return cli_rendezvous(&c, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "testnet") == 0)
 		return cli_testnet(&c, argc - optind, argv + optind);
 	cli_err(&c, "unknown command '%s'", argv[optind]);

@@ -27,7 +27,13 @@ typedef enum sg_ctl_op {
 	SG_CTL_PUBLISH = 6,	/* [6, topic: text, payload: bstr] */
 	SG_CTL_LIST = 7,	/* [7] */
 	SG_CTL_FIND = 8,	/* [8, kind, target: bstr(32), ttl] (FOAF) */
+	SG_CTL_RDV_REGISTER = 9,   /* [9, capability: text] */
+	SG_CTL_RDV_UNREGISTER = 10, /* [10, capability: text] */
+	SG_CTL_RDV_FIND = 11,	    /* [11, capability: text, wait_ms] */
 } sg_ctl_op;
+
+#define SG_CTL_OP_MAX SG_CTL_RDV_FIND
+#define SG_CTL_WAIT_MAX_MS 60000
 
 /* Response and stream codes. */
 #define SG_CTL_OK 0
@@ -35,13 +41,16 @@ typedef enum sg_ctl_op {
 
 typedef struct sg_ctl_request {
 	sg_ctl_op op;
-	const char *topic; /* views into the decoded buffer; not NUL-ended */
+	/* topic name, or the capability for RDV_*: views into the decoded
+	 * buffer; not NUL-ended */
+	const char *topic;
 	size_t topic_len;
 	const uint8_t *payload;
 	size_t payload_len;
 	unsigned find_kind;	/* FIND: sg_foaf_kind (1 peer, 2 coordinator) */
 	const uint8_t *target;	/* FIND: 32 bytes */
 	unsigned ttl;		/* FIND: 0 (default) to 6 */
+	uint32_t wait_ms;	/* RDV_FIND: 0 to SG_CTL_WAIT_MAX_MS */
 } sg_ctl_request;
 
 /* Decodes one request body. 0, or SG_ERR_MALFORMED / SG_ERR_UNSUPPORTED

@@ -26,6 +26,7 @@
 #include "sg/err.h"
 #include "sg/foaf.h"
 #include "sg/peercache.h"
+#include "sg/rendezvous.h"
 
 #define MOD "node"
 #define HOUSEKEEP_MS 1000
@@ -34,6 +35,13 @@
 #define CTL_MAX_PENDING (16u << 20) /* bytes queued to one control client */
 #define DISC_ADVERT 1
 #define DISC_OBSERVED 2
+/* Rendezvous: capabilities this node provides, their summaries' validity
+ * and how often they are re-published; summaries a seeker keeps. */
+#define RDV_MAX_REGISTERED 16
+#define RDV_TTL_MS 300000
+#define RDV_REPUBLISH_MS 60000
+#define RDV_TABLE_MAX 1024
+#define RDV_PREFIX "saorsa-gossip/rendezvous/"
 
 /* Frames held for a peer while its connection is set up. */
 struct wframe {
@@ -73,6 +81,10 @@ struct ctl_client {
 	size_t rlen, rcap;
 	size_t pending; /* bytes written, not yet acknowledged */
 	int subscribed;
+	int rdv_finding; /* an RDV_FIND waits until rdv_deadline */
+	int rdv_unsub;	 /* and then unsubscribes its shard */
+	uint64_t rdv_deadline;
+	char rdv_cap[SG_RDV_CAP_MAX + 1];
 	int finding; /* a FIND waits for FOAF: its query id */
 	uint8_t find_qid[SG_FOAF_QID_LEN];
 	sg_topic_id sub;
@@ -87,6 +99,10 @@ struct sg_node {
 	sg_endpoint *ep;
 	sg_core *core;
 	sg_foaf *foaf;
+	sg_rdv_table *rdv;
+	char rdv_caps[RDV_MAX_REGISTERED][SG_RDV_CAP_MAX + 1];
+	size_t n_rdv_caps;
+	uint64_t next_rdv_publish;
 	sg_peercache *pc;
 	uv_timer_t timer;
 	uv_pipe_t ctl;
@@ -591,11 +607,18 @@ static void handle_gone(sg_node *n)
 		free_all(n);
 }
 
+static void rdv_release(sg_node *n, const char *cap, size_t len);
+
 static void on_ctl_closed(uv_handle_t *h)
 {
 	struct ctl_client *cl = h->data;
 	sg_node *n = cl->n;
 
+	if (cl->rdv_finding) { /* gone before its find was answered */
+		cl->rdv_finding = 0;
+		if (cl->rdv_unsub && n->core != NULL)
+			rdv_release(n, cl->rdv_cap, strlen(cl->rdv_cap));
+	}
 	sg_free(&n->env, cl->rbuf);
 	memset(cl, 0, sizeof(*cl));
 	cl->n = n;
@@ -895,6 +918,263 @@ static void ctl_find(struct ctl_client *cl, const sg_ctl_request *r)
 	cl->finding = 1;
 }
 
+/* ---- rendezvous -------------------------------------------------------- */
+
+static void rdv_topic(const char *cap, size_t len, char name[SG_RDV_TOPIC_NAME_LEN],
+		      sg_topic_id *tid)
+{
+	sg_rdv_topic_name(name, sg_rdv_shard(cap, len));
+	sg_topic_id_from_name(tid, name, strlen(name));
+}
+
+/* Publishes this node's summary for cap (expires 0: a withdrawal). */
+static int rdv_publish(sg_node *n, const char *cap, size_t len, int withdraw)
+{
+	sg_rdv_summary s;
+	uint8_t buf[SG_RDV_SUMMARY_MAX], rnd[32];
+	char name[SG_RDV_TOPIC_NAME_LEN];
+	sg_topic_id tid;
+	long bl;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.cap = cap;
+	s.cap_len = len;
+	s.n_addrs = 1;
+	s.addr_len[0] = (uint8_t)n->self_addr_len;
+	memcpy(s.addrs[0], n->self_addr, n->self_addr_len);
+	s.expires_ms = withdraw ? 0 : wall_ms(n) + RDV_TTL_MS;
+	bl = sg_rdv_summary_encode(buf, sizeof(buf), &s);
+	if (bl < 0)
+		return (int)bl;
+	if ((rc = sg_random(&n->env, rnd, sizeof(rnd))) != 0)
+		return rc;
+	rdv_topic(cap, len, name, &tid);
+	rc = sg_core_publish(n->core, &tid, buf, (size_t)bl, rnd, now_ms(n),
+			     wall_ms(n), NULL);
+	if (rc == 0)
+		tname_remember(n, &tid, name, strlen(name));
+	return rc;
+}
+
+static long rdv_registered(const sg_node *n, const char *cap, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_rdv_caps; i++)
+		if (strlen(n->rdv_caps[i]) == len &&
+		    memcmp(n->rdv_caps[i], cap, len) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Whether this node still needs the shard topic tid (a registered
+ * capability or a waiting find on it). */
+static int rdv_shard_in_use(const sg_node *n, const sg_topic_id *tid)
+{
+	char name[SG_RDV_TOPIC_NAME_LEN];
+	sg_topic_id t;
+	size_t i;
+
+	for (i = 0; i < n->n_rdv_caps; i++) {
+		rdv_topic(n->rdv_caps[i], strlen(n->rdv_caps[i]), name, &t);
+		if (memcmp(t.bytes, tid->bytes, SG_TOPIC_ID_LEN) == 0)
+			return 1;
+	}
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		const struct ctl_client *cl = &n->clients[i];
+		if (!cl->used || !cl->rdv_finding)
+			continue;
+		rdv_topic(cl->rdv_cap, strlen(cl->rdv_cap), name, &t);
+		if (memcmp(t.bytes, tid->bytes, SG_TOPIC_ID_LEN) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void rdv_release(sg_node *n, const char *cap, size_t len)
+{
+	char name[SG_RDV_TOPIC_NAME_LEN];
+	sg_topic_id tid;
+
+	rdv_topic(cap, len, name, &tid);
+	if (!rdv_shard_in_use(n, &tid) &&
+	    sg_core_unsubscribe(n->core, &tid, now_ms(n)) == 0)
+		tname_forget(n, &tid);
+}
+
+/* A delivered message on a shard topic: a provider's summary. */
+static void rdv_deliver(sg_node *n, const sg_core_event *ev)
+{
+	sg_rdv_summary s;
+	int rc = sg_rdv_summary_decode(&s, ev->msg.payload, ev->msg.payload_len);
+
+	if (rc == 0)
+		rc = sg_rdv_table_put(n->rdv, &ev->msg.hdr.publisher,
+				      ev->msg.hdr.seq, &s, wall_ms(n),
+				      2 * RDV_TTL_MS);
+	if (rc != 0 && rc != SG_ERR_REPLAY)
+		sg_log(&n->env, SG_LOG_DEBUG, MOD,
+		       "rendezvous summary refused: %s", sg_strerror(rc));
+}
+
+/* [0, [ *[provider: bstr(32), [ *address: text ], expires_ms] ]] */
+static void rdv_answer(struct ctl_client *cl)
+{
+	sg_node *n = cl->n;
+	sg_rdv_entry *e;
+	size_t k, i, j, cap;
+	uint8_t *buf;
+	sg_cbor_enc enc;
+	long len;
+
+	e = sg_calloc(&n->env, 64, sizeof(*e));
+	if (e == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, "find");
+		return;
+	}
+	k = sg_rdv_table_find(n->rdv, cl->rdv_cap, strlen(cl->rdv_cap),
+			      wall_ms(n), e, 64);
+	if (k > 64)
+		k = 64;
+	cap = 32 + k * (48 + SG_RDV_ADDRS_MAX * 64);
+	buf = sg_alloc(&n->env, cap);
+	if (buf == NULL) {
+		sg_free(&n->env, e);
+		ctl_error(cl, SG_ERR_NOMEM, "find");
+		return;
+	}
+	sg_cbor_enc_init(&enc, buf, cap);
+	sg_cbor_put_array(&enc, 2);
+	sg_cbor_put_uint(&enc, 0);
+	sg_cbor_put_array(&enc, k);
+	for (i = 0; i < k; i++) {
+		sg_cbor_put_array(&enc, 3);
+		sg_cbor_put_bytes(&enc, e[i].provider.bytes, SG_PEER_ID_LEN);
+		sg_cbor_put_array(&enc, e[i].n_addrs);
+		for (j = 0; j < e[i].n_addrs; j++) {
+			struct sockaddr_storage sa;
+			char text[80] = "?";
+			if (memb_to_sa(e[i].addrs[j], e[i].addr_len[j], &sa) ==
+			    0)
+				sg_node_format_addr((const struct sockaddr *)&sa,
+						    text, sizeof(text));
+			sg_cbor_put_text(&enc, text, strlen(text));
+		}
+		sg_cbor_put_uint(&enc, e[i].expires_ms);
+	}
+	len = sg_cbor_enc_finish(&enc);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+	sg_free(&n->env, buf);
+	sg_free(&n->env, e);
+	cl->rdv_finding = 0;
+	if (cl->rdv_unsub)
+		rdv_release(n, cl->rdv_cap, strlen(cl->rdv_cap));
+}
+
+static void ctl_rdv(struct ctl_client *cl, const sg_ctl_request *r)
+{
+	sg_node *n = cl->n;
+	char name[SG_RDV_TOPIC_NAME_LEN];
+	sg_topic_id tid;
+	long i;
+	int rc;
+
+	if (memchr(r->topic, 0, r->topic_len) != NULL) {
+		ctl_error(cl, SG_ERR_INVAL, "capability");
+		return;
+	}
+	rdv_topic(r->topic, r->topic_len, name, &tid);
+	i = rdv_registered(n, r->topic, r->topic_len);
+	switch (r->op) {
+	case SG_CTL_RDV_REGISTER: {
+		uint8_t buf[16];
+		sg_cbor_enc e;
+		long len;
+		if (i < 0 && n->n_rdv_caps == RDV_MAX_REGISTERED) {
+			ctl_error(cl, SG_ERR_FULL, "register");
+			return;
+		}
+		if ((rc = rdv_publish(n, r->topic, r->topic_len, 0)) != 0) {
+			ctl_error(cl, rc, "register");
+			return;
+		}
+		if (i < 0) {
+			memcpy(n->rdv_caps[n->n_rdv_caps], r->topic,
+			       r->topic_len);
+			n->rdv_caps[n->n_rdv_caps++][r->topic_len] = '\0';
+		}
+		sg_log(&n->env, SG_LOG_INFO, MOD,
+		       "rendezvous: registered '%s' (shard %04x)",
+		       n->rdv_caps[i < 0 ? (long)n->n_rdv_caps - 1 : i],
+		       (unsigned)sg_rdv_shard(r->topic, r->topic_len));
+		sg_cbor_enc_init(&e, buf, sizeof(buf));
+		sg_cbor_put_array(&e, 2);
+		sg_cbor_put_uint(&e, 0);
+		sg_cbor_put_uint(&e, sg_rdv_shard(r->topic, r->topic_len));
+		len = sg_cbor_enc_finish(&e);
+		if (len > 0)
+			ctl_send(cl, buf, (size_t)len);
+		return;
+	}
+	case SG_CTL_RDV_UNREGISTER:
+		if (i < 0) {
+			ctl_error(cl, SG_ERR_NOTFOUND, "unregister");
+			return;
+		}
+		memcpy(n->rdv_caps[i], n->rdv_caps[n->n_rdv_caps - 1],
+		       sizeof(n->rdv_caps[i]));
+		n->n_rdv_caps--;
+		(void)rdv_publish(n, r->topic, r->topic_len, 1);
+		rdv_release(n, r->topic, r->topic_len);
+		ctl_ok_simple(cl);
+		return;
+	default: /* RDV_FIND */
+		if (cl->rdv_finding) {
+			ctl_error(cl, SG_ERR_STATE, "find: one at a time");
+			return;
+		}
+		memcpy(cl->rdv_cap, r->topic, r->topic_len);
+		cl->rdv_cap[r->topic_len] = '\0';
+		cl->rdv_unsub = 0;
+		if (!sg_core_is_subscribed(n->core, &tid)) {
+			rc = sg_core_subscribe(n->core, &tid, now_ms(n));
+			if (rc != 0) {
+				ctl_error(cl, rc, "find");
+				return;
+			}
+			tname_remember(n, &tid, name, strlen(name));
+			cl->rdv_unsub = 1;
+		}
+		cl->rdv_finding = 1;
+		cl->rdv_deadline = now_ms(n) + r->wait_ms;
+		if (r->wait_ms == 0)
+			rdv_answer(cl);
+		return;
+	}
+}
+
+/* Finds whose wait is over are answered; registered summaries are
+ * re-published before they expire. */
+static void rdv_housekeep(sg_node *n, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (cl->used && !cl->closing && cl->rdv_finding &&
+		    now >= cl->rdv_deadline)
+			rdv_answer(cl);
+	}
+	if (n->n_rdv_caps > 0 && now >= n->next_rdv_publish) {
+		for (i = 0; i < n->n_rdv_caps; i++)
+			(void)rdv_publish(n, n->rdv_caps[i],
+					  strlen(n->rdv_caps[i]), 0);
+		n->next_rdv_publish = now + RDV_REPUBLISH_MS;
+	}
+}
+
 static void foaf_event(sg_node *n, const sg_foaf_event *ev)
 {
 	size_t i;
@@ -943,6 +1223,11 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 		break;
 	case SG_CTL_FIND:
 		ctl_find(cl, &r);
+		break;
+	case SG_CTL_RDV_REGISTER:
+	case SG_CTL_RDV_UNREGISTER:
+	case SG_CTL_RDV_FIND:
+		ctl_rdv(cl, &r);
 		break;
 	case SG_CTL_LEAVE:
 		ctl_ok_simple(cl);
@@ -1263,6 +1548,12 @@ static void handle_event(sg_node *n, const sg_core_event *ev)
 			       pub, (unsigned long long)ev->msg.hdr.seq,
 			       ev->msg.payload_len, ev->hops);
 		}
+		{
+			struct tname *t = tname_find(n, &ev->topic);
+			if (t != NULL && strncmp(t->name, RDV_PREFIX,
+						 strlen(RDV_PREFIX)) == 0)
+				rdv_deliver(n, ev);
+		}
 		deliver_to_clients(n, ev);
 		if (n->deliver_cb != NULL)
 			n->deliver_cb(n->deliver_ud, &ev->topic, &ev->msg,
@@ -1541,6 +1832,7 @@ static void housekeep(sg_node *n, uint64_t now)
 		if (n->dials[i].used &&
 		    now >= n->dials[i].started + DIAL_TIMEOUT_MS)
 			dial_failed(n, &n->dials[i], "timed out");
+	rdv_housekeep(n, now);
 	if ((n->cfg.roles & SG_ROLE_COORDINATOR) && now >= n->next_advert) {
 		publish_advert(n);
 		n->next_advert = now + n->cfg.advert_interval_ms;
@@ -1879,7 +2171,8 @@ sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
 		sg_foaf_config fc;
 		sg_foaf_config_default(&fc);
 		n->foaf = sg_foaf_new(&n->env, &fc, foaf_lookup, n);
-		if (n->foaf == NULL) {
+		n->rdv = sg_rdv_table_new(&n->env, RDV_TABLE_MAX);
+		if (n->foaf == NULL || n->rdv == NULL) {
 			*err = SG_ERR_NOMEM;
 			goto fail;
 		}
@@ -2028,6 +2321,8 @@ void sg_node_del(sg_node *n)
 			dial_free(n, &n->dials[i]);
 	sg_foaf_del(n->foaf);
 	n->foaf = NULL;
+	sg_rdv_table_del(n->rdv);
+	n->rdv = NULL;
 	sg_core_del(n->core);
 	n->core = NULL;
 	sg_peercache_close(n->pc);

@@ -9,13 +9,14 @@
 static int has_topic(sg_ctl_op op)
 {
 	return op == SG_CTL_SUBSCRIBE || op == SG_CTL_UNSUBSCRIBE ||
-	       op == SG_CTL_PUBLISH;
+	       op == SG_CTL_PUBLISH || op == SG_CTL_RDV_REGISTER ||
+	       op == SG_CTL_RDV_UNREGISTER || op == SG_CTL_RDV_FIND;
 }
 
 static size_t fields(sg_ctl_op op)
 {
-	return op == SG_CTL_FIND      ? 4
-	       : op == SG_CTL_PUBLISH ? 3
+	return op == SG_CTL_FIND				      ? 4
+	       : op == SG_CTL_PUBLISH || op == SG_CTL_RDV_FIND ? 3
 	       : has_topic(op)	      ? 2
 				      : 1;
 }
@@ -41,7 +42,7 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 		return SG_ERR_MALFORMED;
 	if ((rc = sg_cbor_get_uint(&d, &op)) != 0)
 		return rc;
-	if (op < SG_CTL_STATUS || op > SG_CTL_FIND)
+	if (op < SG_CTL_STATUS || op > SG_CTL_OP_MAX)
 		return SG_ERR_UNSUPPORTED;
 	r->op = (sg_ctl_op)op;
 	if (count != fields(r->op))
@@ -58,6 +59,14 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 			return rc;
 		if (r->payload_len > SG_MSG_MAX_PAYLOAD)
 			return SG_ERR_RANGE;
+	}
+	if (r->op == SG_CTL_RDV_FIND) {
+		uint64_t w;
+		if ((rc = sg_cbor_get_uint(&d, &w)) != 0)
+			return rc;
+		if (w > SG_CTL_WAIT_MAX_MS)
+			return SG_ERR_RANGE;
+		r->wait_ms = (uint32_t)w;
 	}
 	if (r->op == SG_CTL_FIND) {
 		uint64_t kind, ttl;
@@ -77,7 +86,7 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 {
 	sg_cbor_enc e;
 
-	if (r->op < SG_CTL_STATUS || r->op > SG_CTL_FIND)
+	if (r->op < SG_CTL_STATUS || r->op > SG_CTL_OP_MAX)
 		return SG_ERR_INVAL;
 	if (r->op == SG_CTL_FIND &&
 	    (r->target == NULL || r->find_kind < 1 || r->find_kind > 2 ||
@@ -91,6 +100,8 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 		return SG_ERR_INVAL;
 	if (r->op == SG_CTL_PUBLISH && r->payload_len > SG_MSG_MAX_PAYLOAD)
 		return SG_ERR_INVAL;
+	if (r->op == SG_CTL_RDV_FIND && r->wait_ms > SG_CTL_WAIT_MAX_MS)
+		return SG_ERR_INVAL;
 	sg_cbor_enc_init(&e, out, cap);
 	sg_cbor_put_array(&e, fields(r->op));
 	sg_cbor_put_uint(&e, (uint64_t)r->op);
@@ -98,6 +109,8 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 		sg_cbor_put_text(&e, r->topic, r->topic_len);
 	if (r->op == SG_CTL_PUBLISH)
 		sg_cbor_put_bytes(&e, r->payload, r->payload_len);
+	if (r->op == SG_CTL_RDV_FIND)
+		sg_cbor_put_uint(&e, r->wait_ms);
 	if (r->op == SG_CTL_FIND) {
 		sg_cbor_put_uint(&e, r->find_kind);
 		sg_cbor_put_bytes(&e, r->target, 32);

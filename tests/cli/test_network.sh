@@ -152,6 +152,23 @@ check "publish too large" 1 "$cli" pubsub publish --topic chat --data-dir "$work
 expect_err "too large named" "too large"
 check "unsubscribe" 0 "$cli" pubsub unsubscribe --topic chat --data-dir "$work/bob"
 check "unsubscribe twice" 1 "$cli" pubsub unsubscribe --topic chat --data-dir "$work/bob"
+# rendezvous: alice provides "printer", bob finds her, then she withdraws
+check "rendezvous register" 0 "$cli" rendezvous register --capability printer --data-dir "$work/alice"
+expect_out "register names the shard" "Registered 'printer' \(rendezvous shard [0-9a-f]{4}\)"
+alice_id=$("$cli" network status --data-dir "$work/alice" --json | sed -E 's/.*"peer_id":"([0-9a-f]{64})".*/\1/')
+found_alice() { "$cli" rendezvous find --capability printer --wait 2 --data-dir "$work/bob" | grep -q "$alice_id"; }
+wait_for "bob finds alice's printer" 40 found_alice
+check "rendezvous find json" 0 "$cli" rendezvous find --capability printer --wait 2 --data-dir "$work/bob" --json
+expect_out "find json lists alice" "\"peer_id\":\"$alice_id\",\"addresses\":\[\"127\\.0\\.0\\.1:"
+check "rendezvous find nothing" 1 "$cli" rendezvous find --capability scanner --wait 1 --data-dir "$work/bob"
+expect_out "find nothing says so" "No provider of 'scanner' found"
+check "rendezvous unregister" 0 "$cli" rendezvous unregister --capability printer --data-dir "$work/alice"
+check "rendezvous unregister twice" 1 "$cli" rendezvous unregister --capability printer --data-dir "$work/alice"
+gone_alice() { ! found_alice; }
+wait_for "alice's withdrawal reaches bob" 30 gone_alice
+check "rendezvous without capability" 2 "$cli" rendezvous find --data-dir "$work/bob"
+check "rendezvous bad wait" 2 "$cli" rendezvous find --capability x --wait 99 --data-dir "$work/bob"
+check "rendezvous wait on register" 2 "$cli" rendezvous register --capability x --wait 1 --data-dir "$work/bob"
 kill -INT $sub_pid $subj_pid 2>/dev/null
 wait $sub_pid $subj_pid 2>/dev/null
 check "leave" 0 "$cli" network leave --data-dir "$work/alice"
