@@ -1012,9 +1012,11 @@ static int ps_simple(cli *c, const char *dir, sg_ctl_op op,
 		const char *tn;
 		const uint8_t *tid;
 		char *name;
-		if (sg_cbor_get_array(&d, &k) != 0 || k != 2 ||
+		uint64_t nbrs;
+		if (sg_cbor_get_array(&d, &k) != 0 || k != 3 ||
 		    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
-		    sg_cbor_get_bytes_len(&d, &tid, SG_TOPIC_ID_LEN) != 0)
+		    sg_cbor_get_bytes_len(&d, &tid, SG_TOPIC_ID_LEN) != 0 ||
+		    sg_cbor_get_uint(&d, &nbrs) != 0)
 			goto bad;
 		name = malloc(tl + 1);
 		if (name == NULL)
@@ -1026,12 +1028,13 @@ static int ps_simple(cli *c, const char *dir, sg_ctl_op op,
 			cli_json_str(stdout, name);
 			printf(",\"topic_id\":");
 			print_hex_json(tid, SG_TOPIC_ID_LEN);
-			printf("}");
+			printf(",\"neighbours\":%llu}", (unsigned long long)nbrs);
 		} else {
 			size_t j;
 			for (j = 0; j < SG_TOPIC_ID_LEN; j++)
 				printf("%02x", tid[j]);
-			printf("  %s\n", tl > 0 ? name : "(unnamed)");
+			printf("  %3llu neighbours  %s\n", (unsigned long long)nbrs,
+			       tl > 0 ? name : "(unnamed)");
 		}
 		free(name);
 	}

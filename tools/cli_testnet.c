@@ -183,6 +183,66 @@ static long node_active(tnet *t, size_t i)
 	return res;
 }
 
+/* LIST of node i: its swarm neighbours on TOPIC, or -1. */
+static long node_swarm(tnet *t, size_t i)
+{
+	sg_ctl_request r = {.op = SG_CTL_LIST};
+	int fd = ctl_fd(t->nodes[i].dir);
+	uint8_t *m;
+	size_t len, count, n, k;
+	sg_cbor_dec d;
+	int64_t st;
+	long res = -1;
+
+	if (fd < 0)
+		return -1;
+	if (cli_ctl_request(fd, &r) == 0 && (m = cli_ctl_read(fd, &len))) {
+		sg_cbor_dec_init(&d, m, len);
+		if (sg_cbor_get_array(&d, &count) == 0 && count == 2 &&
+		    sg_cbor_get_int(&d, &st) == 0 && st == 0 &&
+		    sg_cbor_get_array(&d, &n) == 0)
+			for (k = 0; k < n; k++) {
+				size_t f, tl;
+				const char *tn;
+				const uint8_t *tid;
+				uint64_t nb;
+				if (sg_cbor_get_array(&d, &f) != 0 || f != 3 ||
+				    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
+				    sg_cbor_get_bytes_len(&d, &tid, 32) != 0 ||
+				    sg_cbor_get_uint(&d, &nb) != 0)
+					break;
+				if (tl == strlen(TOPIC) &&
+				    memcmp(tn, TOPIC, tl) == 0)
+					res = (long)nb;
+			}
+		free(m);
+	}
+	close(fd);
+	return res;
+}
+
+/* Waits (at most timeout_ms) until every alive node has a neighbour in
+ * the topic's swarm; a node without one after that gets its messages by
+ * catch-up, later. */
+static void wait_swarm(tnet *t, unsigned timeout_ms)
+{
+	uint64_t end = mono_us() + (uint64_t)timeout_ms * 1000;
+	size_t i;
+
+	while (mono_us() < end) {
+		size_t ok = 0, alive = 0;
+		for (i = 0; i < t->n; i++) {
+			if (!t->nodes[i].alive)
+				continue;
+			alive++;
+			ok += node_swarm(t, i) >= 1;
+		}
+		if (ok == alive)
+			return;
+		sleep_ms(200);
+	}
+}
+
 static int start_node(tnet *t, size_t i)
 {
 	tnode *nd = &t->nodes[i];
@@ -811,6 +871,7 @@ int cli_testnet(cli *c, int argc, char **argv)
 			ok = 0;
 			goto out;
 		}
+	wait_swarm(&t, 15000);
 	/* Let topic lists reach the neighbours, and measure idle CPU. */
 	for (i = 0; i < t.n; i++) {
 		sample_proc(&t.nodes[i]);
@@ -868,7 +929,8 @@ int cli_testnet(cli *c, int argc, char **argv)
 		for (k = 1; k <= churn; k++)
 			if (subscribe(&t, k) != 0)
 				ok = 0;
-		sleep_ms(3000);
+		wait_swarm(&t, 15000);
+		sleep_ms(1000);
 		if (run_round(&t, 3, msgs, 30000, &r3) != 0) {
 			ok = 0;
 			goto out;

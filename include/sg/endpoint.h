@@ -5,7 +5,8 @@
  * reports connections, messages and closes through one callback. This is
  * the only place where saorsa-gossip's transport touches a socket.
  *
- * One connection per remote address; connection migration is not
+ * One connection per remote address, and per peer: when a peer connects
+ * again (a restart, a new address), the older connection is closed; connection migration is not
  * supported yet. Runs on the caller's loop; not thread-safe (use it from
  * the loop's thread).
  */

@@ -322,6 +322,8 @@ static void write_out(sg_endpoint *ep, ep_conn *ec)
  * close), it only sends: reporting events there would free the data the
  * running callback is looking at, so the conn is marked and the outermost
  * call (or the timer, at once) reports them. */
+static void supersede(sg_endpoint *ep, ep_conn *ec);
+
 static void service(sg_endpoint *ep, ep_conn *ec)
 {
 	sg_quic_event ev;
@@ -343,6 +345,7 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 		if (ev.type == SG_QUIC_CONNECTED) {
 			ec->connected = 1;
 			ec->peer = ev.peer;
+			supersede(ep, ec);
 			flush_pending(ep, ec);
 		} else if (ev.type == SG_QUIC_CLOSED) {
 			drop_pending(ep, ec);
@@ -363,6 +366,25 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 }
 
 static void on_timer(uv_timer_t *t);
+
+/* One connection per peer: the newest wins. A peer that restarted (same
+ * PeerId, new address) would otherwise have its messages sent into the
+ * old, dead connection until that one timed out. The older connection is
+ * closed; its CLOSED event follows from the timer. */
+static void supersede(sg_endpoint *ep, ep_conn *ec)
+{
+	size_t i;
+
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		ep_conn *o = &ep->conns[i];
+		if (o == ec || o->qc == NULL || !o->connected ||
+		    !sg_peer_id_equal(&o->peer, &ec->peer))
+			continue;
+		o->connected = 0;
+		sg_quic_close(o->qc);
+		o->dirty = 1;
+	}
+}
 
 /* One timer for every connection: the earliest deadline. */
 static void rearm(sg_endpoint *ep)

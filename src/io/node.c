@@ -788,9 +788,12 @@ static void ctl_list(struct ctl_client *cl)
 	for (i = 0; i < k; i++) {
 		struct tname *t = tname_find(n, &ids[i]);
 		const char *name = t != NULL ? t->name : "";
-		sg_cbor_put_array(&e, 2);
+		sg_peer_id nb[64];
+		sg_cbor_put_array(&e, 3);
 		sg_cbor_put_text(&e, name, strlen(name));
 		sg_cbor_put_bytes(&e, ids[i].bytes, SG_TOPIC_ID_LEN);
+		sg_cbor_put_uint(&e, sg_core_topic_neighbors(n->core, &ids[i],
+							     nb, 64));
 	}
 	len = sg_cbor_enc_finish(&e);
 	if (len > 0)
@@ -1723,8 +1726,10 @@ static void on_closed(sg_node *n, const struct sockaddr *remote, int error)
 		memset(c, 0, sizeof(*c));
 		log_peer(n, SG_LOG_DEBUG, "connection closed", &id, &sa);
 		/* A neighbour's connection is the neighbour; other
-		 * connections (idle passive peers) just end. */
-		if (sg_core_is_active(n->core, &id))
+		 * connections (idle passive peers, or one superseded by the
+		 * peer's newer connection) just end. */
+		if (sg_core_is_active(n->core, &id) &&
+		    !sg_endpoint_is_connected(n->ep, &id))
 			sg_core_peer_unreachable(n->core, &id, now_ms(n));
 	} else if ((d = dial_by_addr(n, &sa)) != NULL) {
 		dial_failed(n, d, error != 0 ? sg_strerror(error) : "closed");

@@ -413,7 +413,13 @@ static void on_join(sg_hyparview *hv, const sg_memb_msg *m)
 	sg_memb_msg f;
 	size_t i;
 
-	if (find(hv->active, hv->n_active, &m->sender) >= 0) {
+	long i0 = find(hv->active, hv->n_active, &m->sender);
+
+	if (i0 >= 0) {
+		/* It joins again (it restarted): its address may be new.
+		 * (recv checked that peer.id is the sender.) */
+		hv->active[i0].addr_len = m->peer.addr_len;
+		memcpy(hv->active[i0].addr, m->peer.addr, m->peer.addr_len);
 		send_simple(hv, &m->sender, SG_MEMB_JOINACK, 0);
 		return;
 	}
@@ -611,6 +617,15 @@ int sg_hyparview_recv(sg_hyparview *hv, const sg_peer_id *from,
 	if (id_eq(from, &hv->self.id)) {
 		hv->st.rx_unexpected++;
 		return SG_ERR_INVAL;
+	}
+	/* JOIN, JOINACK and NEIGHBOR describe their sender: a peer entry
+	 * naming someone else would let a node push a third party (at an
+	 * address of its choosing) into our active view. */
+	if ((m.type == SG_MEMB_JOIN || m.type == SG_MEMB_JOINACK ||
+	     m.type == SG_MEMB_NEIGHBOR) &&
+	    !id_eq(&m.peer.id, &m.sender)) {
+		hv->st.rx_sender_mismatch++;
+		return SG_ERR_PERM;
 	}
 	switch (m.type) {
 	case SG_MEMB_JOIN:

@@ -293,7 +293,7 @@ static void test_nodes(void **state)
 	fd = ctl_connect(2);
 	{
 		const uint8_t bad[3] = {0xff, 0x00, 0x13};
-		const uint8_t unknown[2] = {0x81, 0x09};
+		const uint8_t unknown[3] = {0x81, 0x18, 0x63}; /* op 99 */
 		const uint8_t status[2] = {0x81, 0x01};
 		sg_cbor_dec d;
 		size_t count;
