@@ -493,6 +493,7 @@ unstage:
 out:
 	sg_wipe(secret, sizeof(secret));
 	sg_wipe(m, sizeof(m));
+	sg_wipe(rnd, sizeof(rnd));
 	sg_free(g->env, adds);
 	sg_free(g->env, ws);
 	return rc != 0 ? rc : n;

@@ -67,8 +67,8 @@ int grp_insert(sg_group *g, const grp_member *m)
 		grp_member *np;
 		if (ncap > GRP_POOL_MAX)
 			ncap = GRP_POOL_MAX;
-		/* Fresh memory and a copy, so the old block can be wiped (cards
-		 * are public, but the pattern costs nothing here). */
+		/* Fresh memory and a copy (the allocator in sg_env has no
+		 * realloc failure mode to test; cards are public data). */
 		np = sg_alloc(g->env, ncap * sizeof(*np));
 		if (np == NULL)
 			return SG_ERR_NOMEM;

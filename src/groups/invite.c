@@ -111,6 +111,7 @@ long sg_group_invite(const sg_group *g, uint8_t *out, size_t out_cap,
 	n = grp_sign_object(out, out_cap, SG_GROUP_FRAME_INVITE,
 			    put_invite_body, &b, SG_SIGCTX_GROUP_INVITE, me,
 			    rnd);
+	sg_wipe(rnd, sizeof(rnd));
 	return n;
 }
 

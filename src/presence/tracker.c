@@ -565,7 +565,8 @@ uint64_t sg_presence_next_deadline(const sg_presence *p)
 	size_t i;
 
 	for (i = 0; i < p->nslots; i++)
-		if (p->slots[i].online && p->slots[i].expires_ms < t)
+		if (p->slots[i].online && p->slots[i].expires_ms < t &&
+		    p->slots[i].expires_ms < UINT64_MAX - 1)
 			t = p->slots[i].expires_ms + 1;
 	return t;
 }

@@ -1,10 +1,11 @@
 /*
  * Groups (include/sg/group.h): member cards, create, invite bound to the
  * invitee, accept, add and remove (the removed member cannot read the new
- * epoch, the others can), concurrent commits converging on the lowest
- * commit id whatever the order of arrival, leave notices, group messages,
- * the state file; every flipped byte rejected; out-of-memory at every
- * allocation.
+ * epoch, the others can), concurrent commits converging on the first in
+ * the sibling order whatever the order of arrival, leave notices (and domain
+ * separation of their signatures), group messages, the state file; every
+ * flipped byte rejected; lying commits re-signed after the edit;
+ * out-of-memory at every allocation.
  */
 #include "testutil.h"
 #include "sg/err.h"
@@ -748,6 +749,30 @@ static void test_leave(void **state)
 		assert_int_not_equal(sg_group_leave_process(ga, bad, (size_t)n,
 							    &left),
 				     0);
+	}
+	/* Domain separation: the notice's signature verifies with the leave
+	 * context only, not as any other signed object. */
+	{
+		static const char *const others[] = {
+			SG_SIGCTX_MEMBER_KEYS, SG_SIGCTX_GROUP_COMMIT,
+			SG_SIGCTX_GROUP_INVITE, "saorsa-gossip/v1 presence beacon",
+			"saorsa-gossip/v1 published message",
+			"saorsa-gossip/v1 coordinator advert"};
+		size_t body_len = (size_t)n - 2 - 3 - SG_MLDSA65_SIG_LEN, k;
+		const uint8_t *sig = notice + n - SG_MLDSA65_SIG_LEN;
+		assert_int_equal(sg_mldsa65_verify(sig, SG_MLDSA65_SIG_LEN,
+						   notice + 2, body_len,
+						   (const uint8_t *)SG_SIGCTX_GROUP_LEAVE,
+						   strlen(SG_SIGCTX_GROUP_LEAVE),
+						   carol.pk),
+				 0);
+		for (k = 0; k < sizeof(others) / sizeof(others[0]); k++)
+			assert_int_equal(sg_mldsa65_verify(
+						 sig, SG_MLDSA65_SIG_LEN,
+						 notice + 2, body_len,
+						 (const uint8_t *)others[k],
+						 strlen(others[k]), carol.pk),
+					 SG_ERR_VERIFY);
 	}
 	/* A member commits the removal; the notice is then not a member's. */
 	len = sg_group_commit_bound(ga, 0);
