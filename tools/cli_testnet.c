@@ -495,10 +495,13 @@ static int publish(tnet *t, size_t node, const char *text)
 	free(m);
 	msg->publisher = (int)node;
 	msg->sent_us = sent;
-	for (i = 0; i < t->n; i++)
+	for (i = 0; i < t->n; i++) {
 		if (t->nodes[i].alive && i != node)
 			msg->expected++;
-	msg->got[node] = 1; /* a publisher does not deliver to itself */
+		else /* the publisher itself, or a node down at the time: a
+		      * later catch-up delivery is not counted */
+			msg->got[i] = 1;
+	}
 	t->nmsgs++;
 	return 0;
 }

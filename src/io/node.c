@@ -33,6 +33,7 @@
 #define DIAL_TIMEOUT_MS 15000
 #define LEAVE_GRACE_MS 300
 #define CTL_MAX_PENDING (16u << 20) /* bytes queued to one control client */
+#define BOOT_CACHED 24 /* cached peers tried as contacts at start */
 #define DISC_ADVERT 1
 #define DISC_OBSERVED 2
 /* Rendezvous: capabilities this node provides, their summaries' validity
@@ -154,6 +155,10 @@ void sg_node_config_default(sg_node_config *cfg)
 	cfg->max_waiting_frames = 256;
 	cfg->max_waiting_bytes = 4u << 20;
 	cfg->max_ctl_clients = 32;
+	/* Room for the configured coordinators and BOOT_CACHED peers from the
+	 * cache: after a restart many cached addresses may be stale (peers
+	 * that restarted elsewhere), and JOIN picks a random contact. */
+	cfg->core.hv.contacts_max = BOOT_CACHED + 8;
 }
 
 /* ---- addresses ----------------------------------------------------------- */
@@ -1988,7 +1993,7 @@ static int parse_contact(const char *s, sg_peer_id *id, int *has_id,
 /* Contacts from the configuration, then the peer cache. */
 static int bootstrap(sg_node *n)
 {
-	sg_peercache_entry cached[8];
+	sg_peercache_entry cached[BOOT_CACHED];
 	size_t i, added = 0;
 	long k = 0;
 	int rc;
@@ -2035,7 +2040,7 @@ static int bootstrap(sg_node *n)
 		}
 	}
 	if (n->pc != NULL)
-		k = sg_peercache_recent(n->pc, cached, 8);
+		k = sg_peercache_recent(n->pc, cached, BOOT_CACHED);
 	for (i = 0; k > 0 && i < (size_t)k; i++) {
 		sg_memb_peer p;
 		if (sg_peer_id_equal(&cached[i].id, &n->ident->id))
