@@ -438,6 +438,29 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 	return 0;
 }
 
+/* The start of every `network|pubsub|rendezvous SUB ...` command: no
+ * subcommand or --help prints usage; then the subcommand's options. Returns
+ * 1 with *code set when the caller is done, else 0 with *sub set. */
+static int sub_prologue(cli *c, int argc, char **argv, nargs *a,
+			const char *usage, const char **sub, int *code)
+{
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		*code = argc < 2 ? CLI_USAGE : CLI_OK;
+		return 1;
+	}
+	*sub = argv[1];
+	rc = nparse(c, argc - 1, argv + 1, a, usage);
+	if (rc != 0) {
+		*code = rc < 0 ? CLI_OK : rc;
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- network ------------------------------------------------------------ */
 
 static const char network_usage[] =
@@ -721,15 +744,8 @@ int cli_network(cli *c, int argc, char **argv)
 	const char *sub;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(network_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	sub = argv[1];
-	rc = nparse(c, argc - 1, argv + 1, &a, network_usage);
-	if (rc != 0)
-		return rc < 0 ? CLI_OK : rc;
+	if (sub_prologue(c, argc, argv, &a, network_usage, &sub, &rc))
+		return rc;
 	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
 		return rc;
 	if (strcmp(sub, "join") == 0)
@@ -1057,15 +1073,8 @@ int cli_pubsub(cli *c, int argc, char **argv)
 	const char *sub;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(pubsub_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	sub = argv[1];
-	rc = nparse(c, argc - 1, argv + 1, &a, pubsub_usage);
-	if (rc != 0)
-		return rc < 0 ? CLI_OK : rc;
+	if (sub_prologue(c, argc, argv, &a, pubsub_usage, &sub, &rc))
+		return rc;
 	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL) {
 		cli_err(c, "--coordinator, --identity and --bind are options "
 			   "of 'network join'");
@@ -1125,15 +1134,8 @@ int cli_rendezvous(cli *c, int argc, char **argv)
 	sg_cbor_dec d;
 	int rc;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(rendezvous_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	sub = argv[1];
-	rc = nparse(c, argc - 1, argv + 1, &a, rendezvous_usage);
-	if (rc != 0)
-		return rc < 0 ? CLI_OK : rc;
+	if (sub_prologue(c, argc, argv, &a, rendezvous_usage, &sub, &rc))
+		return rc;
 	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL ||
 	    a.topic != NULL || a.message != NULL || a.peer != NULL ||
 	    a.ttl != NULL || a.any_coordinator) {
