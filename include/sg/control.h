@@ -30,9 +30,22 @@ typedef enum sg_ctl_op {
 	SG_CTL_RDV_REGISTER = 9,   /* [9, capability: text] */
 	SG_CTL_RDV_UNREGISTER = 10, /* [10, capability: text] */
 	SG_CTL_RDV_FIND = 11,	    /* [11, capability: text, wait_ms] */
+	/* Groups and presence: "group" is a selector (a name, the id in
+	 * hex, or a prefix of at least 8 hex digits of it). */
+	SG_CTL_GROUP_CREATE = 12,     /* [12, name: text] */
+	SG_CTL_GROUP_INVITE = 13,     /* [13, group, peer: bstr(32), valid_ms] */
+	SG_CTL_GROUP_JOIN = 14,	      /* [14, invite: bstr] */
+	SG_CTL_GROUP_LEAVE = 15,      /* [15, group] */
+	SG_CTL_GROUP_LIST = 16,	      /* [16] */
+	SG_CTL_PRESENCE_START = 17,   /* [17, group] */
+	SG_CTL_PRESENCE_STOP = 18,    /* [18, group] */
+	SG_CTL_PRESENCE_ONLINE = 19,  /* [19, group] */
 } sg_ctl_op;
 
-#define SG_CTL_OP_MAX SG_CTL_RDV_FIND
+#define SG_CTL_OP_MAX SG_CTL_PRESENCE_ONLINE
+/* GROUP_INVITE validity bounds (ms). */
+#define SG_CTL_INVITE_MIN_MS 60000ULL
+#define SG_CTL_INVITE_MAX_MS (30ULL * 86400000ULL)
 #define SG_CTL_WAIT_MAX_MS 60000
 
 /* Response and stream codes. */
@@ -41,16 +54,18 @@ typedef enum sg_ctl_op {
 
 typedef struct sg_ctl_request {
 	sg_ctl_op op;
-	/* topic name, or the capability for RDV_*: views into the decoded
-	 * buffer; not NUL-ended */
+	/* topic name, the capability for RDV_*, the name or selector for
+	 * GROUP_* and PRESENCE_*: views into the decoded buffer; not
+	 * NUL-ended */
 	const char *topic;
 	size_t topic_len;
-	const uint8_t *payload;
+	const uint8_t *payload; /* PUBLISH; GROUP_JOIN: the invite */
 	size_t payload_len;
 	unsigned find_kind;	/* FIND: sg_foaf_kind (1 peer, 2 coordinator) */
-	const uint8_t *target;	/* FIND: 32 bytes */
+	const uint8_t *target;	/* FIND, GROUP_INVITE (the peer): 32 bytes */
 	unsigned ttl;		/* FIND: 0 (default) to 6 */
 	uint32_t wait_ms;	/* RDV_FIND: 0 to SG_CTL_WAIT_MAX_MS */
+	uint64_t valid_ms;	/* GROUP_INVITE: SG_CTL_INVITE_MIN_MS to _MAX_MS */
 } sg_ctl_request;
 
 /* Decodes one request body. 0, or SG_ERR_MALFORMED / SG_ERR_UNSUPPORTED

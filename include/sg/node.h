@@ -47,6 +47,11 @@ typedef struct sg_node_config {
 	size_t max_waiting_frames;   /* per peer being dialled: 256 */
 	size_t max_waiting_bytes;    /* per peer being dialled: 4 MiB */
 	size_t max_ctl_clients;	     /* 32 */
+	/* Presence beacons in groups where presence is on (issue 9): one
+	 * every presence_interval_ms, valid for presence_validity_ms (0:
+	 * the defaults, 300000 and 720000). Short values are for tests. */
+	uint32_t presence_interval_ms;
+	uint32_t presence_validity_ms;
 } sg_node_config;
 
 SG_API void sg_node_config_default(sg_node_config *cfg);
@@ -91,6 +96,7 @@ typedef struct sg_node_stats {
 	sg_core_stats core;
 	sg_endpoint_stats ep;
 	uint64_t dials, dial_failures, frames_waiting_dropped, ctl_rejected;
+	uint64_t bad_cards; /* member cards refused (group invites) */
 	uint64_t uptime_ms;
 } sg_node_stats;
 SG_API void sg_node_stats_get(const sg_node *n, sg_node_stats *st);

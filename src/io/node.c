@@ -13,7 +13,9 @@
 #include "sg/node.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "sg/foaf.h"
 #include "sg/peercache.h"
 #include "sg/rendezvous.h"
+#include "node/gman.h"
 
 #define MOD "node"
 #define HOUSEKEEP_MS 1000
@@ -36,6 +39,13 @@
 #define BOOT_CACHED 24 /* cached peers tried as contacts at start */
 #define DISC_ADVERT 1
 #define DISC_OBSERVED 2
+/* Member cards for group invites (docs/PROTOCOL.md, "Groups in the
+ * node"): a request (empty) and the card. */
+#define DISC_CARD_REQ 5
+#define DISC_CARD 6
+#define CARD_WAIT_MS 10000
+#define GROUPS_DIR "groups"
+#define GROUP_FILE_MAX (4u << 20)
 /* Rendezvous: capabilities this node provides, their summaries' validity
  * and how often they are re-published; summaries a seeker keeps. */
 #define RDV_MAX_REGISTERED 16
@@ -90,6 +100,10 @@ struct ctl_client {
 	uint8_t find_qid[SG_FOAF_QID_LEN];
 	sg_topic_id sub;
 	char sub_name[SG_CTL_TOPIC_MAX + 1];
+	int card_waiting; /* a GROUP_INVITE waits for card_peer's card */
+	sg_peer_id card_peer;
+	uint64_t card_deadline, invite_valid_ms;
+	char group_sel[2 * SG_GROUP_ID_LEN + 1];
 };
 
 struct sg_node {
@@ -101,6 +115,8 @@ struct sg_node {
 	sg_core *core;
 	sg_foaf *foaf;
 	sg_rdv_table *rdv;
+	sg_gman *gman;
+	uint8_t card[SG_GROUP_CARD_LEN]; /* this node's member card */
 	char rdv_caps[RDV_MAX_REGISTERED][SG_RDV_CAP_MAX + 1];
 	size_t n_rdv_caps;
 	uint64_t next_rdv_publish;
@@ -1202,6 +1218,525 @@ static void foaf_event(sg_node *n, const sg_foaf_event *ev)
 	}
 }
 
+/* ---- groups and presence (src/node/gman.h) ------------------------------ */
+
+/* Wall-clock deadline of the group manager, as a monotonic one. */
+static uint64_t gman_deadline(const sg_node *n)
+{
+	uint64_t d = sg_gman_next_deadline(n->gman), w = wall_ms(n);
+
+	if (d == UINT64_MAX)
+		return UINT64_MAX;
+	return d <= w ? now_ms(n) : now_ms(n) + (d - w);
+}
+
+static int group_path(const sg_node *n, const uint8_t *gid, char *out,
+		      size_t cap, const char *suffix)
+{
+	char hex[2 * SG_GROUP_ID_LEN + 1];
+
+	sg_hex_encode(hex, sizeof(hex), gid, SG_GROUP_ID_LEN);
+	return snprintf(out, cap, "%s/%s/%s%s", n->cfg.data_dir, GROUPS_DIR,
+			hex, suffix) >= (int)cap
+		       ? SG_ERR_RANGE
+		       : 0;
+}
+
+/* Writes a group's state file: a temporary file (0600), fsync, rename,
+ * so a crash leaves the old or the new state, never a torn one. */
+static void group_save(sg_node *n, const uint8_t *gid)
+{
+	char path[4096], tmp[4200];
+	size_t cap = sg_gman_export_bound(n->gman, gid);
+	uint8_t *buf;
+	long len;
+	int fd, ok = 0;
+
+	if (cap == 0 || group_path(n, gid, path, sizeof(path), ".group") != 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	buf = sg_alloc(&n->env, cap);
+	if (buf == NULL)
+		return;
+	len = sg_gman_export(n->gman, gid, buf, cap);
+	if (len > 0 &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >=
+		    0) {
+		size_t off = 0;
+		while (off < (size_t)len) {
+			ssize_t w = write(fd, buf + off, (size_t)len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		ok = off == (size_t)len && fsync(fd) == 0;
+		ok = close(fd) == 0 && ok;
+		ok = ok && rename(tmp, path) == 0;
+		if (!ok)
+			unlink(tmp);
+	}
+	sg_wipe(buf, cap);
+	sg_free(&n->env, buf);
+	if (!ok)
+		sg_log(&n->env, SG_LOG_ERROR, MOD, "cannot save group state %s: %s",
+		       path, len < 0 ? sg_strerror((int)len) : strerror(errno));
+}
+
+/* Loads every <id>.group file of the groups directory. A file that does
+ * not load is reported and left as it is. */
+static void groups_load(sg_node *n)
+{
+	char dir[4096], path[4400];
+	DIR *dp;
+	struct dirent *de;
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", n->cfg.data_dir, GROUPS_DIR) >=
+	    (int)sizeof(dir))
+		return;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		sg_log(&n->env, SG_LOG_ERROR, MOD, "cannot create %s: %s", dir,
+		       strerror(errno));
+		return;
+	}
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		size_t nl = strlen(de->d_name), len;
+		uint8_t *buf;
+		FILE *f;
+		int rc;
+		if (nl != 2 * SG_GROUP_ID_LEN + 6 ||
+		    strcmp(de->d_name + 2 * SG_GROUP_ID_LEN, ".group") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((f = fopen(path, "rb")) == NULL)
+			continue;
+		buf = sg_alloc(&n->env, GROUP_FILE_MAX);
+		len = buf != NULL ? fread(buf, 1, GROUP_FILE_MAX, f) : 0;
+		fclose(f);
+		rc = len == GROUP_FILE_MAX ? SG_ERR_RANGE
+		     : buf == NULL	     ? SG_ERR_NOMEM
+					     : sg_gman_load(n->gman, buf, len,
+							    wall_ms(n));
+		if (buf != NULL) {
+			sg_wipe(buf, len);
+			sg_free(&n->env, buf);
+		}
+		if (rc != 0)
+			sg_log(&n->env, SG_LOG_ERROR, MOD,
+			       "group state %s not loaded (left as it is): %s",
+			       path, sg_strerror(rc));
+	}
+	closedir(dp);
+}
+
+static void log_group(sg_node *n, sg_log_level lvl, const uint8_t *gid,
+		      const char *what, const sg_peer_id *peer)
+{
+	char g[17], p[SG_PEER_ID_SHORT_HEX_LEN];
+	size_t idx;
+	const char *name = "?";
+	size_t nl = 1;
+
+	sg_hex_encode(g, sizeof(g), gid, 8);
+	if (sg_gman_find(n->gman, g, 16, &idx) == 0)
+		name = sg_group_name(sg_gman_group(n->gman, idx), &nl);
+	if (peer != NULL)
+		sg_peer_id_short(p, peer);
+	sg_log(&n->env, lvl, MOD, "group %.*s (%s): %s%s%s", (int)nl, name, g,
+	       what, peer != NULL ? " " : "", peer != NULL ? p : "");
+}
+
+static void gman_event(sg_node *n, const sg_gman_event *ev)
+{
+	char path[4096], buf[64];
+	int rc;
+
+	switch (ev->type) {
+	case SG_GMAN_EV_SAVE:
+		group_save(n, ev->group_id);
+		break;
+	case SG_GMAN_EV_SUBSCRIBE:
+		rc = sg_core_subscribe(n->core, &ev->topic, now_ms(n));
+		if (rc != 0 && rc != SG_ERR_EXISTS)
+			log_group(n, SG_LOG_ERROR, ev->group_id,
+				  "cannot join the group's topic", NULL);
+		break;
+	case SG_GMAN_EV_GONE:
+		(void)sg_core_unsubscribe(n->core, &ev->topic, now_ms(n));
+		if (group_path(n, ev->group_id, path, sizeof(path), ".group") ==
+			    0 &&
+		    unlink(path) != 0 && errno != ENOENT)
+			sg_log(&n->env, SG_LOG_ERROR, MOD, "cannot remove %s: %s",
+			       path, strerror(errno));
+		break;
+	case SG_GMAN_EV_EPOCH:
+		snprintf(buf, sizeof(buf), "epoch %llu by",
+			 (unsigned long long)ev->epoch);
+		log_group(n, SG_LOG_INFO, ev->group_id, buf, &ev->peer);
+		break;
+	case SG_GMAN_EV_ONLINE:
+		log_group(n, SG_LOG_INFO, ev->group_id, "online:", &ev->peer);
+		break;
+	case SG_GMAN_EV_OFFLINE:
+		log_group(n, SG_LOG_INFO, ev->group_id, "offline:", &ev->peer);
+		break;
+	case SG_GMAN_EV_LEAVE_SEEN:
+		log_group(n, SG_LOG_INFO, ev->group_id, "leaves:", &ev->peer);
+		break;
+	case SG_GMAN_EV_REMOVED:
+		log_group(n, SG_LOG_WARN, ev->group_id,
+			  "this node was removed by", &ev->peer);
+		break;
+	case SG_GMAN_EV_MESSAGE:
+		log_group(n, SG_LOG_DEBUG, ev->group_id, "message from",
+			  &ev->peer);
+		break;
+	}
+}
+
+/* Publishes what the group manager queued, then handles its events. */
+static void gman_pump(sg_node *n)
+{
+	sg_topic_id t;
+	const uint8_t *p;
+	size_t len;
+	sg_gman_event ev;
+
+	while ((len = sg_gman_poll_tx(n->gman, &t, &p)) > 0) {
+		uint8_t rnd[32], id[SG_MSG_ID_LEN];
+		int rc = sg_random(&n->env, rnd, sizeof(rnd));
+		if (rc == 0)
+			rc = sg_core_publish(n->core, &t, p, len, rnd,
+					     now_ms(n), wall_ms(n), id);
+		if (rc != 0)
+			sg_log(&n->env, SG_LOG_WARN, MOD,
+			       "group payload not published: %s",
+			       sg_strerror(rc));
+	}
+	while (sg_gman_poll_event(n->gman, &ev))
+		gman_event(n, &ev);
+}
+
+/* Finds the request's group for a control client, or answers the error. */
+static int ctl_group_sel(struct ctl_client *cl, const sg_ctl_request *r,
+			 size_t *idx)
+{
+	char msg[SG_CTL_TOPIC_MAX + 80];
+	int rc = sg_gman_find(cl->n->gman, r->topic, r->topic_len, idx);
+
+	if (rc == 0)
+		return 0;
+	snprintf(msg, sizeof(msg),
+		 rc == SG_ERR_EXISTS ? "'%.*s' names more than one group (use "
+				       "its id)"
+				     : "no group '%.*s' on this node",
+		 (int)r->topic_len, r->topic);
+	ctl_error(cl, rc, msg);
+	return rc;
+}
+
+/* Sends [0, bytes] to a control client. */
+static void ctl_ok_bytes(struct ctl_client *cl, const uint8_t *p, size_t len)
+{
+	size_t cap = len + 16;
+	uint8_t *buf = sg_alloc(&cl->n->env, cap);
+	sg_cbor_enc e;
+	long n;
+
+	if (buf == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, "answer");
+		return;
+	}
+	sg_cbor_enc_init(&e, buf, cap);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_bytes(&e, p, len);
+	n = sg_cbor_enc_finish(&e);
+	if (n > 0)
+		ctl_send(cl, buf, (size_t)n);
+	sg_free(&cl->n->env, buf);
+}
+
+/* Answers a waiting GROUP_INVITE once the invitee's card is here. */
+static void ctl_invite_card(struct ctl_client *cl, const uint8_t *card,
+			    size_t card_len)
+{
+	sg_node *n = cl->n;
+	size_t idx, cap;
+	uint8_t *buf;
+	long len;
+	int rc;
+
+	cl->card_waiting = 0;
+	rc = sg_gman_find(n->gman, cl->group_sel, strlen(cl->group_sel), &idx);
+	if (rc != 0) {
+		ctl_error(cl, rc, "invite: the group is gone");
+		return;
+	}
+	cap = sg_group_invite_bound(sg_gman_group(n->gman, idx)) +
+	      SG_GROUP_CARD_LEN + 1024;
+	buf = sg_alloc(&n->env, cap);
+	if (buf == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, "invite");
+		return;
+	}
+	len = sg_gman_invite(n->gman, idx, card, card_len, wall_ms(n),
+			     cl->invite_valid_ms, buf, cap);
+	if (len < 0)
+		ctl_error(cl, (int)len, "invite");
+	else
+		ctl_ok_bytes(cl, buf, (size_t)len);
+	sg_wipe(buf, cap);
+	sg_free(&n->env, buf);
+}
+
+/* A member card arrived (DISC_CARD): checked, then handed to the control
+ * clients waiting for that peer's card. */
+static void on_card(sg_node *n, const sg_peer_id *from, const uint8_t *card,
+		    size_t len)
+{
+	sg_peer_id id;
+	size_t i;
+
+	if (sg_group_card_verify(&id, card, len) != 0 ||
+	    !sg_peer_id_equal(&id, from)) {
+		n->st.bad_cards++;
+		log_peer(n, SG_LOG_WARN, "invalid member card from", from,
+			 NULL);
+		return;
+	}
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (cl->used && !cl->closing && cl->card_waiting &&
+		    sg_peer_id_equal(&cl->card_peer, from))
+			ctl_invite_card(cl, card, len);
+	}
+}
+
+static void ctl_group_list(struct ctl_client *cl)
+{
+	sg_node *n = cl->n;
+	size_t k = sg_gman_count(n->gman), i, j, cap;
+	uint8_t *buf;
+	sg_cbor_enc e;
+	long len;
+
+	cap = 64 + k * (SG_GROUP_NAME_MAX + 96 +
+			SG_GROUP_MAX_MEMBERS * (SG_PEER_ID_LEN + 4));
+	buf = sg_alloc(&n->env, cap);
+	if (buf == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, "list");
+		return;
+	}
+	sg_cbor_enc_init(&e, buf, cap);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_array(&e, k);
+	for (i = 0; i < k; i++) {
+		const sg_group *g = sg_gman_group(n->gman, i);
+		size_t nl, m = sg_group_member_count(g);
+		const char *name = sg_group_name(g, &nl);
+		sg_cbor_put_array(&e, 5);
+		sg_cbor_put_bytes(&e, sg_group_id(g), SG_GROUP_ID_LEN);
+		sg_cbor_put_text(&e, name, nl);
+		sg_cbor_put_uint(&e, sg_group_epoch(g));
+		sg_cbor_put_bool(&e, sg_gman_presence_on(n->gman, i));
+		sg_cbor_put_array(&e, m);
+		for (j = 0; j < m; j++) {
+			sg_peer_id id;
+			memset(&id, 0, sizeof(id));
+			(void)sg_group_member(g, j, &id);
+			sg_cbor_put_bytes(&e, id.bytes, SG_PEER_ID_LEN);
+		}
+	}
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+	else
+		ctl_error(cl, (int)len, "list");
+	sg_free(&n->env, buf);
+}
+
+static void ctl_presence_online(struct ctl_client *cl, size_t idx)
+{
+	sg_node *n = cl->n;
+	sg_presence_entry *ents;
+	size_t k, i, j, cap;
+	uint8_t *buf;
+	sg_cbor_enc e;
+	long len;
+
+	ents = sg_calloc(&n->env, SG_GROUP_MAX_MEMBERS, sizeof(*ents));
+	cap = 64 + SG_GROUP_MAX_MEMBERS *
+			   (SG_PEER_ID_LEN + 48 + SG_PRESENCE_MAX_ADDRS * 64);
+	buf = sg_alloc(&n->env, cap);
+	if (ents == NULL || buf == NULL) {
+		sg_free(&n->env, ents);
+		sg_free(&n->env, buf);
+		ctl_error(cl, SG_ERR_NOMEM, "online");
+		return;
+	}
+	k = sg_gman_online(n->gman, idx, wall_ms(n), ents, SG_GROUP_MAX_MEMBERS);
+	if (k > SG_GROUP_MAX_MEMBERS)
+		k = SG_GROUP_MAX_MEMBERS;
+	sg_cbor_enc_init(&e, buf, cap);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 0);
+	sg_cbor_put_array(&e, k);
+	for (i = 0; i < k; i++) {
+		sg_cbor_put_array(&e, 4);
+		sg_cbor_put_bytes(&e, ents[i].member.bytes, SG_PEER_ID_LEN);
+		sg_cbor_put_uint(&e, ents[i].last_seen_ms);
+		sg_cbor_put_uint(&e, ents[i].expires_ms);
+		sg_cbor_put_array(&e, ents[i].naddrs);
+		for (j = 0; j < ents[i].naddrs; j++) {
+			uint8_t m[SG_MEMB_ADDR_MAX];
+			struct sockaddr_storage sa;
+			char text[80] = "?";
+			long ml = sg_core_addr_encode(m, &ents[i].addrs[j]);
+			if (ml > 0 && memb_to_sa(m, (size_t)ml, &sa) == 0)
+				sg_node_format_addr((const struct sockaddr *)&sa,
+						    text, sizeof(text));
+			sg_cbor_put_text(&e, text, strlen(text));
+		}
+	}
+	len = sg_cbor_enc_finish(&e);
+	if (len > 0)
+		ctl_send(cl, buf, (size_t)len);
+	else
+		ctl_error(cl, (int)len, "online");
+	sg_free(&n->env, ents);
+	sg_free(&n->env, buf);
+}
+
+static void ctl_group(struct ctl_client *cl, const sg_ctl_request *r)
+{
+	sg_node *n = cl->n;
+	uint64_t wall = wall_ms(n);
+	size_t idx;
+	int rc;
+
+	switch (r->op) {
+	case SG_CTL_GROUP_CREATE:
+		rc = sg_gman_create(n->gman, r->topic, r->topic_len, wall, &idx);
+		if (rc != 0) {
+			ctl_error(cl, rc,
+				  rc == SG_ERR_EXISTS
+					  ? "create: this node has a group of "
+					    "that name"
+					  : "create");
+			return;
+		}
+		log_group(n, SG_LOG_INFO, sg_group_id(sg_gman_group(n->gman, idx)),
+			  "created", NULL);
+		ctl_ok_bytes(cl, sg_group_id(sg_gman_group(n->gman, idx)),
+			     SG_GROUP_ID_LEN);
+		return;
+	case SG_CTL_GROUP_JOIN:
+		rc = sg_gman_join(n->gman, r->payload, r->payload_len, wall,
+				  &idx);
+		if (rc != 0) {
+			ctl_error(cl, rc,
+				  rc == SG_ERR_PERM ? "join: the invite is for "
+						      "another peer"
+				  : rc == SG_ERR_EXISTS
+					  ? "join: already in this group"
+					  : "join: invite refused");
+			return;
+		}
+		log_group(n, SG_LOG_INFO, sg_group_id(sg_gman_group(n->gman, idx)),
+			  "joined", NULL);
+		ctl_ok_bytes(cl, sg_group_id(sg_gman_group(n->gman, idx)),
+			     SG_GROUP_ID_LEN);
+		return;
+	case SG_CTL_GROUP_LIST:
+		ctl_group_list(cl);
+		return;
+	default:
+		break;
+	}
+	if (ctl_group_sel(cl, r, &idx) != 0)
+		return;
+	switch (r->op) {
+	case SG_CTL_GROUP_INVITE: {
+		sg_peer_id to;
+		memcpy(to.bytes, r->target, SG_PEER_ID_LEN);
+		if (sg_peer_id_equal(&to, &n->ident->id)) {
+			ctl_error(cl, SG_ERR_INVAL,
+				  "invite: a node cannot invite itself");
+			return;
+		}
+		if (cl->card_waiting) {
+			ctl_error(cl, SG_ERR_STATE, "invite: one at a time");
+			return;
+		}
+		if (!sg_endpoint_is_connected(n->ep, &to)) {
+			struct sockaddr_storage sa;
+			if (peer_address(n, &to, &sa) != 0) {
+				ctl_error(cl, SG_ERR_NOTFOUND,
+					  "invite: no address known for that "
+					  "peer (is it online? try `network "
+					  "find --peer`)");
+				return;
+			}
+		}
+		rc = sg_core_send_discovery(n->core, &to, DISC_CARD_REQ, NULL,
+					    0);
+		if (rc != 0) {
+			ctl_error(cl, rc, "invite: card request");
+			return;
+		}
+		cl->card_waiting = 1;
+		cl->card_peer = to;
+		cl->card_deadline = now_ms(n) + CARD_WAIT_MS;
+		cl->invite_valid_ms = r->valid_ms;
+		/* the group by its id: names may repeat */
+		sg_hex_encode(cl->group_sel, sizeof(cl->group_sel),
+			      sg_group_id(sg_gman_group(n->gman, idx)),
+			      SG_GROUP_ID_LEN);
+		return;
+	}
+	case SG_CTL_GROUP_LEAVE:
+		rc = sg_gman_leave(n->gman, idx, wall);
+		if (rc != 0) {
+			ctl_error(cl, rc, "leave");
+			return;
+		}
+		log_group(n, SG_LOG_INFO, sg_group_id(sg_gman_group(n->gman, idx)),
+			  "leaving", NULL);
+		ctl_ok_simple(cl);
+		return;
+	case SG_CTL_PRESENCE_START:
+		rc = sg_gman_presence_start(n->gman, idx, wall);
+		if (rc != 0) {
+			ctl_error(cl, rc, "presence start");
+			return;
+		}
+		ctl_ok_simple(cl);
+		return;
+	case SG_CTL_PRESENCE_STOP:
+		rc = sg_gman_presence_stop(n->gman, idx, wall);
+		if (rc != 0) {
+			ctl_error(cl, rc,
+				  rc == SG_ERR_STATE
+					  ? "presence stop: presence is not on"
+					  : "presence stop");
+			return;
+		}
+		ctl_ok_simple(cl);
+		return;
+	case SG_CTL_PRESENCE_ONLINE:
+		ctl_presence_online(cl, idx);
+		return;
+	default:
+		ctl_error(cl, SG_ERR_UNSUPPORTED, "request");
+		return;
+	}
+}
+
 static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 			size_t len)
 {
@@ -1236,6 +1771,16 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 	case SG_CTL_RDV_UNREGISTER:
 	case SG_CTL_RDV_FIND:
 		ctl_rdv(cl, &r);
+		break;
+	case SG_CTL_GROUP_CREATE:
+	case SG_CTL_GROUP_INVITE:
+	case SG_CTL_GROUP_JOIN:
+	case SG_CTL_GROUP_LEAVE:
+	case SG_CTL_GROUP_LIST:
+	case SG_CTL_PRESENCE_START:
+	case SG_CTL_PRESENCE_STOP:
+	case SG_CTL_PRESENCE_ONLINE:
+		ctl_group(cl, &r);
 		break;
 	case SG_CTL_LEAVE:
 		ctl_ok_simple(cl);
@@ -1404,6 +1949,44 @@ static void on_ctl_connection(uv_stream_t *server, int status)
 		ctl_close(cl);
 }
 
+/* The group manager, this node's member card, and the groups it is in. */
+static int groups_start(sg_node *n)
+{
+	sg_gman_config gc;
+	sg_addr a;
+	uint8_t rnd[32];
+	int rc;
+
+	sg_gman_config_default(&gc);
+	if (n->cfg.presence_interval_ms > 0) {
+		gc.presence.interval_ms = n->cfg.presence_interval_ms;
+		gc.presence.jitter_ms = n->cfg.presence_interval_ms / 10;
+	}
+	if (n->cfg.presence_validity_ms > 0)
+		gc.presence.validity_ms = n->cfg.presence_validity_ms;
+	if (gc.presence.validity_ms < gc.presence.interval_ms) {
+		sg_log(&n->env, SG_LOG_ERROR, MOD,
+		       "presence beacons must stay valid for at least one "
+		       "interval");
+		return SG_ERR_INVAL;
+	}
+	rc = sg_core_addr_decode(&a, n->self_addr, n->self_addr_len);
+	n->gman = sg_gman_new(&n->env, &gc, n->ident, &a, rc == 0 ? 1 : 0);
+	if (n->gman == NULL) {
+		sg_log(&n->env, SG_LOG_ERROR, MOD,
+		       "bad presence settings (interval %u ms, validity %u ms)",
+		       gc.presence.interval_ms, gc.presence.validity_ms);
+		return SG_ERR_INVAL;
+	}
+	if ((rc = sg_random(&n->env, rnd, sizeof(rnd))) != 0)
+		return rc;
+	if (sg_group_card_make(n->card, sizeof(n->card), n->ident, rnd) !=
+	    (long)sizeof(n->card))
+		return SG_ERR_CRYPTO;
+	groups_load(n);
+	return 0;
+}
+
 /* ---- events from the core --------------------------------------------- */
 
 static void deliver_to_clients(sg_node *n, const sg_core_event *ev)
@@ -1510,6 +2093,11 @@ static void on_discovery(sg_node *n, const sg_core_event *ev)
 		memcpy(body + 1, ev->data, ev->len);
 		(void)sg_foaf_recv(n->foaf, &ev->peer.id, body, ev->len + 1,
 				   act, na, now_ms(n));
+	} else if (ev->kind == DISC_CARD_REQ) {
+		(void)sg_core_send_discovery(n->core, &ev->peer.id, DISC_CARD,
+					     n->card, sizeof(n->card));
+	} else if (ev->kind == DISC_CARD) {
+		on_card(n, &ev->peer.id, ev->data, ev->len);
 	} else if (ev->kind == DISC_OBSERVED) {
 		struct sockaddr_storage sa;
 		char addr[80];
@@ -1556,6 +2144,10 @@ static void handle_event(sg_node *n, const sg_core_event *ev)
 			       pub, (unsigned long long)ev->msg.hdr.seq,
 			       ev->msg.payload_len, ev->hops);
 		}
+		if (sg_gman_recv(n->gman, &ev->topic, &ev->msg.hdr.publisher,
+				 ev->msg.payload, ev->msg.payload_len,
+				 wall_ms(n)) != SG_ERR_NOTFOUND)
+			break; /* a group topic: the group manager's */
 		{
 			struct tname *t = tname_find(n, &ev->topic);
 			if (t != NULL && strncmp(t->name, RDV_PREFIX,
@@ -1616,6 +2208,8 @@ static void rearm(sg_node *n)
 	d = sg_core_next_deadline(n->core);
 	if (sg_foaf_next_deadline(n->foaf) < d)
 		d = sg_foaf_next_deadline(n->foaf);
+	if (gman_deadline(n) < d)
+		d = gman_deadline(n);
 	if (n->next_housekeep < d)
 		d = n->next_housekeep;
 	uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
@@ -1643,6 +2237,7 @@ static void pump(sg_node *n)
 		while ((len = sg_foaf_poll_tx(n->foaf, &to, &fb)) > 0)
 			sg_core_send_discovery(n->core, &to, fb[0], fb + 1,
 					       len - 1);
+		gman_pump(n);
 		while ((len = sg_core_poll_tx(n->core, &to, &f)) > 0) {
 			send_frame(n, &to, f, len);
 			again = 1;
@@ -1843,6 +2438,16 @@ static void housekeep(sg_node *n, uint64_t now)
 		    now >= n->dials[i].started + DIAL_TIMEOUT_MS)
 			dial_failed(n, &n->dials[i], "timed out");
 	rdv_housekeep(n, now);
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (cl->used && !cl->closing && cl->card_waiting &&
+		    now >= cl->card_deadline) {
+			cl->card_waiting = 0;
+			ctl_error(cl, SG_ERR_TIMEOUT,
+				  "invite: the peer did not send its member "
+				  "card (is it online and reachable?)");
+		}
+	}
 	if ((n->cfg.roles & SG_ROLE_COORDINATOR) && now >= n->next_advert) {
 		publish_advert(n);
 		n->next_advert = now + n->cfg.advert_interval_ms;
@@ -1864,6 +2469,8 @@ static void on_timer(uv_timer_t *t)
 		sg_core_tick(n->core, now);
 	if (sg_foaf_next_deadline(n->foaf) <= now)
 		sg_foaf_tick(n->foaf, now);
+	if (sg_gman_next_deadline(n->gman) <= wall_ms(n))
+		sg_gman_tick(n->gman, wall_ms(n));
 	pump(n);
 }
 
@@ -2187,6 +2794,10 @@ sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
 			goto fail;
 		}
 	}
+	if ((rc = groups_start(n)) != 0) {
+		*err = rc;
+		goto fail;
+	}
 	uv_timer_init(loop, &n->timer);
 	n->timer.data = n;
 	n->timer_open = 1;
@@ -2293,6 +2904,8 @@ static void leave_now(sg_node *n)
 		n->leave_done = n->exit_cb;
 		n->leave_ud = n->exit_ud;
 	}
+	sg_gman_goodbye_all(n->gman, wall_ms(n));
+	gman_pump(n);
 	sg_core_leave(n->core, now_ms(n));
 	pump(n);
 	/* Give the LEFT messages a moment on the wire, then close. */
@@ -2333,6 +2946,8 @@ void sg_node_del(sg_node *n)
 	n->foaf = NULL;
 	sg_rdv_table_del(n->rdv);
 	n->rdv = NULL;
+	sg_gman_del(n->gman);
+	n->gman = NULL;
 	sg_core_del(n->core);
 	n->core = NULL;
 	sg_peercache_close(n->pc);

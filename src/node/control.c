@@ -10,15 +10,18 @@ static int has_topic(sg_ctl_op op)
 {
 	return op == SG_CTL_SUBSCRIBE || op == SG_CTL_UNSUBSCRIBE ||
 	       op == SG_CTL_PUBLISH || op == SG_CTL_RDV_REGISTER ||
-	       op == SG_CTL_RDV_UNREGISTER || op == SG_CTL_RDV_FIND;
+	       op == SG_CTL_RDV_UNREGISTER || op == SG_CTL_RDV_FIND ||
+	       op == SG_CTL_GROUP_CREATE || op == SG_CTL_GROUP_INVITE ||
+	       op == SG_CTL_GROUP_LEAVE || op == SG_CTL_PRESENCE_START ||
+	       op == SG_CTL_PRESENCE_STOP || op == SG_CTL_PRESENCE_ONLINE;
 }
 
 static size_t fields(sg_ctl_op op)
 {
-	return op == SG_CTL_FIND				      ? 4
+	return op == SG_CTL_FIND || op == SG_CTL_GROUP_INVITE	      ? 4
 	       : op == SG_CTL_PUBLISH || op == SG_CTL_RDV_FIND ? 3
-	       : has_topic(op)	      ? 2
-				      : 1;
+	       : has_topic(op) || op == SG_CTL_GROUP_JOIN      ? 2
+							       : 1;
 }
 
 int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
@@ -53,11 +56,19 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 		if (r->topic_len == 0 || r->topic_len > SG_CTL_TOPIC_MAX)
 			return SG_ERR_RANGE;
 	}
-	if (r->op == SG_CTL_PUBLISH) {
+	if (r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN) {
 		if ((rc = sg_cbor_get_bytes(&d, &r->payload,
 					    &r->payload_len)) != 0)
 			return rc;
 		if (r->payload_len > SG_MSG_MAX_PAYLOAD)
+			return SG_ERR_RANGE;
+	}
+	if (r->op == SG_CTL_GROUP_INVITE) {
+		if ((rc = sg_cbor_get_bytes_len(&d, &r->target, 32)) != 0 ||
+		    (rc = sg_cbor_get_uint(&d, &r->valid_ms)) != 0)
+			return rc;
+		if (r->valid_ms < SG_CTL_INVITE_MIN_MS ||
+		    r->valid_ms > SG_CTL_INVITE_MAX_MS)
 			return SG_ERR_RANGE;
 	}
 	if (r->op == SG_CTL_RDV_FIND) {
@@ -98,7 +109,12 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 	if (has_topic(r->op) &&
 	    sg_cbor_utf8_check((const uint8_t *)r->topic, r->topic_len) != 0)
 		return SG_ERR_INVAL;
-	if (r->op == SG_CTL_PUBLISH && r->payload_len > SG_MSG_MAX_PAYLOAD)
+	if ((r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN) &&
+	    r->payload_len > SG_MSG_MAX_PAYLOAD)
+		return SG_ERR_INVAL;
+	if (r->op == SG_CTL_GROUP_INVITE &&
+	    (r->target == NULL || r->valid_ms < SG_CTL_INVITE_MIN_MS ||
+	     r->valid_ms > SG_CTL_INVITE_MAX_MS))
 		return SG_ERR_INVAL;
 	if (r->op == SG_CTL_RDV_FIND && r->wait_ms > SG_CTL_WAIT_MAX_MS)
 		return SG_ERR_INVAL;
@@ -107,8 +123,12 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 	sg_cbor_put_uint(&e, (uint64_t)r->op);
 	if (has_topic(r->op))
 		sg_cbor_put_text(&e, r->topic, r->topic_len);
-	if (r->op == SG_CTL_PUBLISH)
+	if (r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN)
 		sg_cbor_put_bytes(&e, r->payload, r->payload_len);
+	if (r->op == SG_CTL_GROUP_INVITE) {
+		sg_cbor_put_bytes(&e, r->target, 32);
+		sg_cbor_put_uint(&e, r->valid_ms);
+	}
 	if (r->op == SG_CTL_RDV_FIND)
 		sg_cbor_put_uint(&e, r->wait_ms);
 	if (r->op == SG_CTL_FIND) {

@@ -693,6 +693,16 @@ size_t sg_gman_online(sg_gman *m, size_t idx, uint64_t now_ms,
 	return k;
 }
 
+void sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->slots[i].presence_on && !m->slots[i].leaving &&
+		    sg_presence_stop(m->slots[i].p, now_ms) == 0)
+			drain_presence(m, &m->slots[i]);
+}
+
 /* ---- what arrives on a group topic ------------------------------------------ */
 
 static void defer_commit(sg_gman *m, struct slot *s, const uint8_t *c,
