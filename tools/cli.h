@@ -72,5 +72,19 @@ struct sg_ctl_request;
 int cli_ctl_request(int fd, const struct sg_ctl_request *r);
 uint8_t *cli_ctl_read(int fd, size_t *len);
 int cli_run_node(cli *c, struct sg_node_config *cfg, const sg_identity *id);
+/* The node's data directory: given, or CONFIG_DIR/node. 0 or an exit
+ * code, with a message. */
+int cli_data_dir(cli *c, const char *given, char *out, size_t len);
+/* One request to the node serving dir, one answer (*resp, malloc'd).
+ * 0 or an exit code, with a message ("no node is running on ..."). */
+int cli_ctl_call(cli *c, const char *dir, const struct sg_ctl_request *r,
+		 uint8_t **resp, size_t *len);
+/* Opens an answer at d: its array header and status. A status other
+ * than 0 is printed with the node's message and returned. */
+struct sg_cbor_dec;
+int cli_ctl_status(cli *c, struct sg_cbor_dec *d, const uint8_t *buf,
+		   size_t len, size_t *count);
+int cli_groups(cli *c, int argc, char **argv);
+int cli_presence(cli *c, int argc, char **argv);
 
 #endif

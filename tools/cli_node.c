@@ -139,7 +139,7 @@ int cli_run_node(cli *c, sg_node_config *cfg, const sg_identity *id)
 /* Set by SIGINT/SIGTERM while `pubsub subscribe` waits. */
 static volatile sig_atomic_t interrupted;
 
-static int data_dir(cli *c, const char *given, char *out, size_t len)
+int cli_data_dir(cli *c, const char *given, char *out, size_t len)
 {
 	char base[4096];
 	int rc;
@@ -268,8 +268,8 @@ uint8_t *cli_ctl_read(int fd, size_t *len)
 
 /* Opens a response: the array header and status. A status other than 0
  * is printed (with the node's message) and returned. */
-static int ctl_status_of(cli *c, sg_cbor_dec *d, const uint8_t *buf,
-			 size_t len, size_t *count)
+int cli_ctl_status(cli *c, sg_cbor_dec *d, const uint8_t *buf, size_t len,
+		   size_t *count)
 {
 	int64_t st;
 	const char *msg;
@@ -293,8 +293,8 @@ static int ctl_status_of(cli *c, sg_cbor_dec *d, const uint8_t *buf,
 }
 
 /* One request, one answer; *resp is malloc'd. Exit code. */
-static int ctl_call(cli *c, const char *dir, const sg_ctl_request *r,
-		    uint8_t **resp, size_t *len)
+int cli_ctl_call(cli *c, const char *dir, const sg_ctl_request *r,
+		 uint8_t **resp, size_t *len)
 {
 	int fd = ctl_connect(c, dir);
 
@@ -326,6 +326,8 @@ enum {
 	O_ANYCOORD,
 	O_CAP,
 	O_WAIT,
+	O_PINTERVAL,
+	O_PTTL,
 };
 
 typedef struct nargs {
@@ -333,6 +335,7 @@ typedef struct nargs {
 	size_t ncoord;
 	const char *identity, *bind, *data_dir, *topic, *message, *logfmt;
 	const char *peer, *ttl, *capability, *wait;
+	const char *presence_interval, *presence_ttl;
 	int any_coordinator;
 } nargs;
 
@@ -352,6 +355,8 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 		{"any-coordinator", no_argument, NULL, O_ANYCOORD},
 		{"capability", required_argument, NULL, O_CAP},
 		{"wait", required_argument, NULL, O_WAIT},
+		{"presence-interval", required_argument, NULL, O_PINTERVAL},
+		{"presence-ttl", required_argument, NULL, O_PTTL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"config-dir", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
@@ -405,6 +410,12 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 			break;
 		case O_WAIT:
 			a->wait = optarg;
+			break;
+		case O_PINTERVAL:
+			a->presence_interval = optarg;
+			break;
+		case O_PTTL:
+			a->presence_ttl = optarg;
 			break;
 		case 'v':
 			c->verbose = 1;
@@ -483,6 +494,11 @@ static const char network_usage[] =
 	"                         Without any, the node rejoins from its "
 	"peer cache.\n"
 	"          --bind         local address (default 0.0.0.0:0)\n"
+	"          --presence-interval SECS  presence beacons every SECS "
+	"(default 300)\n"
+	"          --presence-ttl SECS       each valid for SECS (default "
+	"720, at least\n"
+	"                                    the interval, at most 3600)\n"
 	"  status  the running node's PeerId, address and counters\n"
 	"  peers   its active and passive neighbours\n"
 	"  leave   asks it to leave the overlay and exit\n"
@@ -516,9 +532,9 @@ static int net_status(cli *c, const char *dir)
 	char hex[SG_PEER_ID_HEX_LEN];
 	sg_peer_id pid;
 
-	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	if (rc == 0 && (count != 12 ||
 			sg_cbor_get_bytes_len(&d, &id, SG_PEER_ID_LEN) != 0 ||
 			sg_cbor_get_text(&d, &addr, &alen) != 0))
@@ -570,9 +586,9 @@ static int net_peers(cli *c, const char *dir)
 	sg_cbor_dec d;
 	int rc;
 
-	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	if (rc == 0 && (count != 2 || sg_cbor_get_array(&d, &n) != 0))
 		rc = SG_ERR_MALFORMED;
 	if (rc != 0)
@@ -627,9 +643,9 @@ static int net_leave(cli *c, const char *dir)
 	sg_cbor_dec d;
 	int rc;
 
-	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	free(resp);
 	if (rc != 0)
 		return CLI_FAIL;
@@ -679,9 +695,9 @@ static int net_find(cli *c, const nargs *a, const char *dir)
 	r.find_kind = a->peer != NULL ? 1 : 2;
 	r.target = target;
 	r.ttl = (unsigned)ttl;
-	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	if (rc == 0 && (count != 4 || sg_cbor_get_text(&d, &addr, &alen) != 0 ||
 			sg_cbor_get_uint(&d, &hops) != 0 ||
 			sg_cbor_get_bytes_len(&d, &peer, 32) != 0)) {
@@ -706,6 +722,23 @@ static int net_find(cli *c, const nargs *a, const char *dir)
 	return rc == 0 ? CLI_OK : CLI_FAIL;
 }
 
+/* A number of seconds, 1 to 3600, as milliseconds; absent leaves *ms. */
+static int secs_opt(cli *c, const char *flag, const char *v, uint32_t *ms)
+{
+	char *end;
+	unsigned long s;
+
+	if (v == NULL)
+		return 0;
+	s = strtoul(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || v[0] == '-' || s < 1 || s > 3600) {
+		cli_err(c, "%s: 1 to 3600 seconds, not '%s'", flag, v);
+		return CLI_USAGE;
+	}
+	*ms = (uint32_t)(s * 1000);
+	return 0;
+}
+
 static int net_join(cli *c, const nargs *a, const char *dir)
 {
 	sg_node_config cfg;
@@ -717,6 +750,12 @@ static int net_join(cli *c, const nargs *a, const char *dir)
 			   "with 'saorsa-gossip identity create')");
 		return CLI_USAGE;
 	}
+	sg_node_config_default(&cfg);
+	if ((rc = secs_opt(c, "--presence-interval", a->presence_interval,
+			   &cfg.presence_interval_ms)) != 0 ||
+	    (rc = secs_opt(c, "--presence-ttl", a->presence_ttl,
+			   &cfg.presence_validity_ms)) != 0)
+		return rc;
 	id = malloc(sizeof(*id));
 	if (id == NULL)
 		return CLI_FAIL;
@@ -725,7 +764,6 @@ static int net_join(cli *c, const nargs *a, const char *dir)
 		return rc;
 	}
 	cli_log_setup(c, a->logfmt != NULL && strcmp(a->logfmt, "json") == 0);
-	sg_node_config_default(&cfg);
 	cfg.data_dir = dir;
 	if (a->bind != NULL)
 		cfg.bind = a->bind;
@@ -746,13 +784,14 @@ int cli_network(cli *c, int argc, char **argv)
 
 	if (sub_prologue(c, argc, argv, &a, network_usage, &sub, &rc))
 		return rc;
-	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
+	if ((rc = cli_data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
 		return rc;
 	if (strcmp(sub, "join") == 0)
 		return net_join(c, &a, dir);
-	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL) {
-		cli_err(c, "--coordinator, --identity and --bind are options "
-			   "of 'network join'");
+	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL ||
+	    a.presence_interval != NULL || a.presence_ttl != NULL) {
+		cli_err(c, "--coordinator, --identity, --bind and --presence-* "
+			   "are options of 'network join'");
 		return CLI_USAGE;
 	}
 	if ((a.peer != NULL || a.ttl != NULL || a.any_coordinator) &&
@@ -829,7 +868,7 @@ static int ps_subscribe(cli *c, const char *dir, const char *topic)
 		close(fd);
 		return CLI_FAIL;
 	}
-	rc = ctl_status_of(c, &d, msg, len, &count);
+	rc = cli_ctl_status(c, &d, msg, len, &count);
 	free(msg);
 	if (rc != 0) {
 		close(fd);
@@ -962,11 +1001,11 @@ static int ps_publish(cli *c, const char *dir, const char *topic,
 		free(buf);
 		return CLI_FAIL;
 	}
-	rc = ctl_call(c, dir, &r, &resp, &len);
+	rc = cli_ctl_call(c, dir, &r, &resp, &len);
 	free(buf);
 	if (rc != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	if (rc == 0 && (count != 2 ||
 			sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0)) {
 		cli_err(c, "malformed answer from the node");
@@ -1001,9 +1040,9 @@ static int ps_simple(cli *c, const char *dir, sg_ctl_op op,
 	sg_cbor_dec d;
 	int rc;
 
-	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	if (rc != 0) {
 		free(resp);
 		return CLI_FAIL;
@@ -1080,7 +1119,7 @@ int cli_pubsub(cli *c, int argc, char **argv)
 			   "of 'network join'");
 		return CLI_USAGE;
 	}
-	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
+	if ((rc = cli_data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
 		return rc;
 	if (strcmp(sub, "list") == 0)
 		return ps_simple(c, dir, SG_CTL_LIST, NULL);
@@ -1179,11 +1218,11 @@ int cli_rendezvous(cli *c, int argc, char **argv)
 	}
 	r.topic = a.capability;
 	r.topic_len = strlen(a.capability);
-	if ((rc = data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
+	if ((rc = cli_data_dir(c, a.data_dir, dir, sizeof(dir))) != 0)
 		return rc;
-	if ((rc = ctl_call(c, dir, &r, &resp, &len)) != 0)
+	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
-	rc = ctl_status_of(c, &d, resp, len, &count);
+	rc = cli_ctl_status(c, &d, resp, len, &count);
 	if (rc != 0) {
 		free(resp);
 		return CLI_FAIL;

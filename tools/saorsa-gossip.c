@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"  pubsub     subscribe, publish, unsubscribe, list topics\n"
 		"  rendezvous register, unregister and find providers of a "
 		"capability\n"
+		"  groups     create, invite, join, leave and list groups\n"
+		"  presence   start, stop and list who of a group is online\n"
 		"  testnet    a coordinator and N nodes on loopback: publish, "
 		"show who\n"
 		"             received what and how fast, shut down\n"
@@ -97,6 +99,10 @@ int main(int argc, char **argv)
 		return cli_pubsub(&c, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "rendezvous") == 0)
 		return cli_rendezvous(&c, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "groups") == 0)
+		return cli_groups(&c, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "presence") == 0)
+		return cli_presence(&c, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "testnet") == 0)
 		return cli_testnet(&c, argc - optind, argv + optind);
 	cli_err(&c, "unknown command '%s'", argv[optind]);

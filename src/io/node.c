@@ -101,6 +101,7 @@ struct ctl_client {
 	sg_topic_id sub;
 	char sub_name[SG_CTL_TOPIC_MAX + 1];
 	int card_waiting; /* a GROUP_INVITE waits for card_peer's card */
+	int card_finding; /* ... or for FOAF to find card_peer first */
 	sg_peer_id card_peer;
 	uint64_t card_deadline, invite_valid_ms;
 	char group_sel[2 * SG_GROUP_ID_LEN + 1];
@@ -1199,6 +1200,10 @@ static void rdv_housekeep(sg_node *n, uint64_t now)
 	}
 }
 
+static void invite_found(struct ctl_client *cl, const sg_foaf_event *ev);
+static void remember_peer(sg_node *n, const sg_peer_id *id,
+			  const struct sockaddr_storage *sa, uint32_t flags);
+
 static void foaf_event(sg_node *n, const sg_foaf_event *ev)
 {
 	size_t i;
@@ -1209,6 +1214,10 @@ static void foaf_event(sg_node *n, const sg_foaf_event *ev)
 		    memcmp(cl->find_qid, ev->qid, SG_FOAF_QID_LEN) != 0)
 			continue;
 		cl->finding = 0;
+		if (cl->card_finding) {
+			invite_found(cl, ev);
+			continue;
+		}
 		if (ev->type == SG_FOAF_FOUND)
 			ctl_found(cl, ev->kind, ev->target, ev->answer,
 				  ev->answer_len, ev->hops);
@@ -1493,6 +1502,41 @@ static void ctl_invite_card(struct ctl_client *cl, const uint8_t *card,
 	sg_free(&n->env, buf);
 }
 
+/* Asks the invitee for its member card; answers the client on failure. */
+static int invite_ask_card(struct ctl_client *cl)
+{
+	sg_node *n = cl->n;
+	int rc = sg_core_send_discovery(n->core, &cl->card_peer, DISC_CARD_REQ,
+					NULL, 0);
+
+	if (rc != 0) {
+		ctl_error(cl, rc, "invite: card request");
+		return rc;
+	}
+	cl->card_waiting = 1;
+	cl->card_deadline = now_ms(n) + CARD_WAIT_MS;
+	return 0;
+}
+
+/* The FOAF answer to where the invitee is: kept in the peer cache (so
+ * the node can dial it), then its card is asked for. */
+static void invite_found(struct ctl_client *cl, const sg_foaf_event *ev)
+{
+	sg_node *n = cl->n;
+	struct sockaddr_storage sa;
+
+	cl->card_finding = 0;
+	if (ev->type != SG_FOAF_FOUND ||
+	    memb_to_sa(ev->answer, ev->answer_len, &sa) != 0) {
+		ctl_error(cl, SG_ERR_NOTFOUND,
+			  "invite: the peer was not found (friends of "
+			  "friends did not answer; is it online?)");
+		return;
+	}
+	remember_peer(n, &cl->card_peer, &sa, 0);
+	(void)invite_ask_card(cl);
+}
+
 /* A member card arrived (DISC_CARD): checked, then handed to the control
  * clients waiting for that peer's card. */
 static void on_card(sg_node *n, const sg_peer_id *from, const uint8_t *card,
@@ -1669,30 +1713,33 @@ static void ctl_group(struct ctl_client *cl, const sg_ctl_request *r)
 				  "invite: a node cannot invite itself");
 			return;
 		}
-		if (cl->card_waiting) {
+		if (cl->card_waiting || cl->finding) {
 			ctl_error(cl, SG_ERR_STATE, "invite: one at a time");
 			return;
 		}
+		cl->card_peer = to;
+		cl->invite_valid_ms = r->valid_ms;
 		if (!sg_endpoint_is_connected(n->ep, &to)) {
 			struct sockaddr_storage sa;
 			if (peer_address(n, &to, &sa) != 0) {
-				ctl_error(cl, SG_ERR_NOTFOUND,
-					  "invite: no address known for that "
-					  "peer (is it online? try `network "
-					  "find --peer`)");
-				return;
+				/* ask friends of friends where it is first */
+				sg_peer_id act[64];
+				size_t na = sg_core_active(n->core, act, 64);
+				if (na > 64)
+					na = 64;
+				rc = sg_foaf_query(n->foaf, SG_FOAF_PEER,
+						   to.bytes, 0, act, na,
+						   now_ms(n), cl->find_qid);
+				if (rc != 0) {
+					ctl_error(cl, rc, "invite: find peer");
+					return;
+				}
+				cl->finding = 1;
+				cl->card_finding = 1;
 			}
 		}
-		rc = sg_core_send_discovery(n->core, &to, DISC_CARD_REQ, NULL,
-					    0);
-		if (rc != 0) {
-			ctl_error(cl, rc, "invite: card request");
+		if (!cl->card_finding && (rc = invite_ask_card(cl)) != 0)
 			return;
-		}
-		cl->card_waiting = 1;
-		cl->card_peer = to;
-		cl->card_deadline = now_ms(n) + CARD_WAIT_MS;
-		cl->invite_valid_ms = r->valid_ms;
 		/* the group by its id: names may repeat */
 		sg_hex_encode(cl->group_sel, sizeof(cl->group_sel),
 			      sg_group_id(sg_gman_group(n->gman, idx)),
