@@ -41,8 +41,8 @@
 #define DISC_OBSERVED 2
 /* Member cards for group invites (docs/PROTOCOL.md, "Groups in the
  * node"): a request (empty) and the card. */
-#define DISC_CARD_REQ 5
-#define DISC_CARD 6
+#define DISC_CARD_REQ 7
+#define DISC_CARD 8
 #define CARD_WAIT_MS 10000
 #define GROUPS_DIR "groups"
 #define GROUP_FILE_MAX (4u << 20)
