@@ -75,6 +75,8 @@ typedef enum sg_app_kind {
 	SG_APP_MESSAGE = 1,   /* a message on a subscribed topic */
 	SG_APP_PEER_UP = 2,   /* a node became a neighbour (active view) */
 	SG_APP_PEER_DOWN = 3, /* a neighbour went away */
+	SG_APP_ONLINE = 4,    /* a member of a group came online (presence) */
+	SG_APP_OFFLINE = 5,   /* ... went offline: goodbye or expired beacon */
 } sg_app_kind;
 
 /* A callback for deliveries or neighbour events, on the node thread; ev is
@@ -136,6 +138,16 @@ typedef struct sg_app_config {
 	sg_app_cb on_peer;
 	void *on_peer_ud;
 	uint32_t peer_poll_ms;
+
+	/* Presence events (SG_APP_ONLINE / _OFFLINE: a member of one of the
+	 * node's groups; the event's topic is the group's name): on_presence
+	 * is called for each when set; otherwise, with presence_events, they
+	 * go into the queue. Default: none. Groups are made and joined with
+	 * `saorsa-gossip groups ...` against data_dir (with control on), and
+	 * kept there across runs. */
+	int presence_events;
+	sg_app_cb on_presence;
+	void *on_presence_ud;
 } sg_app_config;
 
 /* Fills cfg with the defaults above. */
@@ -215,13 +227,14 @@ SG_API int sg_app_fd(const sg_app *app);
 
 SG_API sg_app_kind sg_app_event_kind(const sg_app_event *ev);
 /* The topic's name, NUL-terminated (*len without the NUL, len may be
- * NULL); NULL for neighbour events. */
+ * NULL); for presence events the group's name; NULL for neighbour
+ * events. */
 SG_API const char *sg_app_event_topic(const sg_app_event *ev, size_t *len);
 /* The payload (*len bytes; not NUL-terminated); NULL and 0 for neighbour
  * events. */
 SG_API const uint8_t *sg_app_event_payload(const sg_app_event *ev, size_t *len);
-/* The publisher (verified: the message carries its ML-DSA-65 signature)
- * or the neighbour. */
+/* The publisher (verified: the message carries its ML-DSA-65 signature),
+ * the neighbour, or the group member. */
 SG_API const sg_peer_id *sg_app_event_peer(const sg_app_event *ev);
 /* The neighbour's address "IP:PORT", or "" (messages, or unknown). */
 SG_API const char *sg_app_event_addr(const sg_app_event *ev);
@@ -245,6 +258,32 @@ SG_API const sg_peer_id *sg_app_id(const sg_app *app);
  * join it with "PEERID@ADDR" (sg_peer_id_hex). SG_ERR_STATE before a
  * successful start, SG_ERR_BUFSIZE. Thread-safe. */
 SG_API int sg_app_local_addr(const sg_app *app, char *out, size_t cap);
+
+/* ---- Presence (issue 9: "who of a group is online") ------------------- */
+
+/* An online member. Frozen: this layout never changes. */
+typedef struct sg_app_member {
+	sg_peer_id id;
+	uint64_t last_seen_ms; /* Unix ms: its latest beacon arrived */
+	uint64_t expires_ms;   /* Unix ms: listed until then without news */
+	char addr[SG_APP_ADDR_LEN]; /* the first address it announced, or "" */
+} sg_app_member;
+
+/* Starts this node's presence beacons in a group it is in (group: its
+ * name, its id in hex, or a prefix of at least 8 hex digits), or stops
+ * them with a goodbye. Presence stays on across runs until stopped.
+ * Errors: SG_ERR_INVAL / SG_ERR_RANGE (name), SG_ERR_NOTFOUND (the node is
+ * in no such group), SG_ERR_EXISTS (the selector names several),
+ * SG_ERR_STATE (stop: not on; or not started, wrong thread),
+ * SG_ERR_CLOSED. */
+SG_API int sg_app_presence_start(sg_app *app, const char *group);
+SG_API int sg_app_presence_stop(sg_app *app, const char *group);
+/* The members of group online now (this node not included), up to max
+ * into out, in PeerId order. Returns how many are online (possibly more
+ * than max), or the errors above. Works whether or not this node's own
+ * presence is on. */
+SG_API long sg_app_presence_online(sg_app *app, const char *group,
+				   sg_app_member *out, size_t max);
 
 /* A neighbour. Frozen: this layout never changes. */
 typedef struct sg_app_peer {

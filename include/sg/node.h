@@ -89,6 +89,30 @@ SG_API void sg_node_set_exit_cb(sg_node *n, void (*cb)(void *ud), void *ud);
  * until it has no more work (uv_run DEFAULT) after this call. */
 SG_API void sg_node_del(sg_node *n);
 
+/* Presence in the groups this node is in (groups are made and joined
+ * through the control socket: `saorsa-gossip groups ...`). group is a
+ * selector: a group's name, its id in hex, or a prefix of at least 8 hex
+ * digits. start: beacons from now on (kept across restarts); stop: a
+ * goodbye. Errors: SG_ERR_NOTFOUND (no such group), SG_ERR_EXISTS (the
+ * selector names several), SG_ERR_STATE (stop: presence is not on),
+ * SG_ERR_FULL (the node's queue for the group topic is full). */
+SG_API int sg_node_presence_start(sg_node *n, const char *group, size_t len);
+SG_API int sg_node_presence_stop(sg_node *n, const char *group, size_t len);
+/* Who of the group is online now (this node not included): up to cap
+ * entries into out (include/sg/presence.h), in PeerId order. Returns how
+ * many are online (possibly more than cap), or the errors above. */
+struct sg_presence_entry;
+SG_API long sg_node_presence_online(sg_node *n, const char *group,
+				    size_t len, struct sg_presence_entry *out,
+				    size_t cap);
+/* Called when a member of one of the node's groups comes online (online
+ * 1) or goes offline (0); name is the group's name (not NUL-ended). */
+typedef void (*sg_node_presence_cb)(void *ud, const char *name,
+				    size_t name_len, const sg_peer_id *member,
+				    int online);
+SG_API void sg_node_set_presence_cb(sg_node *n, sg_node_presence_cb cb,
+				    void *ud);
+
 SG_API const sg_peer_id *sg_node_id(const sg_node *n);
 SG_API int sg_node_local_addr(const sg_node *n, struct sockaddr_storage *sa);
 

@@ -20,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sg/app.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@
 #include "sg/keystore.h"
 #include "sg/msg.h"
 #include "sg/node.h"
+#include "sg/presence.h"
 
 #define MOD "app"
 #define MAX_SUBS 64  /* the core's default max_topics */
@@ -47,7 +49,7 @@ _Static_assert(SG_APP_TOPIC_MAX == SG_CTL_TOPIC_MAX,
 	       "SG_APP_TOPIC_MAX follows the node's topic bound");
 
 enum { ST_NEW, ST_STARTING, ST_RUNNING, ST_STOPPING, ST_STOPPED, ST_FAILED };
-enum { C_SUB, C_UNSUB, C_PUB, C_PEERS };
+enum { C_SUB, C_UNSUB, C_PUB, C_PEERS, C_PSTART, C_PSTOP, C_ONLINE };
 
 struct sg_app_event {
 	void (*free_fn)(void *ud, void *p); /* NULL: borrowed (callbacks) */
@@ -85,6 +87,7 @@ struct cmd {
 	size_t len;
 	uint8_t *id;
 	sg_app_peer *peers;
+	sg_app_member *members;
 	size_t max;
 	long rc;
 	int done;
@@ -432,6 +435,26 @@ static void close_ptimer(sg_app *a)
 	}
 }
 
+/* "IP:PORT" of a presence address. */
+static void format_sg_addr(const sg_addr *in, char *out, size_t cap)
+{
+	struct sockaddr_storage sa;
+
+	memset(&sa, 0, sizeof(sa));
+	if (in->family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, in->ip, 4);
+		s4->sin_port = htons(in->port);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, in->ip, 16);
+		s6->sin6_port = htons(in->port);
+	}
+	sg_node_format_addr((const struct sockaddr *)&sa, out, cap);
+}
+
 static long exec_cmd(sg_app *a, struct cmd *c)
 {
 	size_t i;
@@ -493,6 +516,29 @@ static long exec_cmd(sg_app *a, struct cmd *c)
 		}
 		return (long)n;
 	}
+	case C_PSTART:
+		return sg_node_presence_start(a->node, c->topic, c->topic_len);
+	case C_PSTOP:
+		return sg_node_presence_stop(a->node, c->topic, c->topic_len);
+	case C_ONLINE: {
+		sg_presence_entry e[SG_GROUP_MAX_MEMBERS];
+		long k = sg_node_presence_online(a->node, c->topic,
+						 c->topic_len, e,
+						 SG_GROUP_MAX_MEMBERS);
+		for (i = 0; k > 0 && i < (size_t)k && i < c->max &&
+			    i < SG_GROUP_MAX_MEMBERS;
+		     i++) {
+			sg_app_member *m = &c->members[i];
+			memset(m, 0, sizeof(*m));
+			m->id = e[i].member;
+			m->last_seen_ms = e[i].last_seen_ms;
+			m->expires_ms = e[i].expires_ms;
+			if (e[i].naddrs > 0)
+				format_sg_addr(&e[i].addrs[0], m->addr,
+					       sizeof(m->addr));
+		}
+		return k;
+	}
 	}
 	return SG_ERR_INVAL;
 }
@@ -553,6 +599,30 @@ static void on_wake(uv_async_t *h)
 }
 
 /* Creates the node on a->loop (on the loop's thread). */
+static void on_presence(void *ud, const char *name, size_t name_len,
+			const sg_peer_id *member, int online)
+{
+	sg_app *a = ud;
+	sg_app_event ev;
+	char nm[SG_GROUP_NAME_MAX + 1];
+
+	if (!a->cfg.presence_events && a->cfg.on_presence == NULL)
+		return;
+	if (name_len > SG_GROUP_NAME_MAX)
+		name_len = SG_GROUP_NAME_MAX;
+	memcpy(nm, name, name_len);
+	nm[name_len] = '\0';
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = online ? SG_APP_ONLINE : SG_APP_OFFLINE;
+	ev.peer = *member;
+	ev.topic = nm;
+	ev.topic_len = name_len;
+	if (a->cfg.on_presence != NULL)
+		a->cfg.on_presence(a->cfg.on_presence_ud, &ev);
+	else
+		enqueue(a, &ev);
+}
+
 static int node_up(sg_app *a)
 {
 	sg_node_config nc;
@@ -569,6 +639,7 @@ static int node_up(sg_app *a)
 	if (a->node == NULL)
 		return err != 0 ? err : SG_ERR_IO;
 	sg_node_set_deliver_cb(a->node, on_deliver, a);
+	sg_node_set_presence_cb(a->node, on_presence, a);
 	sg_node_set_exit_cb(a->node, on_left, a);
 	a->pt = sg_alloc(&a->env, sizeof(*a->pt));
 	if (a->pt == NULL)
@@ -1049,6 +1120,40 @@ long sg_app_peers(sg_app *a, sg_app_peer *out, size_t max)
 	c.peers = out;
 	c.max = max;
 	return run_cmd(a, &c);
+}
+
+static long presence_cmd(sg_app *a, int op, const char *group,
+			 sg_app_member *out, size_t max)
+{
+	struct cmd c;
+	int rc;
+
+	if (a == NULL || (out == NULL && max > 0))
+		return SG_ERR_INVAL;
+	memset(&c, 0, sizeof(c));
+	if ((rc = topic_len(group, &c.topic_len)) != 0)
+		return rc;
+	c.op = op;
+	c.topic = group;
+	c.members = out;
+	c.max = max;
+	return run_cmd(a, &c);
+}
+
+int sg_app_presence_start(sg_app *a, const char *group)
+{
+	return (int)presence_cmd(a, C_PSTART, group, NULL, 0);
+}
+
+int sg_app_presence_stop(sg_app *a, const char *group)
+{
+	return (int)presence_cmd(a, C_PSTOP, group, NULL, 0);
+}
+
+long sg_app_presence_online(sg_app *a, const char *group, sg_app_member *out,
+			    size_t max)
+{
+	return presence_cmd(a, C_ONLINE, group, out, max);
 }
 
 int sg_app_poll(sg_app *a, sg_app_event **out, int timeout_ms)

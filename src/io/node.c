@@ -35,6 +35,7 @@
 #define HOUSEKEEP_MS 1000
 #define DIAL_TIMEOUT_MS 15000
 #define LEAVE_GRACE_MS 300
+#define GOODBYE_GRACE_MS 1000
 #define CTL_MAX_PENDING (16u << 20) /* bytes queued to one control client */
 #define BOOT_CACHED 24 /* cached peers tried as contacts at start */
 #define DISC_ADVERT 1
@@ -141,7 +142,11 @@ struct sg_node {
 	uint64_t advert_seq;
 	sg_node_deliver_cb deliver_cb;
 	void *deliver_ud;
+	sg_node_presence_cb presence_cb;
+	void *presence_ud;
 	int leaving, left, freeing;
+	int saying_goodbye;   /* leaving: goodbye beacons in flight until */
+	uint64_t goodbye_end; /* this time, then the overlay is left */
 	void (*leave_done)(void *);
 	void *leave_ud;
 	void (*exit_cb)(void *);
@@ -824,6 +829,7 @@ static void ctl_list(struct ctl_client *cl)
 }
 
 static void leave_now(sg_node *n);
+static void leave_overlay(sg_node *n);
 
 /* FOAF: what this node can answer. A peer: its address (from the views,
  * the peer cache, or our own); a coordinator: PeerId then address. */
@@ -1387,11 +1393,20 @@ static void gman_event(sg_node *n, const sg_gman_event *ev)
 		log_group(n, SG_LOG_INFO, ev->group_id, buf, &ev->peer);
 		break;
 	case SG_GMAN_EV_ONLINE:
-		log_group(n, SG_LOG_INFO, ev->group_id, "online:", &ev->peer);
+	case SG_GMAN_EV_OFFLINE: {
+		int on = ev->type == SG_GMAN_EV_ONLINE;
+		size_t idx;
+		log_group(n, SG_LOG_INFO, ev->group_id,
+			  on ? "online:" : "offline:", &ev->peer);
+		if (n->presence_cb != NULL &&
+		    sg_gman_by_topic(n->gman, &ev->topic, &idx) == 0) {
+			size_t nl;
+			const char *name =
+				sg_group_name(sg_gman_group(n->gman, idx), &nl);
+			n->presence_cb(n->presence_ud, name, nl, &ev->peer, on);
+		}
 		break;
-	case SG_GMAN_EV_OFFLINE:
-		log_group(n, SG_LOG_INFO, ev->group_id, "offline:", &ev->peer);
-		break;
+	}
 	case SG_GMAN_EV_LEAVE_SEEN:
 		log_group(n, SG_LOG_INFO, ev->group_id, "leaves:", &ev->peer);
 		break;
@@ -2250,7 +2265,7 @@ static void rearm(sg_node *n)
 {
 	uint64_t d, now = now_ms(n);
 
-	if (n->left || n->leaving)
+	if (n->left || (n->leaving && !n->saying_goodbye))
 		return; /* the timer waits out the leave grace */
 	d = sg_core_next_deadline(n->core);
 	if (sg_foaf_next_deadline(n->foaf) < d)
@@ -2259,6 +2274,8 @@ static void rearm(sg_node *n)
 		d = gman_deadline(n);
 	if (n->next_housekeep < d)
 		d = n->next_housekeep;
+	if (n->saying_goodbye && n->goodbye_end < d)
+		d = n->goodbye_end;
 	uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
 }
 
@@ -2519,6 +2536,8 @@ static void on_timer(uv_timer_t *t)
 	if (sg_gman_next_deadline(n->gman) <= wall_ms(n))
 		sg_gman_tick(n->gman, wall_ms(n));
 	pump(n);
+	if (n->saying_goodbye && now >= n->goodbye_end)
+		leave_overlay(n);
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -2942,6 +2961,21 @@ static void on_leave_grace(uv_timer_t *t)
 	shut(n);
 }
 
+/* Leaves the overlay: SWIM tells the members, then the node closes. */
+static void leave_overlay(sg_node *n)
+{
+	n->saying_goodbye = 0;
+	sg_core_leave(n->core, now_ms(n));
+	pump(n);
+	/* Give the LEFT messages a moment on the wire, then close. */
+	uv_timer_stop(&n->timer);
+	uv_timer_start(&n->timer, on_leave_grace, LEAVE_GRACE_MS, 0);
+}
+
+/* A polite leave: goodbye beacons first in groups where presence is on,
+ * with the node running as usual for GOODBYE_GRACE_MS so that they reach
+ * the group (a lazy Plumtree link announces them on a timer, and the
+ * other side fetches them), then the overlay. */
 static void leave_now(sg_node *n)
 {
 	if (n->leaving || n->left)
@@ -2951,13 +2985,13 @@ static void leave_now(sg_node *n)
 		n->leave_done = n->exit_cb;
 		n->leave_ud = n->exit_ud;
 	}
-	sg_gman_goodbye_all(n->gman, wall_ms(n));
-	gman_pump(n);
-	sg_core_leave(n->core, now_ms(n));
-	pump(n);
-	/* Give the LEFT messages a moment on the wire, then close. */
-	uv_timer_stop(&n->timer);
-	uv_timer_start(&n->timer, on_leave_grace, LEAVE_GRACE_MS, 0);
+	if (sg_gman_goodbye_all(n->gman, wall_ms(n)) > 0) {
+		n->saying_goodbye = 1;
+		n->goodbye_end = now_ms(n) + GOODBYE_GRACE_MS;
+		pump(n);
+		return;
+	}
+	leave_overlay(n);
 }
 
 void sg_node_leave(sg_node *n, void (*done)(void *ud), void *ud)
@@ -3006,6 +3040,47 @@ void sg_node_del(sg_node *n)
 		free_all(n);
 	else
 		n->freeing = 1;
+}
+
+int sg_node_presence_start(sg_node *n, const char *group, size_t len)
+{
+	size_t idx;
+	int rc = sg_gman_find(n->gman, group, len, &idx);
+
+	if (rc == 0)
+		rc = sg_gman_presence_start(n->gman, idx, wall_ms(n));
+	pump(n);
+	return rc;
+}
+
+int sg_node_presence_stop(sg_node *n, const char *group, size_t len)
+{
+	size_t idx;
+	int rc = sg_gman_find(n->gman, group, len, &idx);
+
+	if (rc == 0)
+		rc = sg_gman_presence_stop(n->gman, idx, wall_ms(n));
+	pump(n);
+	return rc;
+}
+
+long sg_node_presence_online(sg_node *n, const char *group, size_t len,
+			     sg_presence_entry *out, size_t cap)
+{
+	size_t idx, k;
+	int rc = sg_gman_find(n->gman, group, len, &idx);
+
+	if (rc != 0)
+		return rc;
+	k = sg_gman_online(n->gman, idx, wall_ms(n), out, cap);
+	pump(n);
+	return (long)k;
+}
+
+void sg_node_set_presence_cb(sg_node *n, sg_node_presence_cb cb, void *ud)
+{
+	n->presence_cb = cb;
+	n->presence_ud = ud;
 }
 
 const sg_peer_id *sg_node_id(const sg_node *n)

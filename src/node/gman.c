@@ -693,14 +693,17 @@ size_t sg_gman_online(sg_gman *m, size_t idx, uint64_t now_ms,
 	return k;
 }
 
-void sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms)
+size_t sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms)
 {
-	size_t i;
+	size_t i, k = 0;
 
 	for (i = 0; i < m->n; i++)
 		if (m->slots[i].presence_on && !m->slots[i].leaving &&
-		    sg_presence_stop(m->slots[i].p, now_ms) == 0)
+		    sg_presence_stop(m->slots[i].p, now_ms) == 0) {
 			drain_presence(m, &m->slots[i]);
+			k++;
+		}
+	return k;
 }
 
 /* ---- what arrives on a group topic ------------------------------------------ */

@@ -151,8 +151,8 @@ size_t sg_gman_online(sg_gman *m, size_t idx, uint64_t now_ms,
 
 /* The node is going away: a goodbye beacon in every group where presence
  * is on (which stays on in the state files, so it resumes at the next
- * start). */
-void sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms);
+ * start). Returns how many goodbyes it queued. */
+size_t sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms);
 
 /* A payload delivered on topic, published by publisher (authenticated by
  * its signature). SG_ERR_NOTFOUND when topic is no group's; otherwise 0,

@@ -3,10 +3,14 @@
  * in a pseudo-terminal of its own: start one chat, copy the contact it
  * prints into a second one, wait until each shows the other joining, type
  * a line in each and see it appear in the other (typing it again every few
- * seconds, as a person would while the topic's swarm forms), then press
- * Ctrl-D in one, see it leave in the other, and Ctrl-D there too; both must
- * exit with status 0. On failure both screens are printed.
- *   usage: sg-chat-pty PATH/TO/sg-chat
+ * seconds, as a person would while the topic's swarm forms); then, with the
+ * CLI against the chats' data directories, alice creates a group and
+ * invites bob, bob joins, and "/who room" in each turns presence on: each
+ * shows the other coming online in the room, and bob's "/who" lists alice.
+ * Then Ctrl-D in bob: alice sees him go offline (his goodbye) and leave;
+ * Ctrl-D there too; both must exit with status 0. On failure both screens
+ * are printed.
+ *   usage: sg-chat-pty PATH/TO/sg-chat PATH/TO/saorsa-gossip
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -174,55 +178,131 @@ static void wait_exit(term *t)
 	}
 }
 
+/* Runs the CLI with args; fails the test unless it exits 0. */
+static void cli(char *const args[])
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 1);
+		execv(args[0], args);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		char why[200];
+		snprintf(why, sizeof(why), "saorsa-gossip groups %s failed",
+			 args[2]);
+		dump_and_fail(why);
+	}
+}
+
+/* The PeerId in "sg-chat -j PEERID@ADDR" on t's screen (65 bytes). */
+static void peer_of(const term *t, char *contact, size_t cap, char *id)
+{
+	const char *p = strstr(t->screen, "sg-chat -j "), *e;
+
+	if (p == NULL)
+		dump_and_fail("a chat printed no contact");
+	p += strlen("sg-chat -j ");
+	e = strchr(p, ' ');
+	if (e == NULL || (size_t)(e - p) >= cap || e - p < 65)
+		dump_and_fail("a chat's contact is malformed");
+	memcpy(contact, p, (size_t)(e - p));
+	contact[e - p] = '\0';
+	memcpy(id, p, 64);
+	id[64] = '\0';
+}
+
 int main(int argc, char **argv)
 {
-	char contact[300], *p, *e;
+	char contact[300], bob_contact[300], alice_id[65], bob_id[65];
+	char dir_a[] = "/tmp/sg-chat-a-XXXXXX", dir_b[] = "/tmp/sg-chat-b-XXXXXX";
+	char inv[64], want[100];
 	char *argv_a[8], *argv_b[10];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: sg-chat-pty PATH/TO/sg-chat\n");
+	if (argc != 3) {
+		fprintf(stderr, "usage: sg-chat-pty PATH/TO/sg-chat "
+				"PATH/TO/saorsa-gossip\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (mkdtemp(dir_a) == NULL || mkdtemp(dir_b) == NULL)
+		dump_and_fail("mkdtemp");
+	snprintf(inv, sizeof(inv), "%s/invite", dir_a);
 	argv_a[0] = argv[1];
 	argv_a[1] = "-n";
 	argv_a[2] = "alice";
-	argv_a[3] = "lobby";
-	argv_a[4] = NULL;
+	argv_a[3] = "-d";
+	argv_a[4] = dir_a;
+	argv_a[5] = "lobby";
+	argv_a[6] = NULL;
 	start(&T[0], "alice", argv_a);
 	/* "Others join with: sg-chat -j PEERID@ADDR lobby" */
 	wait_shows(&T[0], " lobby\r\n");
-	p = strstr(T[0].screen, "sg-chat -j ");
-	if (p == NULL)
-		dump_and_fail("alice printed no contact");
-	p += strlen("sg-chat -j ");
-	e = strchr(p, ' ');
-	if (e == NULL || (size_t)(e - p) >= sizeof(contact))
-		dump_and_fail("alice's contact is malformed");
-	memcpy(contact, p, (size_t)(e - p));
-	contact[e - p] = '\0';
+	peer_of(&T[0], contact, sizeof(contact), alice_id);
 
 	argv_b[0] = argv[1];
 	argv_b[1] = "-n";
 	argv_b[2] = "bob";
 	argv_b[3] = "-j";
 	argv_b[4] = contact;
-	argv_b[5] = "lobby";
-	argv_b[6] = NULL;
+	argv_b[5] = "-d";
+	argv_b[6] = dir_b;
+	argv_b[7] = "lobby";
+	argv_b[8] = NULL;
 	start(&T[1], "bob", argv_b);
-	wait_shows(&T[0], " joined (");
-	wait_shows(&T[1], " joined (");
+	wait_shows(&T[1], " lobby\r\n");
+	peer_of(&T[1], bob_contact, sizeof(bob_contact), bob_id);
+	wait_shows(&T[0], " joined 127.0.0.1:");
+	wait_shows(&T[1], " joined 127.0.0.1:");
 
 	say(&T[0], "hello from alice\r", &T[1], "alice: hello from alice");
 	say(&T[1], "hi alice, bob here\r", &T[0], "bob: hi alice, bob here");
 
+	/* presence: a group made with the CLI against the chats' nodes */
+	{
+		char *mk[] = {argv[2], "groups", "create", "--name", "room",
+			      "--data-dir", dir_a, NULL};
+		char *iv[] = {argv[2], "groups", "invite", "--group", "room",
+			      "--peer", bob_id, "--out", inv, "--data-dir",
+			      dir_a, NULL};
+		char *jn[] = {argv[2], "groups", "join", "--invite-file", inv,
+			      "--data-dir", dir_b, NULL};
+		cli(mk);
+		cli(iv);
+		cli(jn);
+	}
+	type(&T[0], "/who room\r");
+	wait_shows(&T[0], "* room: that is all");
+	type(&T[1], "/who room\r");
+	snprintf(want, sizeof(want), "* %.8s is online in room", alice_id);
+	wait_shows(&T[1], want);
+	snprintf(want, sizeof(want), "* %.8s is online in room", bob_id);
+	wait_shows(&T[0], want);
+	type(&T[1], "/who room\r");
+	snprintf(want, sizeof(want), "* %.8s is in room (127.0.0.1:", alice_id);
+	wait_shows(&T[1], want);
+
 	/* Ctrl-D at the start of a line: bob leaves, alice sees it. */
 	type(&T[1], "\x04");
 	wait_exit(&T[1]);
+	snprintf(want, sizeof(want), "* %.8s went offline in room", bob_id);
+	wait_shows(&T[0], want);
 	wait_shows(&T[0], " left");
 	type(&T[0], "\x04");
 	wait_exit(&T[0]);
-	printf("ok: two chats in pseudo-terminals talked both ways and "
-	       "left\n");
+	printf("ok: two chats in pseudo-terminals talked both ways, saw each "
+	       "other online in a group, and left\n");
+	{
+		char rm[200];
+		snprintf(rm, sizeof(rm), "rm -rf '%s' '%s'", dir_a, dir_b);
+		if (system(rm) != 0)
+			fprintf(stderr, "could not remove %s, %s\n", dir_a,
+				dir_b);
+	}
 	return 0;
 }

@@ -569,12 +569,30 @@ static void test_errors(void **state)
 	}
 	assert_int_equal(sg_app_poll(a, &ev, 50), SG_ERR_AGAIN);
 
+	/* presence: only in groups the node is in (tests/cli/chat_pty.c
+	 * shows it working) */
+	{
+		sg_app_member m[2];
+		assert_int_equal(sg_app_presence_start(a, "room"),
+				 SG_ERR_NOTFOUND);
+		assert_int_equal(sg_app_presence_stop(a, "room"),
+				 SG_ERR_NOTFOUND);
+		assert_int_equal(sg_app_presence_online(a, "room", m, 2),
+				 SG_ERR_NOTFOUND);
+		assert_int_equal(sg_app_presence_start(a, NULL), SG_ERR_INVAL);
+		assert_int_equal(sg_app_presence_online(a, "room", NULL, 2),
+				 SG_ERR_INVAL);
+		assert_int_equal(sg_app_presence_start(a, big_topic),
+				 SG_ERR_RANGE);
+	}
+
 	/* after stop */
 	assert_int_equal(sg_app_stop(a), 0);
 	assert_int_equal(sg_app_stop(a), 0);
 	assert_int_equal(sg_app_subscribe(a, "u", NULL, NULL), SG_ERR_CLOSED);
 	assert_int_equal(sg_app_publish(a, "t", NULL, 0, NULL), SG_ERR_CLOSED);
 	assert_int_equal(sg_app_peers(a, NULL, 0), SG_ERR_CLOSED);
+	assert_int_equal(sg_app_presence_start(a, "room"), SG_ERR_CLOSED);
 	assert_int_equal(sg_app_poll(a, &ev, -1), SG_ERR_CLOSED);
 	assert_true(fd_readable(a));
 	sg_app_del(a);
