@@ -77,6 +77,8 @@ typedef enum sg_app_kind {
 	SG_APP_PEER_DOWN = 3, /* a neighbour went away */
 	SG_APP_ONLINE = 4,    /* a member of a group came online (presence) */
 	SG_APP_OFFLINE = 5,   /* ... went offline: goodbye or expired beacon */
+	SG_APP_REQUEST = 6,   /* a direct request from a peer: answer it */
+	SG_APP_RESPONSE = 7,  /* the outcome of a request this app sent */
 } sg_app_kind;
 
 /* A callback for deliveries or neighbour events, on the node thread; ev is
@@ -148,6 +150,17 @@ typedef struct sg_app_config {
 	int presence_events;
 	sg_app_cb on_presence;
 	void *on_presence_ud;
+
+	/* Direct requests (sg_app_request): requests from peers
+	 * (SG_APP_REQUEST) go to on_request when set, else into the queue
+	 * with accept_requests; with neither, the node answers each with
+	 * SG_ERR_UNSUPPORTED. Responses (SG_APP_RESPONSE) go to on_response
+	 * when set, else into the queue. */
+	int accept_requests;
+	sg_app_cb on_request;
+	void *on_request_ud;
+	sg_app_cb on_response;
+	void *on_response_ud;
 } sg_app_config;
 
 /* Fills cfg with the defaults above. */
@@ -240,11 +253,14 @@ SG_API const sg_peer_id *sg_app_event_peer(const sg_app_event *ev);
 SG_API const char *sg_app_event_addr(const sg_app_event *ev);
 /* Message fields (0 / NULL for neighbour events): the publisher's
  * sequence number, its clock when it published (Unix ms), the hops the
- * message travelled, the 32-byte message id. */
+ * message travelled, the 32-byte message id. For SG_APP_REQUEST and
+ * SG_APP_RESPONSE, seq is the request's id. */
 SG_API uint64_t sg_app_event_seq(const sg_app_event *ev);
 SG_API uint64_t sg_app_event_publish_ms(const sg_app_event *ev);
 SG_API uint32_t sg_app_event_hops(const sg_app_event *ev);
 SG_API const uint8_t *sg_app_event_msg_id(const sg_app_event *ev);
+/* SG_APP_RESPONSE: 0, the peer's error, or SG_ERR_TIMEOUT; else 0. */
+SG_API int sg_app_event_status(const sg_app_event *ev);
 /* Frees an event taken from sg_app_poll (not one given to a callback).
  * NULL is a no-op. Any thread, also after sg_app_del. */
 SG_API void sg_app_event_free(sg_app_event *ev);
@@ -258,6 +274,29 @@ SG_API const sg_peer_id *sg_app_id(const sg_app *app);
  * join it with "PEERID@ADDR" (sg_peer_id_hex). SG_ERR_STATE before a
  * successful start, SG_ERR_BUFSIZE. Thread-safe. */
 SG_API int sg_app_local_addr(const sg_app *app, char *out, size_t cap);
+
+/* ---- Direct requests ------------------------------------------------- */
+
+/* Sends req (up to SG_APP_MAX_PAYLOAD bytes) to one peer over the
+ * authenticated connection between the two nodes (dialled if needed) and
+ * returns at once; *id (may be NULL) gets the request's id. Exactly one
+ * SG_APP_RESPONSE event follows, with that id (sg_app_event_seq), the peer,
+ * and sg_app_event_status(): 0 and the peer's payload, the peer's error,
+ * or SG_ERR_TIMEOUT after timeout_ms (100 to 600000; checked about once a
+ * second) without an answer. At most once, no retries: a lost request
+ * times out. Errors: SG_ERR_RANGE (size, timeout), SG_ERR_INVAL (to is
+ * this node, NULL), SG_ERR_NOTFOUND (no address known for the peer),
+ * SG_ERR_FULL (256 outstanding), SG_ERR_STATE, SG_ERR_CLOSED. */
+SG_API int sg_app_request(sg_app *app, const sg_peer_id *to,
+			  const uint8_t *req, size_t len, uint32_t timeout_ms,
+			  uint64_t *id);
+/* Answers the request id from peer `to` (an SG_APP_REQUEST event: its
+ * sg_app_event_peer and sg_app_event_seq) with resp, or with a negative
+ * SG_ERR_* status (resp ignored). Once per request; unanswered requests
+ * time out at the sender. Errors: SG_ERR_RANGE, SG_ERR_INVAL, SG_ERR_FULL,
+ * SG_ERR_STATE, SG_ERR_CLOSED. */
+SG_API int sg_app_respond(sg_app *app, const sg_peer_id *to, uint64_t id,
+			  int status, const uint8_t *resp, size_t len);
 
 /* ---- Presence (issue 9: "who of a group is online") ------------------- */
 

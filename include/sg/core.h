@@ -66,6 +66,10 @@ typedef enum sg_core_event_type {
 	/* A discovery frame from peer: kind and data (valid until the next
 	 * sg_core_poll_event() call); the node interprets it. */
 	SG_CORE_DISCOVERY = 7,
+	/* A direct frame from peer (a request or response between two
+	 * nodes, include/sg/node.h): data valid until the next
+	 * sg_core_poll_event() call; the node interprets it. */
+	SG_CORE_DIRECT = 8,
 } sg_core_event_type;
 
 typedef struct sg_core_event {
@@ -76,8 +80,8 @@ typedef struct sg_core_event {
 	uint32_t hops;	   /* DELIVER */
 	int reason;	   /* MISBEHAVED */
 	uint8_t kind;	   /* DISCOVERY */
-	const uint8_t *data; /* DISCOVERY */
-	size_t len;	     /* DISCOVERY */
+	const uint8_t *data; /* DISCOVERY, DIRECT */
+	size_t len;	     /* DISCOVERY, DIRECT */
 } sg_core_event;
 
 /* Largest discovery frame body. */
@@ -155,6 +159,10 @@ SG_API int sg_core_publish(sg_core *c, const sg_topic_id *topic,
 SG_API int sg_core_send_discovery(sg_core *c, const sg_peer_id *to,
 				  uint8_t kind, const uint8_t *data,
 				  size_t len);
+/* Queues a direct frame (opaque to the core, at most SG_FRAME_DEFAULT_MAX
+ * bytes) for peer. SG_ERR_RANGE, SG_ERR_FULL, SG_ERR_NOMEM. */
+SG_API int sg_core_send_direct(sg_core *c, const sg_peer_id *to,
+			       const uint8_t *data, size_t len);
 
 /* Where peer can be reached, from the membership views and the swarm
  * links: 0 and *out, or SG_ERR_NOTFOUND. */

@@ -113,6 +113,39 @@ typedef void (*sg_node_presence_cb)(void *ud, const char *name,
 SG_API void sg_node_set_presence_cb(sg_node *n, sg_node_presence_cb cb,
 				    void *ud);
 
+/* Direct messages: a request to one peer and its response, over the
+ * authenticated connection between the two nodes (docs/PROTOCOL.md,
+ * "Direct requests"). Bodies are at most SG_NODE_DIRECT_MAX bytes. */
+#define SG_NODE_DIRECT_MAX ((1u << 20) - 4096u)
+/* A request arrived from `from`: answer it with sg_node_respond(from, id)
+ * (now or later; once). body is valid for the call. Without a request
+ * callback the node answers every request with SG_ERR_UNSUPPORTED. */
+typedef void (*sg_node_request_cb)(void *ud, const sg_peer_id *from,
+				   uint64_t id, const uint8_t *body,
+				   size_t len);
+/* The outcome of a request this node sent: status 0 and the peer's
+ * response body, the peer's error (negative SG_ERR_*), or SG_ERR_TIMEOUT
+ * when no response came in time. body is valid for the call. */
+typedef void (*sg_node_response_cb)(void *ud, const sg_peer_id *from,
+				    uint64_t id, int status,
+				    const uint8_t *body, size_t len);
+SG_API void sg_node_set_request_cb(sg_node *n, sg_node_request_cb cb,
+				   void *ud);
+SG_API void sg_node_set_response_cb(sg_node *n, sg_node_response_cb cb,
+				    void *ud);
+/* Sends a request; *id (may be NULL) gets its id, which the response
+ * callback names. timeout_ms: 100 to 600000. Errors: SG_ERR_RANGE (body or
+ * timeout), SG_ERR_INVAL (to is this node), SG_ERR_NOTFOUND (no
+ * connection to to and no address known for it: find it first, e.g. with
+ * FOAF), SG_ERR_FULL (256 requests outstanding, or the queue), NOMEM. */
+SG_API int sg_node_request(sg_node *n, const sg_peer_id *to,
+			   const uint8_t *body, size_t len, uint32_t timeout_ms,
+			   uint64_t *id);
+/* Answers request id of to: status 0 with a body, or a negative SG_ERR_*
+ * (body ignored). SG_ERR_RANGE, SG_ERR_FULL, SG_ERR_NOMEM. */
+SG_API int sg_node_respond(sg_node *n, const sg_peer_id *to, uint64_t id,
+			   int status, const uint8_t *body, size_t len);
+
 SG_API const sg_peer_id *sg_node_id(const sg_node *n);
 SG_API int sg_node_local_addr(const sg_node *n, struct sockaddr_storage *sa);
 
@@ -121,6 +154,9 @@ typedef struct sg_node_stats {
 	sg_endpoint_stats ep;
 	uint64_t dials, dial_failures, frames_waiting_dropped, ctl_rejected;
 	uint64_t bad_cards; /* member cards refused (group invites) */
+	/* direct frames refused (malformed) and responses matching no
+	 * request (late, or never asked) */
+	uint64_t direct_refused, responses_unmatched;
 	uint64_t uptime_ms;
 } sg_node_stats;
 SG_API void sg_node_stats_get(const sg_node *n, sg_node_stats *st);

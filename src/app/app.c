@@ -49,7 +49,8 @@ _Static_assert(SG_APP_TOPIC_MAX == SG_CTL_TOPIC_MAX,
 	       "SG_APP_TOPIC_MAX follows the node's topic bound");
 
 enum { ST_NEW, ST_STARTING, ST_RUNNING, ST_STOPPING, ST_STOPPED, ST_FAILED };
-enum { C_SUB, C_UNSUB, C_PUB, C_PEERS, C_PSTART, C_PSTOP, C_ONLINE };
+enum { C_SUB, C_UNSUB, C_PUB, C_PEERS, C_PSTART, C_PSTOP, C_ONLINE, C_REQ,
+       C_RESP };
 
 struct sg_app_event {
 	void (*free_fn)(void *ud, void *p); /* NULL: borrowed (callbacks) */
@@ -59,6 +60,7 @@ struct sg_app_event {
 	char addr[SG_APP_ADDR_LEN];
 	uint64_t seq, publish_ms;
 	uint32_t hops;
+	int status;
 	uint8_t id[SG_MSG_ID_LEN];
 	const char *topic;
 	size_t topic_len;
@@ -89,6 +91,10 @@ struct cmd {
 	sg_app_peer *peers;
 	sg_app_member *members;
 	size_t max;
+	const sg_peer_id *to;
+	uint64_t req_id;
+	uint32_t timeout_ms;
+	int status;
 	long rc;
 	int done;
 };
@@ -516,6 +522,13 @@ static long exec_cmd(sg_app *a, struct cmd *c)
 		}
 		return (long)n;
 	}
+	case C_REQ:
+		return sg_node_request(a->node, c->to, c->payload, c->len,
+				       c->timeout_ms, c->id != NULL ? &c->req_id
+								    : NULL);
+	case C_RESP:
+		return sg_node_respond(a->node, c->to, c->req_id, c->status,
+				       c->payload, c->len);
 	case C_PSTART:
 		return sg_node_presence_start(a->node, c->topic, c->topic_len);
 	case C_PSTOP:
@@ -623,6 +636,57 @@ static void on_presence(void *ud, const char *name, size_t name_len,
 		enqueue(a, &ev);
 }
 
+/* A request or response from the node: to its callback or the queue. */
+static void direct_event(sg_app *a, sg_app_kind kind, const sg_peer_id *peer,
+			 uint64_t id, int status, const uint8_t *body,
+			 size_t len)
+{
+	sg_app_event ev;
+	sg_app_cb cb = kind == SG_APP_REQUEST ? a->cfg.on_request
+					      : a->cfg.on_response;
+	void *ud = kind == SG_APP_REQUEST ? a->cfg.on_request_ud
+					  : a->cfg.on_response_ud;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.peer = *peer;
+	ev.seq = id;
+	ev.status = status;
+	ev.payload = len > 0 ? body : NULL;
+	ev.payload_len = len;
+	if (cb == NULL) {
+		enqueue(a, &ev);
+		return;
+	}
+	/* A callback that calls back in runs the node, which frees the
+	 * memory body is in: it gets a copy (as deliveries do). */
+	if (len > 0) {
+		uint8_t *copy = sg_alloc(&a->env, len);
+		if (copy == NULL) {
+			uv_mutex_lock(&a->mu);
+			a->st.nomem++;
+			uv_mutex_unlock(&a->mu);
+			return;
+		}
+		memcpy(copy, body, len);
+		ev.payload = copy;
+	}
+	cb(ud, &ev);
+	sg_free(&a->env, (void *)(uintptr_t)ev.payload);
+}
+
+static void on_request(void *ud, const sg_peer_id *from, uint64_t id,
+		       const uint8_t *body, size_t len)
+{
+	direct_event(ud, SG_APP_REQUEST, from, id, 0, body, len);
+}
+
+static void on_response(void *ud, const sg_peer_id *from, uint64_t id,
+			int status, const uint8_t *body, size_t len)
+{
+	direct_event(ud, SG_APP_RESPONSE, from, id, status, body, len);
+}
+
 static int node_up(sg_app *a)
 {
 	sg_node_config nc;
@@ -640,6 +704,9 @@ static int node_up(sg_app *a)
 		return err != 0 ? err : SG_ERR_IO;
 	sg_node_set_deliver_cb(a->node, on_deliver, a);
 	sg_node_set_presence_cb(a->node, on_presence, a);
+	sg_node_set_response_cb(a->node, on_response, a);
+	if (a->cfg.accept_requests || a->cfg.on_request != NULL)
+		sg_node_set_request_cb(a->node, on_request, a);
 	sg_node_set_exit_cb(a->node, on_left, a);
 	a->pt = sg_alloc(&a->env, sizeof(*a->pt));
 	if (a->pt == NULL)
@@ -1122,6 +1189,50 @@ long sg_app_peers(sg_app *a, sg_app_peer *out, size_t max)
 	return run_cmd(a, &c);
 }
 
+int sg_app_request(sg_app *a, const sg_peer_id *to, const uint8_t *req,
+		   size_t len, uint32_t timeout_ms, uint64_t *id)
+{
+	struct cmd c;
+	uint8_t dummy;
+	int rc;
+
+	if (a == NULL || to == NULL || (req == NULL && len > 0))
+		return SG_ERR_INVAL;
+	if (len > SG_APP_MAX_PAYLOAD || timeout_ms < 100 ||
+	    timeout_ms > 600000)
+		return SG_ERR_RANGE;
+	memset(&c, 0, sizeof(c));
+	c.op = C_REQ;
+	c.to = to;
+	c.payload = req;
+	c.len = len;
+	c.timeout_ms = timeout_ms;
+	c.id = &dummy; /* ask for the id */
+	rc = (int)run_cmd(a, &c);
+	if (rc == 0 && id != NULL)
+		*id = c.req_id;
+	return rc;
+}
+
+int sg_app_respond(sg_app *a, const sg_peer_id *to, uint64_t id, int status,
+		   const uint8_t *resp, size_t len)
+{
+	struct cmd c;
+
+	if (a == NULL || to == NULL || (resp == NULL && len > 0 && status == 0))
+		return SG_ERR_INVAL;
+	if (len > SG_APP_MAX_PAYLOAD || status > 0 || status < -1000)
+		return SG_ERR_RANGE;
+	memset(&c, 0, sizeof(c));
+	c.op = C_RESP;
+	c.to = to;
+	c.req_id = id;
+	c.status = status;
+	c.payload = resp;
+	c.len = len;
+	return (int)run_cmd(a, &c);
+}
+
 static long presence_cmd(sg_app *a, int op, const char *group,
 			 sg_app_member *out, size_t max)
 {
@@ -1256,6 +1367,11 @@ uint32_t sg_app_event_hops(const sg_app_event *ev)
 const uint8_t *sg_app_event_msg_id(const sg_app_event *ev)
 {
 	return ev->kind == SG_APP_MESSAGE ? ev->id : NULL;
+}
+
+int sg_app_event_status(const sg_app_event *ev)
+{
+	return ev->kind == SG_APP_RESPONSE ? ev->status : 0;
 }
 
 void sg_app_event_free(sg_app_event *ev)

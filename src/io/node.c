@@ -29,6 +29,7 @@
 #include "sg/foaf.h"
 #include "sg/peercache.h"
 #include "sg/rendezvous.h"
+#include "node/direct.h"
 #include "node/gman.h"
 
 #define MOD "node"
@@ -46,6 +47,7 @@
 #define DISC_CARD 8
 #define CARD_WAIT_MS 10000
 #define GROUPS_DIR "groups"
+#define MAX_REQUESTS 256 /* direct requests outstanding */
 #define GROUP_FILE_MAX (4u << 20)
 /* Rendezvous: capabilities this node provides, their summaries' validity
  * and how often they are re-published; summaries a seeker keeps. */
@@ -144,6 +146,16 @@ struct sg_node {
 	void *deliver_ud;
 	sg_node_presence_cb presence_cb;
 	void *presence_ud;
+	sg_node_request_cb request_cb;
+	void *request_ud;
+	sg_node_response_cb response_cb;
+	void *response_ud;
+	struct request {
+		int used;
+		sg_peer_id to;
+		uint64_t id, deadline;
+	} *requests;
+	uint64_t next_request_id;
 	int leaving, left, freeing;
 	int saying_goodbye;   /* leaving: goodbye beacons in flight until */
 	uint64_t goodbye_end; /* this time, then the overlay is left */
@@ -2011,6 +2023,135 @@ static void on_ctl_connection(uv_stream_t *server, int status)
 		ctl_close(cl);
 }
 
+/* ---- direct requests --------------------------------------------------- */
+
+static int direct_send(sg_node *n, const sg_peer_id *to, int type,
+		       uint64_t id, int status, const uint8_t *body,
+		       size_t len)
+{
+	size_t cap = len + SG_DIRECT_OVERHEAD;
+	uint8_t *buf = sg_alloc(&n->env, cap);
+	sg_direct d = {type, id, status, body, len};
+	long el;
+	int rc;
+
+	if (buf == NULL)
+		return SG_ERR_NOMEM;
+	el = sg_direct_encode(buf, cap, &d);
+	rc = el < 0 ? (int)el : sg_core_send_direct(n->core, to, buf, (size_t)el);
+	sg_free(&n->env, buf);
+	pump(n);
+	return rc;
+}
+
+static void on_direct(sg_node *n, const sg_core_event *ev)
+{
+	sg_direct d;
+	size_t i;
+
+	if (sg_direct_decode(&d, ev->data, ev->len) != 0) {
+		n->st.direct_refused++;
+		log_peer(n, SG_LOG_WARN, "malformed direct frame from",
+			 &ev->peer.id, NULL);
+		return;
+	}
+	if (d.type == SG_DIRECT_REQUEST) {
+		if (n->request_cb != NULL)
+			n->request_cb(n->request_ud, &ev->peer.id, d.id, d.body,
+				      d.len);
+		else
+			(void)direct_send(n, &ev->peer.id, SG_DIRECT_RESPONSE,
+					  d.id, SG_ERR_UNSUPPORTED, NULL, 0);
+		return;
+	}
+	for (i = 0; i < MAX_REQUESTS; i++) {
+		struct request *r = &n->requests[i];
+		if (r->used && r->id == d.id &&
+		    sg_peer_id_equal(&r->to, &ev->peer.id)) {
+			r->used = 0;
+			if (n->response_cb != NULL)
+				n->response_cb(n->response_ud, &ev->peer.id,
+					       d.id, d.status, d.body, d.len);
+			return;
+		}
+	}
+	n->st.responses_unmatched++;
+}
+
+static void requests_expire(sg_node *n, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_REQUESTS; i++) {
+		struct request *r = &n->requests[i];
+		if (r->used && now >= r->deadline) {
+			r->used = 0;
+			if (n->response_cb != NULL)
+				n->response_cb(n->response_ud, &r->to, r->id,
+					       SG_ERR_TIMEOUT, NULL, 0);
+		}
+	}
+}
+
+void sg_node_set_request_cb(sg_node *n, sg_node_request_cb cb, void *ud)
+{
+	n->request_cb = cb;
+	n->request_ud = ud;
+}
+
+void sg_node_set_response_cb(sg_node *n, sg_node_response_cb cb, void *ud)
+{
+	n->response_cb = cb;
+	n->response_ud = ud;
+}
+
+int sg_node_request(sg_node *n, const sg_peer_id *to, const uint8_t *body,
+		    size_t len, uint32_t timeout_ms, uint64_t *id)
+{
+	struct sockaddr_storage sa;
+	struct request *slot = NULL;
+	size_t i;
+	int rc;
+
+	if (len > SG_NODE_DIRECT_MAX || timeout_ms < 100 ||
+	    timeout_ms > 600000)
+		return SG_ERR_RANGE;
+	if (sg_peer_id_equal(to, &n->ident->id))
+		return SG_ERR_INVAL;
+	if (n->leaving || n->left)
+		return SG_ERR_CLOSED;
+	if (!sg_endpoint_is_connected(n->ep, to) && dial_by_id(n, to) == NULL &&
+	    peer_address(n, to, &sa) != 0)
+		return SG_ERR_NOTFOUND;
+	for (i = 0; i < MAX_REQUESTS && slot == NULL; i++)
+		if (!n->requests[i].used)
+			slot = &n->requests[i];
+	if (slot == NULL)
+		return SG_ERR_FULL;
+	slot->id = n->next_request_id++;
+	rc = direct_send(n, to, SG_DIRECT_REQUEST, slot->id, 0, body, len);
+	if (rc != 0)
+		return rc;
+	slot->used = 1;
+	slot->to = *to;
+	slot->deadline = now_ms(n) + timeout_ms;
+	if (id != NULL)
+		*id = slot->id;
+	return 0;
+}
+
+int sg_node_respond(sg_node *n, const sg_peer_id *to, uint64_t id, int status,
+		    const uint8_t *body, size_t len)
+{
+	if (len > SG_NODE_DIRECT_MAX || status > 0 ||
+	    status < SG_DIRECT_STATUS_MIN)
+		return SG_ERR_RANGE;
+	if (n->leaving || n->left)
+		return SG_ERR_CLOSED;
+	return direct_send(n, to, SG_DIRECT_RESPONSE, id, status,
+			   status == 0 ? body : NULL, status == 0 ? len : 0);
+}
+
 /* The group manager, this node's member card, and the groups it is in. */
 static int groups_start(sg_node *n)
 {
@@ -2255,6 +2396,9 @@ static void handle_event(sg_node *n, const sg_core_event *ev)
 		break;
 	case SG_CORE_DISCOVERY:
 		on_discovery(n, ev);
+		break;
+	case SG_CORE_DIRECT:
+		on_direct(n, ev);
 		break;
 	}
 }
@@ -2502,6 +2646,7 @@ static void housekeep(sg_node *n, uint64_t now)
 		    now >= n->dials[i].started + DIAL_TIMEOUT_MS)
 			dial_failed(n, &n->dials[i], "timed out");
 	rdv_housekeep(n, now);
+	requests_expire(n, now);
 	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
 		struct ctl_client *cl = &n->clients[i];
 		if (cl->used && !cl->closing && cl->card_waiting &&
@@ -2769,9 +2914,14 @@ sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
 	n->clients =
 		sg_calloc(env, cfg->max_ctl_clients, sizeof(struct ctl_client));
 	n->tnames = sg_calloc(env, cfg->core.max_topics, sizeof(struct tname));
+	n->requests = sg_calloc(env, MAX_REQUESTS, sizeof(struct request));
 	if (n->dials == NULL || n->conns == NULL || n->clients == NULL ||
-	    n->tnames == NULL)
+	    n->tnames == NULL || n->requests == NULL)
 		goto fail;
+	if (sg_random(env, (uint8_t *)&n->next_request_id,
+		      sizeof(n->next_request_id)) != 0)
+		goto fail;
+	n->next_request_id >>= 1; /* ids stay far from wrapping */
 	{
 		size_t i;
 		for (i = 0; i < cfg->max_ctl_clients; i++)
@@ -3009,6 +3159,7 @@ static void free_all(sg_node *n)
 	sg_free(&env, n->conns);
 	sg_free(&env, n->clients);
 	sg_free(&env, n->tnames);
+	sg_free(&env, n->requests);
 	sg_free(&env, n);
 }
 

@@ -209,7 +209,7 @@ static void emit(sg_core *c, const sg_core_event *ev)
 {
 	if (c->ev_count == c->cfg.max_events) {
 		c->st.events_dropped++;
-		if (ev->type == SG_CORE_DISCOVERY)
+		if (ev->type == SG_CORE_DISCOVERY || ev->type == SG_CORE_DIRECT)
 			sg_free(&c->env, (void *)(uintptr_t)ev->data);
 		return;
 	}
@@ -772,7 +772,7 @@ void sg_core_del(sg_core *c)
 	sg_free(&c->env, c->q_last);
 	while (c->evs != NULL && c->ev_count > 0) {
 		sg_core_event *e = &c->evs[c->ev_head];
-		if (e->type == SG_CORE_DISCOVERY)
+		if (e->type == SG_CORE_DISCOVERY || e->type == SG_CORE_DIRECT)
 			sg_free(&c->env, (void *)(uintptr_t)e->data);
 		c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
 		c->ev_count--;
@@ -1335,6 +1335,34 @@ static int recv_discovery(sg_core *c, const sg_peer_id *from,
 	return 0;
 }
 
+static int recv_direct(sg_core *c, const sg_peer_id *from, const uint8_t *p,
+		       size_t len)
+{
+	sg_core_event ev;
+	uint8_t *copy = sg_alloc(&c->env, len > 0 ? len : 1);
+
+	if (copy == NULL)
+		return SG_ERR_NOMEM;
+	if (len > 0)
+		memcpy(copy, p, len);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = SG_CORE_DIRECT;
+	if (sg_hyparview_lookup(c->hv, from, &ev.peer) != 0)
+		ev.peer.id = *from;
+	ev.data = copy;
+	ev.len = len;
+	emit(c, &ev);
+	return 0;
+}
+
+int sg_core_send_direct(sg_core *c, const sg_peer_id *to, const uint8_t *data,
+			size_t len)
+{
+	if (len > SG_FRAME_DEFAULT_MAX)
+		return SG_ERR_RANGE;
+	return push_frame(c, to, SG_FRAME_DIRECT, data, len);
+}
+
 int sg_core_send_discovery(sg_core *c, const sg_peer_id *to, uint8_t kind,
 			   const uint8_t *data, size_t len)
 {
@@ -1389,6 +1417,9 @@ int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
 		break;
 	case SG_FRAME_DISCOVERY:
 		rc = recv_discovery(c, from, body, body_len);
+		break;
+	case SG_FRAME_DIRECT:
+		rc = recv_direct(c, from, body, body_len);
 		break;
 	default:
 		c->st.rx_unknown_type++;
@@ -1551,7 +1582,8 @@ int sg_core_poll_event(sg_core *c, sg_core_event *ev)
 	for (;;) {
 		if (c->ev_count > 0) {
 			*ev = c->evs[c->ev_head];
-			if (ev->type == SG_CORE_DISCOVERY)
+			if (ev->type == SG_CORE_DISCOVERY ||
+			    ev->type == SG_CORE_DIRECT)
 				c->ev_last_data = (uint8_t *)(uintptr_t)ev->data;
 			c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
 			c->ev_count--;

@@ -900,6 +900,160 @@ static void test_caller_loop(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Takes the next event of the queue (waits up to WAIT_MS). */
+static sg_app_event *next_event(sg_app *a)
+{
+	sg_app_event *ev = NULL;
+	assert_int_equal(sg_app_poll(a, &ev, WAIT_MS), 0);
+	return ev;
+}
+
+/* An echo server for test_requests (on B's node thread). */
+static sg_app *echo_app;
+
+static void echo(void *ud, const sg_app_event *ev)
+{
+	sg_app *b = echo_app;
+	size_t n;
+	const uint8_t *p = sg_app_event_payload(ev, &n);
+
+	(void)ud;
+	if (n == 4 && memcmp(p, "fail", 4) == 0)
+		assert_int_equal(sg_app_respond(b, sg_app_event_peer(ev),
+						sg_app_event_seq(ev),
+						SG_ERR_PERM, NULL, 0),
+				 0);
+	else
+		assert_int_equal(sg_app_respond(b, sg_app_event_peer(ev),
+						sg_app_event_seq(ev), 0, p, n),
+				 0);
+}
+
+/* Direct requests: answered through the queue and by a callback, an
+ * error status, a request nobody answers (timeout), a node that accepts
+ * none (UNSUPPORTED), and bad arguments. */
+static void test_requests(void **state)
+{
+	sg_app *a, *b, *c;
+	sg_app_config cfg;
+	char contact[200];
+	sg_app_event *ev;
+	uint64_t id, id2;
+	size_t n;
+	const uint8_t *p;
+	sg_peer_id nobody;
+	(void)state;
+
+	a = app_on_loopback(NULL, NULL);
+	contact_of(a, contact, sizeof(contact));
+	sg_app_config_default(&cfg);
+	cfg.accept_requests = 1;
+	b = app_on_loopback(contact, &cfg);
+	c = app_on_loopback(contact, NULL); /* accepts no requests */
+	wait_neighbours(a, b);
+
+	/* A asks B; B answers from its queue */
+	assert_int_equal(sg_app_request(a, sg_app_id(b),
+					(const uint8_t *)"ping", 4, 5000, &id),
+			 0);
+	ev = next_event(b);
+	assert_int_equal(sg_app_event_kind(ev), SG_APP_REQUEST);
+	assert_true(sg_peer_id_equal(sg_app_event_peer(ev), sg_app_id(a)));
+	assert_int_equal(sg_app_event_seq(ev), id);
+	p = sg_app_event_payload(ev, &n);
+	assert_int_equal(n, 4);
+	assert_memory_equal(p, "ping", 4);
+	assert_int_equal(sg_app_respond(b, sg_app_id(a), id, 0,
+					(const uint8_t *)"pong!", 5),
+			 0);
+	sg_app_event_free(ev);
+	ev = next_event(a);
+	assert_int_equal(sg_app_event_kind(ev), SG_APP_RESPONSE);
+	assert_int_equal(sg_app_event_seq(ev), id);
+	assert_int_equal(sg_app_event_status(ev), 0);
+	assert_true(sg_peer_id_equal(sg_app_event_peer(ev), sg_app_id(b)));
+	p = sg_app_event_payload(ev, &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(p, "pong!", 5);
+	sg_app_event_free(ev);
+	/* a second answer to the same request matches nothing */
+	assert_int_equal(sg_app_respond(b, sg_app_id(a), id, 0, NULL, 0), 0);
+	assert_int_equal(sg_app_poll(a, &ev, 300), SG_ERR_AGAIN);
+
+	/* B's error status comes back as the response's status */
+	assert_int_equal(sg_app_request(a, sg_app_id(b),
+					(const uint8_t *)"x", 1, 5000, &id),
+			 0);
+	ev = next_event(b);
+	assert_int_equal(sg_app_respond(b, sg_app_id(a), sg_app_event_seq(ev),
+					SG_ERR_PERM, NULL, 0),
+			 0);
+	sg_app_event_free(ev);
+	ev = next_event(a);
+	assert_int_equal(sg_app_event_status(ev), SG_ERR_PERM);
+	sg_app_event_free(ev);
+
+	/* unanswered: a timeout */
+	assert_int_equal(sg_app_request(a, sg_app_id(b),
+					(const uint8_t *)"y", 1, 200, &id2),
+			 0);
+	sg_app_event_free(next_event(b));
+	ev = next_event(a);
+	assert_int_equal(sg_app_event_kind(ev), SG_APP_RESPONSE);
+	assert_int_equal(sg_app_event_seq(ev), id2);
+	assert_int_equal(sg_app_event_status(ev), SG_ERR_TIMEOUT);
+	sg_app_event_free(ev);
+
+	/* C accepts no requests: the node answers UNSUPPORTED */
+	assert_int_equal(sg_app_request(a, sg_app_id(c),
+					(const uint8_t *)"z", 1, 5000, NULL),
+			 0);
+	ev = next_event(a);
+	assert_int_equal(sg_app_event_status(ev), SG_ERR_UNSUPPORTED);
+	assert_true(sg_peer_id_equal(sg_app_event_peer(ev), sg_app_id(c)));
+	sg_app_event_free(ev);
+
+	/* bad arguments */
+	memset(&nobody, 0x5a, sizeof(nobody));
+	assert_int_equal(sg_app_request(a, &nobody, NULL, 0, 1000, NULL),
+			 SG_ERR_NOTFOUND);
+	assert_int_equal(sg_app_request(a, sg_app_id(a), NULL, 0, 1000, NULL),
+			 SG_ERR_INVAL);
+	assert_int_equal(sg_app_request(a, sg_app_id(b), NULL, 0, 99, NULL),
+			 SG_ERR_RANGE);
+	assert_int_equal(sg_app_request(a, NULL, NULL, 0, 1000, NULL),
+			 SG_ERR_INVAL);
+	assert_int_equal(sg_app_request(a, sg_app_id(b), NULL, 1, 1000, NULL),
+			 SG_ERR_INVAL);
+	assert_int_equal(sg_app_respond(a, sg_app_id(b), 1, 5, NULL, 0),
+			 SG_ERR_RANGE);
+	sg_app_del(c);
+	sg_app_del(b);
+
+	/* a server answering from its callback */
+	sg_app_config_default(&cfg);
+	cfg.on_request = echo;
+	echo_app = b = app_on_loopback(contact, &cfg);
+	wait_neighbours(a, b);
+	assert_int_equal(sg_app_request(a, sg_app_id(b),
+					(const uint8_t *)"hello", 5, 5000, &id),
+			 0);
+	ev = next_event(a);
+	assert_int_equal(sg_app_event_status(ev), 0);
+	p = sg_app_event_payload(ev, &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(p, "hello", 5);
+	sg_app_event_free(ev);
+	assert_int_equal(sg_app_request(a, sg_app_id(b),
+					(const uint8_t *)"fail", 4, 5000, &id),
+			 0);
+	ev = next_event(a);
+	assert_int_equal(sg_app_event_status(ev), SG_ERR_PERM);
+	sg_app_event_free(ev);
+	sg_app_del(b);
+	sg_app_del(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -910,6 +1064,7 @@ int main(void)
 	    cmocka_unit_test(test_peer_events),
 	    cmocka_unit_test(test_stop_wakes_and_events_outlive),
 	    cmocka_unit_test(test_caller_loop),
+	    cmocka_unit_test(test_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
