@@ -328,6 +328,7 @@ enum {
 	O_WAIT,
 	O_PINTERVAL,
 	O_PTTL,
+	O_GROUP,
 };
 
 typedef struct nargs {
@@ -335,7 +336,7 @@ typedef struct nargs {
 	size_t ncoord;
 	const char *identity, *bind, *data_dir, *topic, *message, *logfmt;
 	const char *peer, *ttl, *capability, *wait;
-	const char *presence_interval, *presence_ttl;
+	const char *presence_interval, *presence_ttl, *group;
 	int any_coordinator;
 } nargs;
 
@@ -357,6 +358,7 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 		{"wait", required_argument, NULL, O_WAIT},
 		{"presence-interval", required_argument, NULL, O_PINTERVAL},
 		{"presence-ttl", required_argument, NULL, O_PTTL},
+		{"group", required_argument, NULL, O_GROUP},
 		{"verbose", no_argument, NULL, 'v'},
 		{"config-dir", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
@@ -416,6 +418,9 @@ static int nparse(cli *c, int argc, char **argv, nargs *a, const char *usage)
 			break;
 		case O_PTTL:
 			a->presence_ttl = optarg;
+			break;
+		case O_GROUP:
+			a->group = optarg;
 			break;
 		case 'v':
 			c->verbose = 1;
@@ -481,8 +486,8 @@ static const char network_usage[] =
 	"[--log-format text|json] [-v]\n"
 	"       saorsa-gossip network status|peers|leave [--data-dir DIR] "
 	"[--json]\n"
-	"       saorsa-gossip network find --peer PEERID | --any-coordinator "
-	"[--ttl 1-6]\n"
+	"       saorsa-gossip network find --peer PEERID [--group G] | "
+	"--any-coordinator [--ttl 1-6]\n"
 	"                                  [--data-dir DIR] [--json]\n"
 	"\n"
 	"  join    run a node in the foreground (until SIGINT/SIGTERM or "
@@ -504,7 +509,9 @@ static const char network_usage[] =
 	"  leave   asks it to leave the overlay and exit\n"
 	"  find    asks friends of friends (FOAF: fanout 3, TTL default 3) "
 	"for the address\n"
-	"          of a peer, or of any coordinator\n"
+	"          of a peer, or of any coordinator; with --group, of a "
+	"member of group G\n"
+	"          (a query only G's members can read or answer)\n"
 	"\n"
 	"  --data-dir DIR  the node's directory (peer cache, control socket);\n"
 	"                  default CONFIG_DIR/node\n";
@@ -695,6 +702,17 @@ static int net_find(cli *c, const nargs *a, const char *dir)
 	r.find_kind = a->peer != NULL ? 1 : 2;
 	r.target = target;
 	r.ttl = (unsigned)ttl;
+	if (a->group != NULL) {
+		if (a->peer == NULL || strlen(a->group) == 0 ||
+		    strlen(a->group) > SG_CTL_TOPIC_MAX) {
+			cli_err(c, "--group G finds a member of G: give its "
+				   "--peer PEERID");
+			return CLI_USAGE;
+		}
+		r.op = SG_CTL_FIND_MEMBER;
+		r.topic = a->group;
+		r.topic_len = strlen(a->group);
+	}
 	if ((rc = cli_ctl_call(c, dir, &r, &resp, &len)) != 0)
 		return rc;
 	rc = cli_ctl_status(c, &d, resp, len, &count);
@@ -794,10 +812,11 @@ int cli_network(cli *c, int argc, char **argv)
 			   "are options of 'network join'");
 		return CLI_USAGE;
 	}
-	if ((a.peer != NULL || a.ttl != NULL || a.any_coordinator) &&
+	if ((a.peer != NULL || a.ttl != NULL || a.any_coordinator ||
+	     a.group != NULL) &&
 	    strcmp(sub, "find") != 0) {
-		cli_err(c, "--peer, --ttl and --any-coordinator are options of "
-			   "'network find'");
+		cli_err(c, "--peer, --group, --ttl and --any-coordinator are "
+			   "options of 'network find'");
 		return CLI_USAGE;
 	}
 	if (strcmp(sub, "status") == 0)
@@ -1114,6 +1133,10 @@ int cli_pubsub(cli *c, int argc, char **argv)
 
 	if (sub_prologue(c, argc, argv, &a, pubsub_usage, &sub, &rc))
 		return rc;
+	if (a.group != NULL) {
+		cli_err(c, "--group is an option of 'network find'");
+		return CLI_USAGE;
+	}
 	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL) {
 		cli_err(c, "--coordinator, --identity and --bind are options "
 			   "of 'network join'");
@@ -1177,7 +1200,7 @@ int cli_rendezvous(cli *c, int argc, char **argv)
 		return rc;
 	if (a.ncoord > 0 || a.identity != NULL || a.bind != NULL ||
 	    a.topic != NULL || a.message != NULL || a.peer != NULL ||
-	    a.ttl != NULL || a.any_coordinator) {
+	    a.ttl != NULL || a.any_coordinator || a.group != NULL) {
 		cli_err(c, "rendezvous takes --capability, --wait, --data-dir "
 			   "and --json");
 		return CLI_USAGE;

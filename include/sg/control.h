@@ -40,9 +40,10 @@ typedef enum sg_ctl_op {
 	SG_CTL_PRESENCE_START = 17,   /* [17, group] */
 	SG_CTL_PRESENCE_STOP = 18,    /* [18, group] */
 	SG_CTL_PRESENCE_ONLINE = 19,  /* [19, group] */
+	SG_CTL_FIND_MEMBER = 20,      /* [20, group, peer: bstr(32), ttl] */
 } sg_ctl_op;
 
-#define SG_CTL_OP_MAX SG_CTL_PRESENCE_ONLINE
+#define SG_CTL_OP_MAX SG_CTL_FIND_MEMBER
 /* GROUP_INVITE validity bounds (ms). */
 #define SG_CTL_INVITE_MIN_MS 60000ULL
 #define SG_CTL_INVITE_MAX_MS (30ULL * 86400000ULL)
@@ -62,8 +63,8 @@ typedef struct sg_ctl_request {
 	const uint8_t *payload; /* PUBLISH; GROUP_JOIN: the invite */
 	size_t payload_len;
 	unsigned find_kind;	/* FIND: sg_foaf_kind (1 peer, 2 coordinator) */
-	const uint8_t *target;	/* FIND, GROUP_INVITE (the peer): 32 bytes */
-	unsigned ttl;		/* FIND: 0 (default) to 6 */
+	const uint8_t *target;	/* FIND, GROUP_INVITE, FIND_MEMBER: 32 bytes */
+	unsigned ttl;		/* FIND, FIND_MEMBER: 0 (default) to 6 */
 	uint32_t wait_ms;	/* RDV_FIND: 0 to SG_CTL_WAIT_MAX_MS */
 	uint64_t valid_ms;	/* GROUP_INVITE: SG_CTL_INVITE_MIN_MS to _MAX_MS */
 } sg_ctl_request;

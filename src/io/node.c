@@ -105,6 +105,7 @@ struct ctl_client {
 	char sub_name[SG_CTL_TOPIC_MAX + 1];
 	int card_waiting; /* a GROUP_INVITE waits for card_peer's card */
 	int card_finding; /* ... or for FOAF to find card_peer first */
+	int member_finding; /* a FIND_MEMBER waits: group_sel, card_peer */
 	sg_peer_id card_peer;
 	uint64_t card_deadline, invite_valid_ms;
 	char group_sel[2 * SG_GROUP_ID_LEN + 1];
@@ -845,6 +846,34 @@ static void leave_overlay(sg_node *n);
 
 /* FOAF: what this node can answer. A peer: its address (from the views,
  * the peer cache, or our own); a coordinator: PeerId then address. */
+/* Where a member of one of our groups is: this node, its latest beacon,
+ * or the core's views and the peer cache. */
+static size_t member_addr(void *ud, const sg_peer_id *member,
+			  uint8_t out[SG_GMAN_FOAF_ADDR_MAX])
+{
+	sg_node *n = ud;
+	struct sockaddr_storage sa;
+	size_t len;
+
+	if (sg_peer_id_equal(member, &n->ident->id)) {
+		if (n->self_addr_len > SG_GMAN_FOAF_ADDR_MAX)
+			return 0;
+		memcpy(out, n->self_addr, n->self_addr_len);
+		return n->self_addr_len;
+	}
+	if ((len = sg_gman_member_addr(n->gman, member, wall_ms(n), out)) > 0)
+		return len;
+	if (peer_address(n, member, &sa) == 0) {
+		uint8_t m[SG_MEMB_ADDR_MAX];
+		if (sa_to_memb((const struct sockaddr *)&sa, m, &len) == 0 &&
+		    len <= SG_GMAN_FOAF_ADDR_MAX) {
+			memcpy(out, m, len);
+			return len;
+		}
+	}
+	return 0;
+}
+
 static size_t foaf_lookup(void *ud, sg_foaf_kind kind,
 			  const uint8_t target[SG_FOAF_TARGET_LEN],
 			  const sg_peer_id *from,
@@ -875,8 +904,11 @@ static size_t foaf_lookup(void *ud, sg_foaf_kind kind,
 		}
 		return 0;
 	}
+	if (kind == SG_FOAF_GROUP) /* only a member can place the target */
+		return sg_gman_foaf_answer(n->gman, target, member_addr, n,
+					   answer, SG_FOAF_ANSWER_MAX);
 	if (kind != SG_FOAF_COORDINATOR)
-		return 0; /* group queries: not served yet */
+		return 0;
 	if (n->cfg.roles & SG_ROLE_COORDINATOR) {
 		memcpy(answer, n->ident->id.bytes, SG_PEER_ID_LEN);
 		memcpy(answer + SG_PEER_ID_LEN, n->self_addr, n->self_addr_len);
@@ -1219,6 +1251,7 @@ static void rdv_housekeep(sg_node *n, uint64_t now)
 }
 
 static void invite_found(struct ctl_client *cl, const sg_foaf_event *ev);
+static void member_found(struct ctl_client *cl, const sg_foaf_event *ev);
 static void remember_peer(sg_node *n, const sg_peer_id *id,
 			  const struct sockaddr_storage *sa, uint32_t flags);
 
@@ -1234,6 +1267,10 @@ static void foaf_event(sg_node *n, const sg_foaf_event *ev)
 		cl->finding = 0;
 		if (cl->card_finding) {
 			invite_found(cl, ev);
+			continue;
+		}
+		if (cl->member_finding) {
+			member_found(cl, ev);
 			continue;
 		}
 		if (ev->type == SG_FOAF_FOUND)
@@ -1564,6 +1601,34 @@ static void invite_found(struct ctl_client *cl, const sg_foaf_event *ev)
 	(void)invite_ask_card(cl);
 }
 
+/* The answer to a FIND_MEMBER: opened with the group's key. */
+static void member_found(struct ctl_client *cl, const sg_foaf_event *ev)
+{
+	sg_node *n = cl->n;
+	uint8_t addr[SG_GMAN_FOAF_ADDR_MAX];
+	size_t idx;
+	long al;
+
+	cl->member_finding = 0;
+	if (ev->type != SG_FOAF_FOUND) {
+		ctl_error(cl, SG_ERR_NOTFOUND, "find: no answer within the TTL");
+		return;
+	}
+	if (sg_gman_find(n->gman, cl->group_sel, strlen(cl->group_sel),
+			 &idx) != 0) {
+		ctl_error(cl, SG_ERR_NOTFOUND, "find: the group is gone");
+		return;
+	}
+	al = sg_gman_foaf_open(n->gman, idx, ev->target, ev->answer,
+			       ev->answer_len, addr);
+	if (al < 0) {
+		ctl_error(cl, (int)al, "find: the answer does not open");
+		return;
+	}
+	ctl_found(cl, SG_FOAF_PEER, cl->card_peer.bytes, addr, (size_t)al,
+		  ev->hops);
+}
+
 /* A member card arrived (DISC_CARD): checked, then handed to the control
  * clients waiting for that peer's card. */
 static void on_card(sg_node *n, const sg_peer_id *from, const uint8_t *card,
@@ -1805,6 +1870,40 @@ static void ctl_group(struct ctl_client *cl, const sg_ctl_request *r)
 	case SG_CTL_PRESENCE_ONLINE:
 		ctl_presence_online(cl, idx);
 		return;
+	case SG_CTL_FIND_MEMBER: {
+		uint8_t target[32];
+		sg_peer_id act[64];
+		size_t na;
+		if (cl->finding) {
+			ctl_error(cl, SG_ERR_STATE, "find: one at a time");
+			return;
+		}
+		memcpy(cl->card_peer.bytes, r->target, SG_PEER_ID_LEN);
+		if (!sg_group_is_member(sg_gman_group(n->gman, idx),
+					&cl->card_peer)) {
+			ctl_error(cl, SG_ERR_NOTFOUND,
+				  "find: not a member of that group");
+			return;
+		}
+		rc = sg_gman_foaf_target(n->gman, idx, &cl->card_peer, target);
+		na = sg_core_active(n->core, act, 64);
+		if (na > 64)
+			na = 64;
+		if (rc == 0)
+			rc = sg_foaf_query(n->foaf, SG_FOAF_GROUP, target,
+					   (uint8_t)r->ttl, act, na, now_ms(n),
+					   cl->find_qid);
+		if (rc != 0) {
+			ctl_error(cl, rc, "find");
+			return;
+		}
+		sg_hex_encode(cl->group_sel, sizeof(cl->group_sel),
+			      sg_group_id(sg_gman_group(n->gman, idx)),
+			      SG_GROUP_ID_LEN);
+		cl->finding = 1;
+		cl->member_finding = 1;
+		return;
+	}
 	default:
 		ctl_error(cl, SG_ERR_UNSUPPORTED, "request");
 		return;
@@ -1854,6 +1953,7 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 	case SG_CTL_PRESENCE_START:
 	case SG_CTL_PRESENCE_STOP:
 	case SG_CTL_PRESENCE_ONLINE:
+	case SG_CTL_FIND_MEMBER:
 		ctl_group(cl, &r);
 		break;
 	case SG_CTL_LEAVE:

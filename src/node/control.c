@@ -13,12 +13,15 @@ static int has_topic(sg_ctl_op op)
 	       op == SG_CTL_RDV_UNREGISTER || op == SG_CTL_RDV_FIND ||
 	       op == SG_CTL_GROUP_CREATE || op == SG_CTL_GROUP_INVITE ||
 	       op == SG_CTL_GROUP_LEAVE || op == SG_CTL_PRESENCE_START ||
-	       op == SG_CTL_PRESENCE_STOP || op == SG_CTL_PRESENCE_ONLINE;
+	       op == SG_CTL_PRESENCE_STOP || op == SG_CTL_PRESENCE_ONLINE ||
+	       op == SG_CTL_FIND_MEMBER;
 }
 
 static size_t fields(sg_ctl_op op)
 {
-	return op == SG_CTL_FIND || op == SG_CTL_GROUP_INVITE	      ? 4
+	return op == SG_CTL_FIND || op == SG_CTL_GROUP_INVITE ||
+			       op == SG_CTL_FIND_MEMBER
+		       ? 4
 	       : op == SG_CTL_PUBLISH || op == SG_CTL_RDV_FIND ? 3
 	       : has_topic(op) || op == SG_CTL_GROUP_JOIN      ? 2
 							       : 1;
@@ -62,6 +65,15 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 			return rc;
 		if (r->payload_len > SG_MSG_MAX_PAYLOAD)
 			return SG_ERR_RANGE;
+	}
+	if (r->op == SG_CTL_FIND_MEMBER) {
+		uint64_t ttl;
+		if ((rc = sg_cbor_get_bytes_len(&d, &r->target, 32)) != 0 ||
+		    (rc = sg_cbor_get_uint(&d, &ttl)) != 0)
+			return rc;
+		if (ttl > 6)
+			return SG_ERR_RANGE;
+		r->ttl = (unsigned)ttl;
 	}
 	if (r->op == SG_CTL_GROUP_INVITE) {
 		if ((rc = sg_cbor_get_bytes_len(&d, &r->target, 32)) != 0 ||
@@ -112,6 +124,8 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 	if ((r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN) &&
 	    r->payload_len > SG_MSG_MAX_PAYLOAD)
 		return SG_ERR_INVAL;
+	if (r->op == SG_CTL_FIND_MEMBER && (r->target == NULL || r->ttl > 6))
+		return SG_ERR_INVAL;
 	if (r->op == SG_CTL_GROUP_INVITE &&
 	    (r->target == NULL || r->valid_ms < SG_CTL_INVITE_MIN_MS ||
 	     r->valid_ms > SG_CTL_INVITE_MAX_MS))
@@ -128,6 +142,10 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 	if (r->op == SG_CTL_GROUP_INVITE) {
 		sg_cbor_put_bytes(&e, r->target, 32);
 		sg_cbor_put_uint(&e, r->valid_ms);
+	}
+	if (r->op == SG_CTL_FIND_MEMBER) {
+		sg_cbor_put_bytes(&e, r->target, 32);
+		sg_cbor_put_uint(&e, r->ttl);
 	}
 	if (r->op == SG_CTL_RDV_FIND)
 		sg_cbor_put_uint(&e, r->wait_ms);

@@ -7,9 +7,11 @@
  */
 #include "gman.h"
 
+#include "sg/blake3.h"
 #include "sg/cbor.h"
 #include "sg/err.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #define MAX_REMOVALS 8
@@ -704,6 +706,154 @@ size_t sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms)
 			k++;
 		}
 	return k;
+}
+
+/* ---- FOAF ------------------------------------------------------------------ */
+
+#define FOAF_NONCE 24
+#define FOAF_TAG 16
+
+/* The foaf key of group slot s for the current (previous = 0) or the
+ * previous epoch. */
+static int foaf_key(const struct slot *s, int previous, uint8_t key[32])
+{
+	sg_group_keys k;
+	sg_blake3_hasher h;
+	int rc = sg_group_keys_get(s->g, previous, &k);
+
+	if (rc != 0)
+		return rc;
+	sg_blake3_init_derive_key(&h, SG_CTX_GROUP_FOAF_KEY);
+	sg_blake3_update(&h, k.presence_key, sizeof(k.presence_key));
+	sg_blake3_final(&h, key, 32);
+	sg_blake3_wipe(&h);
+	sg_wipe(&k, sizeof(k));
+	return 0;
+}
+
+static void foaf_blind(const uint8_t key[32], const sg_peer_id *member,
+		       uint8_t target[32])
+{
+	sg_blake3_hasher h;
+
+	sg_blake3_init_keyed(&h, key);
+	sg_blake3_update(&h, member->bytes, SG_PEER_ID_LEN);
+	sg_blake3_final(&h, target, 32);
+	sg_blake3_wipe(&h);
+}
+
+int sg_gman_foaf_target(const sg_gman *m, size_t idx, const sg_peer_id *member,
+			uint8_t target[32])
+{
+	uint8_t key[32];
+	int rc;
+
+	if (idx >= m->n)
+		return SG_ERR_NOTFOUND;
+	if ((rc = foaf_key(&m->slots[idx], 0, key)) != 0)
+		return rc;
+	foaf_blind(key, member, target);
+	sg_wipe(key, sizeof(key));
+	return 0;
+}
+
+size_t sg_gman_foaf_answer(sg_gman *m, const uint8_t target[32],
+			   sg_gman_addr_fn addr, void *ud, uint8_t *answer,
+			   size_t cap)
+{
+	size_t i, j, alen = 0;
+	int prev;
+	uint8_t key[32], t[32], a[SG_GMAN_FOAF_ADDR_MAX];
+	unsigned long long clen;
+
+	if (cap < FOAF_NONCE + SG_GMAN_FOAF_ADDR_MAX + FOAF_TAG)
+		return 0;
+	for (i = 0; i < m->n; i++) {
+		const struct slot *s = &m->slots[i];
+		size_t k = sg_group_member_count(s->g);
+		if (s->leaving)
+			continue;
+		for (prev = 0; prev < 2; prev++) {
+			if (foaf_key(s, prev, key) != 0)
+				continue;
+			for (j = 0; j < k; j++) {
+				sg_peer_id id;
+				if (sg_group_member(s->g, j, &id) != 0)
+					break;
+				foaf_blind(key, &id, t);
+				if (sg_ct_memcmp(t, target, 32) != 0)
+					continue;
+				alen = addr(ud, &id, a);
+				if (alen == 0 || alen > sizeof(a))
+					goto none; /* a member we cannot place */
+				if (sg_random(&m->env, answer, FOAF_NONCE) != 0)
+					goto none;
+				crypto_aead_xchacha20poly1305_ietf_encrypt(
+					answer + FOAF_NONCE, &clen, a, alen,
+					target, 32, NULL, answer, key);
+				sg_wipe(key, sizeof(key));
+				return FOAF_NONCE + (size_t)clen;
+			}
+		}
+	}
+none:
+	sg_wipe(key, sizeof(key));
+	return 0;
+}
+
+long sg_gman_foaf_open(const sg_gman *m, size_t idx, const uint8_t target[32],
+		       const uint8_t *answer, size_t len,
+		       uint8_t out[SG_GMAN_FOAF_ADDR_MAX])
+{
+	uint8_t key[32];
+	unsigned long long plen;
+	int prev;
+
+	if (idx >= m->n)
+		return SG_ERR_NOTFOUND;
+	if (len < FOAF_NONCE + FOAF_TAG + 1 ||
+	    len > FOAF_NONCE + FOAF_TAG + SG_GMAN_FOAF_ADDR_MAX)
+		return SG_ERR_MALFORMED;
+	for (prev = 0; prev < 2; prev++) {
+		if (foaf_key(&m->slots[idx], prev, key) != 0)
+			continue;
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+			    out, &plen, NULL, answer + FOAF_NONCE,
+			    len - FOAF_NONCE, target, 32, answer, key) == 0) {
+			sg_wipe(key, sizeof(key));
+			return (long)plen;
+		}
+	}
+	sg_wipe(key, sizeof(key));
+	return SG_ERR_VERIFY;
+}
+
+/* The address of a member from its latest beacon, in the node's form
+ * (family byte, address, port): for sg_gman_foaf_answer's callers. */
+size_t sg_gman_member_addr(sg_gman *m, const sg_peer_id *member, uint64_t now_ms,
+			   uint8_t out[SG_GMAN_FOAF_ADDR_MAX])
+{
+	size_t i, j;
+	sg_presence_entry e[SG_GROUP_MAX_MEMBERS];
+
+	for (i = 0; i < m->n; i++) {
+		size_t k = sg_presence_online(m->slots[i].p, now_ms, e,
+					      SG_GROUP_MAX_MEMBERS);
+		for (j = 0; j < k && j < SG_GROUP_MAX_MEMBERS; j++) {
+			const sg_addr *a = &e[j].addrs[0];
+			size_t al = a->family == 4 ? 4 : 16;
+			if (!sg_peer_id_equal(&e[j].member, member) ||
+			    e[j].naddrs == 0)
+				continue;
+			out[0] = a->family;
+			memcpy(out + 1, a->ip, al);
+			out[1 + al] = (uint8_t)(a->port >> 8);
+			out[2 + al] = (uint8_t)a->port;
+			return 3 + al;
+		}
+		drain_presence(m, &m->slots[i]);
+	}
+	return 0;
 }
 
 /* ---- what arrives on a group topic ------------------------------------------ */

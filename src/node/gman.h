@@ -154,6 +154,39 @@ size_t sg_gman_online(sg_gman *m, size_t idx, uint64_t now_ms,
  * start). Returns how many goodbyes it queued. */
 size_t sg_gman_goodbye_all(sg_gman *m, uint64_t now_ms);
 
+/* ---- FOAF: where is a member of my group? (docs/PROTOCOL.md, FOAF) ----- */
+
+#define SG_CTX_GROUP_FOAF_KEY "saorsa-gossip 2026-11 group foaf key v1"
+#define SG_GMAN_FOAF_ADDR_MAX 19 /* the node's address form, at most */
+
+/* The FOAF target for member of group idx: BLAKE3-keyed(foaf key of the
+ * current epoch, member PeerId); only members can compute it.
+ * SG_ERR_NOTFOUND (no such group). */
+int sg_gman_foaf_target(const sg_gman *m, size_t idx, const sg_peer_id *member,
+			uint8_t target[32]);
+/* Looks a group query's target up: if it is the blinded id of a member of
+ * one of our groups (current or previous epoch) whose address `addr` gives
+ * (or that this node itself is, self_addr), writes the sealed answer
+ * (nonce || XChaCha20-Poly1305 of the address under the foaf key, the
+ * target as associated data) to answer and returns its length; else 0.
+ * addr(ud, member, out) returns the address length or 0. */
+typedef size_t (*sg_gman_addr_fn)(void *ud, const sg_peer_id *member,
+				  uint8_t out[SG_GMAN_FOAF_ADDR_MAX]);
+size_t sg_gman_foaf_answer(sg_gman *m, const uint8_t target[32],
+			   sg_gman_addr_fn addr, void *ud, uint8_t *answer,
+			   size_t cap);
+/* Opens an answer to a query for target in group idx (current or
+ * previous epoch): the address into out (returns its length), or
+ * SG_ERR_VERIFY / SG_ERR_NOTFOUND / SG_ERR_MALFORMED. */
+long sg_gman_foaf_open(const sg_gman *m, size_t idx, const uint8_t target[32],
+		       const uint8_t *answer, size_t len,
+		       uint8_t out[SG_GMAN_FOAF_ADDR_MAX]);
+
+/* The address (node form) of a member from its latest beacon in any of
+ * our groups, or 0. */
+size_t sg_gman_member_addr(sg_gman *m, const sg_peer_id *member,
+			   uint64_t now_ms, uint8_t out[SG_GMAN_FOAF_ADDR_MAX]);
+
 /* A payload delivered on topic, published by publisher (authenticated by
  * its signature). SG_ERR_NOTFOUND when topic is no group's; otherwise 0,
  * or the error of the object's own check (counted; nothing changed). */

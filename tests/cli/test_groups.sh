@@ -181,11 +181,19 @@ for i in 0 1 2 3 4; do
 	grep -q "${id[$i]}" "$work/out" && { echo "FAIL: n7 lists n$i of the other group"; fails=$((fails + 1)); }
 done
 
+# FOAF for a member: a query only the group's members can answer and read
+check "find a member of alpha" 0 "$cli" network find --peer "${id[3]}" --group alpha --data-dir "$work/d1"
+expect_out "member found" "${id[3]} is at 127\\.0\\.0\\.1:[0-9]+"
+check "find a member of a group one is not in" 1 "$cli" network find --peer "${id[3]}" --group alpha --data-dir "$work/d6"
+expect_err "not in the group" "no group 'alpha'"
+check "find a non-member in a group" 1 "$cli" network find --peer "${id[6]}" --group alpha --data-dir "$work/d1"
+expect_err "not a member" "not a member of that group"
+check "group without peer" 2 "$cli" network find --any-coordinator --group alpha --data-dir "$work/d1"
+
 # a crash: gone once its beacon expires; a polite stop: gone at once
 lists() { "$cli" presence online --topic "$2" --data-dir "$1" --json | grep -q "$3"; }
-kill -9 "${pid[4]}"
+{ kill -9 "${pid[4]}" && wait "${pid[4]}"; } 2>/dev/null
 tk=$(date +%s%N)
-wait "${pid[4]}" 2>/dev/null
 kill -TERM "${pid[9]}"
 wait_for "n5 drops n9 (goodbye)" 3 sh -c "! '$cli' presence online --topic beta --data-dir '$work/d5' --json | grep -q '${id[9]}'"
 lists "$work/d0" alpha "${id[4]}" || echo "note: n4 gone before its TTL"

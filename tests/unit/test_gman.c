@@ -501,6 +501,63 @@ static void test_deferred_commit(void **state)
 	stop_all();
 }
 
+static size_t addr_of(void *ud, const sg_peer_id *member, uint8_t out[19])
+{
+	(void)ud;
+	if (!sg_peer_id_equal(member, &ids[1].id))
+		return 0;
+	memcpy(out, "\x04\x7f\x00\x00\x01\x1b\x59", 7); /* 127.0.0.1:7001 */
+	return 7;
+}
+
+/* FOAF for a member: only members compute the target, answer, and open. */
+static void test_foaf_member(void **state)
+{
+	uint64_t now = T0;
+	uint8_t target[32], ans[256], addr[19];
+	size_t idx, alen;
+	sg_gman_config c;
+	sg_gman *outsider;
+	(void)state;
+
+	start_all();
+	assert_int_equal(sg_gman_create(mgr[0], "f", 1, now, &idx), 0);
+	invite(0, 1, "f", now);
+	invite(0, 2, "f", now);
+	/* alice looks for bob; carol knows where bob is */
+	assert_int_equal(sg_gman_foaf_target(mgr[0], 0, &ids[1].id, target), 0);
+	alen = sg_gman_foaf_answer(mgr[2], target, addr_of, NULL, ans,
+				   sizeof(ans));
+	assert_true(alen > 0 && alen <= 256);
+	assert_int_equal(sg_gman_foaf_open(mgr[0], 0, target, ans, alen, addr),
+			 7);
+	assert_memory_equal(addr, "\x04\x7f\x00\x00\x01\x1b\x59", 7);
+	/* a flipped byte, or another target, does not open */
+	ans[alen - 1] ^= 1;
+	assert_int_equal(sg_gman_foaf_open(mgr[0], 0, target, ans, alen, addr),
+			 SG_ERR_VERIFY);
+	ans[alen - 1] ^= 1;
+	target[0] ^= 1;
+	assert_int_equal(sg_gman_foaf_open(mgr[0], 0, target, ans, alen, addr),
+			 SG_ERR_VERIFY);
+	/* a target that is nobody's: no answer; carol cannot place alice */
+	assert_int_equal(sg_gman_foaf_answer(mgr[2], target, addr_of, NULL,
+					     ans, sizeof(ans)),
+			 0);
+	target[0] ^= 1;
+	/* an outsider (no group) answers nothing */
+	fast(&c);
+	outsider = sg_gman_new(env, &c, &dave, NULL, 0);
+	assert_non_null(outsider);
+	assert_int_equal(sg_gman_foaf_answer(outsider, target, addr_of, NULL,
+					     ans, sizeof(ans)),
+			 0);
+	assert_int_equal(sg_gman_foaf_target(outsider, 0, &ids[1].id, target),
+			 SG_ERR_NOTFOUND);
+	sg_gman_del(outsider);
+	stop_all();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_file_roundtrip),
 		cmocka_unit_test(test_early_commit_and_selectors),
 		cmocka_unit_test(test_deferred_commit),
+		cmocka_unit_test(test_foaf_member),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
