@@ -11,10 +11,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sg-sim [--scenario join|crash|partition|swim|churn|run]\n"
+	fprintf(f, "usage: sg-sim [--scenario join|crash|partition|swim|churn|forged|run]\n"
 		   "              [--nodes N] [--seed S] [--loss P]\n"
 		   "              [--duration SECONDS] [--join-time SECONDS]\n"
-		   "              [--one-contact] [--separate] [--json]\n"
+		   "              [--one-contact] [--separate] [--verify-every]\n"
+		   "              [--json]\n"
 		   "SG_SIM_SEED=S overrides --seed (to replay a failure).\n");
 }
 
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 			s.one_contact = 1;
 		} else if (strcmp(a, "--separate") == 0) {
 			s.separate = 1;
+		} else if (strcmp(a, "--verify-every") == 0) {
+			s.verify_every = 1;
 		} else if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;

@@ -1,7 +1,7 @@
 /*
  * The membership scenarios (see scenario.h): join through one contact,
- * mass crash, partition and heal, SWIM under loss, and a plain timed run
- * used to measure the simulator's speed.
+ * mass crash, partition and heal, SWIM under loss, forged SWIM claims, and
+ * a plain timed run used to measure the simulator's speed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "scenario.h"
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sg/err.h"
 #include "sim.h"
 
 void sg_scn_default(sg_scn *s, const char *name)
@@ -33,6 +34,9 @@ void sg_scn_default(sg_scn *s, const char *name)
 	} else if (strcmp(name, "swim") == 0) {
 		s->loss = 0.10;
 		s->duration_ms = 600000;
+	} else if (strcmp(name, "forged") == 0) {
+		s->nodes = 300;
+		s->duration_ms = 20000;
 	} else if (strcmp(name, "run") == 0) {
 		s->nodes = 10000;
 		s->join_ms = 20000;
@@ -63,6 +67,7 @@ static sg_sim *build(const sg_scn *s)
 	sg_sim_config_default(&cfg);
 	cfg.nodes = s->nodes;
 	cfg.seed = s->seed;
+	cfg.verify_every = s->verify_every;
 	return sg_sim_new(&cfg);
 }
 
@@ -355,6 +360,8 @@ static int scn_swim(const sg_scn *s)
 		rc = fail(s, "a crashed node was never declared dead");
 	if (rc == 0 && d.suspect_mean > 3.0 * (double)sw.probe_interval_ms)
 		rc = fail(s, "mean time to first suspicion above 3 periods");
+	if (rc == 0 && d.dead_mean > 3.0 * (double)sw.probe_interval_ms)
+		rc = fail(s, "mean time to dead above 3 periods");
 	sg_sim_del(sim);
 	return rc;
 }
@@ -477,6 +484,177 @@ static int scn_run(const sg_scn *s)
 	return 0;
 }
 
+/* Sums the SWIM claims refused as forged by the alive nodes. */
+static uint64_t forged_total(sg_sim *sim)
+{
+	sg_sim_metrics m;
+
+	sg_sim_metrics_get(sim, &m);
+	return m.claims_forged;
+}
+
+/* Encodes a CLAIM from node `from` about node v; the signature is made by
+ * node `signer` with the key of node `keyof` presented (a forgery unless
+ * signer == keyof == v); flip > 0 flips signature byte flip - 1. */
+static long forge(uint8_t *buf, size_t cap, sg_sim *sim, size_t from, size_t v,
+		  uint8_t kind, uint64_t inc, size_t signer, size_t keyof,
+		  size_t flip)
+{
+	static uint8_t sig[SG_MLDSA65_SIG_LEN];
+	uint8_t tbs[SG_MEMB_CLAIM_TBS_MAX];
+	sg_memb_msg m;
+	long n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SG_MEMB_CLAIM;
+	m.sender = sg_sim_identity(sim, from)->id;
+	m.claim.kind = kind;
+	m.claim.subject = sg_sim_identity(sim, v)->id;
+	m.claim.incarnation = inc;
+	n = sg_memb_claim_tbs(tbs, &m.claim);
+	if (n < 0 ||
+	    sg_mldsa65_sign(sig, tbs, (size_t)n,
+			    (const uint8_t *)SG_SIGCTX_MEMB_CLAIM,
+			    sizeof(SG_SIGCTX_MEMB_CLAIM) - 1,
+			    sg_sim_identity(sim, signer)->sk, NULL) != 0)
+		return -1;
+	if (flip > 0)
+		sig[(flip - 1) % SG_MLDSA65_SIG_LEN] ^= 0x20;
+	m.claim.sig = sig;
+	m.claim.pk = sg_sim_identity(sim, keyof)->pk;
+	return sg_memb_encode(buf, cap, &m);
+}
+
+/*
+ * Forged SWIM claims (DESIGN section 7): after the overlay settles, every
+ * active neighbour N of each of ten victims V receives, from a third node
+ * M, a left about V and an alive about V at a high incarnation signed by M
+ * with V's key shown, an alive under M's own key, and V's genuine left with
+ * one signature byte flipped (a different byte at every N, so that no
+ * shared memo entry can answer for it). Every one must be refused at every
+ * node, also when all nodes share one memoised verification; V stays a
+ * member everywhere; then V's genuine alive is accepted everywhere.
+ */
+static int scn_forged(const sg_scn *s)
+{
+	sg_sim *sim = build(s);
+	sg_sim_metrics m;
+	uint8_t buf[SG_MEMB_MSG_MAX];
+	uint64_t before;
+	size_t v, injected = 0, refused = 0, genuine = 0, kept = 0, nb = 0;
+	size_t flip = 1;
+	int rc = 0;
+
+	if (sim == NULL || join_all(sim, s) != 0) {
+		sg_sim_del(sim);
+		return -1;
+	}
+	sg_sim_run_until(sim, s->join_ms + 20000);
+	show(s, "settled", sim);
+	before = forged_total(sim);
+	for (v = 1; v <= 10 && v < s->nodes; v++) {
+		sg_peer_id act[64];
+		size_t na, k;
+
+		if (!sg_sim_alive(sim, v))
+			continue;
+		na = sg_hyparview_active(sg_sim_hyparview(sim, v), act, 64);
+		for (k = 0; k < na && k < 64; k++) {
+			long nn = sg_sim_node_of(sim, &act[k]);
+			size_t mm, t;
+			long len;
+
+			if (nn < 0 || !sg_sim_alive(sim, (size_t)nn))
+				continue;
+			nb++;
+			mm =
+			    ((size_t)nn + 1 + (v == (size_t)nn + 1)) % s->nodes;
+			if (mm == v)
+				mm = (mm + 1) % s->nodes;
+			for (t = 0; t < 4; t++) {
+				int r;
+
+				if (t == 0)
+					len =
+					    forge(buf, sizeof(buf), sim, mm, v,
+						  SG_MEMB_LEFT, 0, mm, v, 0);
+				else if (t == 1)
+					len = forge(buf, sizeof(buf), sim, mm,
+						    v, SG_MEMB_ALIVE, 1000, mm,
+						    v, 0);
+				else if (t == 2)
+					len = forge(buf, sizeof(buf), sim, mm,
+						    v, SG_MEMB_ALIVE, 1000, mm,
+						    mm, 0);
+				else
+					len = forge(buf, sizeof(buf), sim, mm,
+						    v, SG_MEMB_LEFT, 0, v, v,
+						    flip++);
+				if (len < 0) {
+					sg_sim_del(sim);
+					return -1;
+				}
+				injected++;
+				r = sg_sim_inject(sim, mm, (size_t)nn, buf,
+						  (size_t)len);
+				refused +=
+				    r == SG_ERR_VERIFY || r == SG_ERR_KEY;
+			}
+			if (sg_hyparview_is_active(
+				sg_sim_hyparview(sim, (size_t)nn),
+				&sg_sim_identity(sim, v)->id) &&
+			    !sg_swim_is_suspect(sg_sim_swim(sim, (size_t)nn),
+						&sg_sim_identity(sim, v)->id))
+				kept++;
+			/* V's own alive claim, relayed by M: accepted. */
+			len = forge(buf, sizeof(buf), sim, mm, v, SG_MEMB_ALIVE,
+				    1000, v, v, 0);
+			if (len >= 0 && sg_sim_inject(sim, mm, (size_t)nn, buf,
+						      (size_t)len) == 0)
+				genuine++;
+		}
+	}
+	sg_sim_run_until(sim, s->join_ms + 20000 + s->duration_ms);
+	show(s, "end", sim);
+	sg_sim_metrics_get(sim, &m);
+	if (s->json)
+		fprintf(s->out,
+			"{\"scenario\":\"forged\",\"neighbours\":%zu,"
+			"\"injected\":%zu,\"refused\":%zu,\"counted\":%llu,"
+			"\"kept\":%zu,\"genuine_accepted\":%zu,"
+			"\"verify_runs\":%llu,\"verify_calls\":%llu,"
+			"\"false_positives\":%llu}\n",
+			nb, injected, refused,
+			(unsigned long long)(m.claims_forged - before), kept,
+			genuine, (unsigned long long)m.verify_runs,
+			(unsigned long long)m.verify_calls,
+			(unsigned long long)m.false_positives);
+	else
+		fprintf(s->out,
+			"[forged] neighbours=%zu injected=%zu refused=%zu "
+			"counted=%llu kept=%zu genuine_accepted=%zu "
+			"verify runs/calls=%llu/%llu false_positives=%llu\n",
+			nb, injected, refused,
+			(unsigned long long)(m.claims_forged - before), kept,
+			genuine, (unsigned long long)m.verify_runs,
+			(unsigned long long)m.verify_calls,
+			(unsigned long long)m.false_positives);
+	if (nb == 0)
+		rc = fail(s, "no victim had a neighbour");
+	if (rc == 0 && refused != injected)
+		rc = fail(s, "a forged claim was accepted");
+	if (rc == 0 && m.claims_forged - before != injected)
+		rc = fail(s, "a refused claim was not counted");
+	if (rc == 0 && kept != nb)
+		rc = fail(s, "a forged claim removed or suspected a member");
+	if (rc == 0 && genuine != nb)
+		rc = fail(s, "a genuine claim was refused");
+	if (rc == 0 && m.false_positives != 0)
+		rc = fail(s, "a live node was declared dead");
+	sg_sim_del(sim);
+	return rc;
+}
+
 int sg_scn_run(const sg_scn *s)
 {
 	if (s->nodes < 2)
@@ -493,6 +671,8 @@ int sg_scn_run(const sg_scn *s)
 		return scn_run(s);
 	if (strcmp(s->name, "churn") == 0)
 		return scn_churn(s);
+	if (strcmp(s->name, "forged") == 0)
+		return scn_forged(s);
 	return -1;
 }
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 typedef struct sg_scn {
-	const char *name; /* join, crash, partition, swim, churn, run */
+	const char *name; /* join, crash, partition, swim, churn, forged, run */
 	size_t nodes;
 	uint64_t seed;
 	double loss; /* swim: 0.10 by default */
@@ -20,6 +20,7 @@ typedef struct sg_scn {
 	uint64_t join_ms; /* joins spread over this long */
 	int one_contact;  /* all join through node 0 */
 	int separate;	  /* partition: require every cross link gone */
+	int verify_every; /* verify every claim at every node (no memo) */
 	int json;
 	FILE *out;
 } sg_scn;

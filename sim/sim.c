@@ -6,7 +6,11 @@
  * and removes SWIM members; SWIM's dead declarations are reported to
  * HyParView as failures). Frames are routed by the recipient's PeerId and
  * handed to the cores with the sender's PeerId as the authenticated peer,
- * as the transport would.
+ * as the transport would. Every node has a real ML-DSA-65 identity (its
+ * PeerId is the hash of its key), signs its own SWIM claims, and checks
+ * the claims it receives through one memoised verification shared by all
+ * nodes (DESIGN section 7: each unique claim is verified once; a forged
+ * one has its own memo key and is verified for real).
  */
 #include "sim.h"
 
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "sg/blake3.h"
 #include "sg/err.h"
 #include "simbase.h"
 
@@ -38,9 +43,22 @@ struct samples {
 	size_t n, cap;
 };
 
+struct memo {
+	uint8_t key[32];
+	int8_t val; /* 0 free, 1 valid, -1 invalid */
+};
+
 struct sg_sim {
 	sg_sim_config cfg;
 	struct node *nodes;
+	sg_identity *ids;
+	/* PeerId -> node + 1 (open addressing, 2^k >= 2 N slots) */
+	uint32_t *idmap;
+	size_t idmap_mask;
+	/* memoised claim checks */
+	struct memo *memo;
+	size_t memo_n, memo_mask;
+	uint64_t verify_calls, verify_runs, verify_failed;
 	sg_simq q;
 	uint64_t now;
 	uint64_t rng[4];
@@ -53,6 +71,94 @@ struct sg_sim {
 static uint64_t env_now(void *ud)
 {
 	return ((const sg_sim *)ud)->now;
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* ---- memoised claim verification --------------------------------------- */
+
+/* The key is a hash of everything the check reads (the signed bytes, the
+ * key and the signature): a claim that differs in any byte from one
+ * already checked is checked for real. */
+static void memo_key(uint8_t key[32], const sg_memb_claim *c)
+{
+	uint8_t tbs[SG_MEMB_CLAIM_TBS_MAX];
+	long n = sg_memb_claim_tbs(tbs, c);
+	sg_blake3_hasher h;
+
+	sg_blake3_init(&h);
+	if (n > 0)
+		sg_blake3_update(&h, tbs, (size_t)n);
+	sg_blake3_update(&h, c->pk, SG_MLDSA65_PK_LEN);
+	sg_blake3_update(&h, c->sig, SG_MLDSA65_SIG_LEN);
+	sg_blake3_final(&h, key, 32);
+}
+
+static void memo_grow(sg_sim *sim)
+{
+	size_t ncap = sim->memo_mask ? 2 * (sim->memo_mask + 1) : 1024, i;
+	struct memo *nm = calloc(ncap, sizeof(*nm));
+
+	if (nm == NULL)
+		abort();
+	for (i = 0; sim->memo != NULL && i <= sim->memo_mask; i++) {
+		size_t j;
+
+		if (sim->memo[i].val == 0)
+			continue;
+		for (j = load64(sim->memo[i].key) & (ncap - 1); nm[j].val != 0;
+		     j = (j + 1) & (ncap - 1))
+			;
+		nm[j] = sim->memo[i];
+	}
+	free(sim->memo);
+	sim->memo = nm;
+	sim->memo_mask = ncap - 1;
+}
+
+static int memo_verify(void *ud, const sg_memb_claim *c)
+{
+	sg_sim *sim = ud;
+	uint8_t key[32];
+	size_t i;
+	int rc;
+
+	sim->verify_calls++;
+	if (sim->memo == NULL ||
+	    4 * (sim->memo_n + 1) > 3 * (sim->memo_mask + 1))
+		memo_grow(sim);
+	memo_key(key, c);
+	for (i = load64(key) & sim->memo_mask; sim->memo[i].val != 0;
+	     i = (i + 1) & sim->memo_mask)
+		if (memcmp(sim->memo[i].key, key, 32) == 0)
+			return sim->memo[i].val > 0 ? 0 : SG_ERR_VERIFY;
+	rc = sg_memb_claim_verify(c);
+	sim->verify_runs++;
+	if (rc != 0)
+		sim->verify_failed++;
+	memcpy(sim->memo[i].key, key, 32);
+	sim->memo[i].val = rc == 0 ? 1 : -1;
+	sim->memo_n++;
+	return rc;
+}
+
+/* Without memoisation: every call is a real verification (counted). */
+static int plain_verify(void *ud, const sg_memb_claim *c)
+{
+	sg_sim *sim = ud;
+	int rc = sg_memb_claim_verify(c);
+
+	sim->verify_calls++;
+	sim->verify_runs++;
+	if (rc != 0)
+		sim->verify_failed++;
+	return rc;
 }
 
 /* ---- samples ---------------------------------------------------------- */
@@ -111,14 +217,17 @@ void sg_sim_config_default(sg_sim_config *cfg)
 
 static long node_of(const sg_sim *sim, const sg_peer_id *id)
 {
-	uint32_t i = ((uint32_t)id->bytes[0] << 24) |
-		     ((uint32_t)id->bytes[1] << 16) |
-		     ((uint32_t)id->bytes[2] << 8) | id->bytes[3];
+	size_t i;
 
-	if (i >= sim->cfg.nodes ||
-	    memcmp(sim->nodes[i].self.id.bytes, id->bytes, SG_PEER_ID_LEN))
-		return -1;
-	return (long)i;
+	for (i = load64(id->bytes) & sim->idmap_mask; sim->idmap[i] != 0;
+	     i = (i + 1) & sim->idmap_mask) {
+		uint32_t k = sim->idmap[i] - 1;
+
+		if (memcmp(sim->nodes[k].self.id.bytes, id->bytes,
+			   SG_PEER_ID_LEN) == 0)
+			return (long)k;
+	}
+	return -1;
 }
 
 static void schedule(sg_sim *sim, struct node *n, uint32_t i)
@@ -273,35 +382,52 @@ static void free_node(struct node *n)
 sg_sim *sg_sim_new(const sg_sim_config *cfg)
 {
 	sg_sim *sim;
-	size_t i;
+	size_t i, cap;
 
 	if (cfg == NULL || cfg->size != sizeof(*cfg) || cfg->nodes == 0 ||
-	    cfg->nodes > 0xffffffffu || cfg->lat_max_ms < cfg->lat_min_ms)
+	    cfg->nodes > 0xffffff || cfg->lat_max_ms < cfg->lat_min_ms)
 		return NULL;
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)
 		return NULL;
 	sim->cfg = *cfg;
+	sim->cfg.sw.verify = cfg->verify_every ? plain_verify : memo_verify;
+	sim->cfg.sw.verify_ud = sim;
+	for (cap = 1; cap < 2 * cfg->nodes; cap <<= 1)
+		;
 	sim->nodes = calloc(cfg->nodes, sizeof(*sim->nodes));
-	if (sim->nodes == NULL) {
-		free(sim);
+	sim->ids = calloc(cfg->nodes, sizeof(*sim->ids));
+	sim->idmap = calloc(cap, sizeof(*sim->idmap));
+	if (sim->nodes == NULL || sim->ids == NULL || sim->idmap == NULL) {
+		sg_sim_del(sim);
 		return NULL;
 	}
+	sim->idmap_mask = cap - 1;
 	sg_simrng_seed(sim->rng, cfg->seed);
 	for (i = 0; i < cfg->nodes; i++) {
 		struct node *n = &sim->nodes[i];
+		uint8_t seed[SG_IDENTITY_SEED_LEN];
 		uint64_t s[4];
+		size_t j;
 
-		/* PeerId: the index (for routing) and random bytes. */
-		sg_simrng_seed(s, cfg->seed ^ ((uint64_t)i * 0x2545f4914f6cdd1dULL));
-		sg_simenv_random(s, n->self.id.bytes, SG_PEER_ID_LEN);
-		n->self.id.bytes[0] = (uint8_t)(i >> 24);
-		n->self.id.bytes[1] = (uint8_t)(i >> 16);
-		n->self.id.bytes[2] = (uint8_t)(i >> 8);
-		n->self.id.bytes[3] = (uint8_t)i;
+		/* A real identity from a seed drawn from the run's seed. */
+		sg_simrng_seed(s, cfg->seed ^
+				      ((uint64_t)i * 0x2545f4914f6cdd1dULL));
+		sg_simenv_random(s, seed, sizeof(seed));
+		if (sg_identity_from_seed(&sim->ids[i], seed) != 0) {
+			sg_sim_del(sim);
+			return NULL;
+		}
+		n->self.id = sim->ids[i].id;
+		for (j = load64(n->self.id.bytes) & sim->idmap_mask;
+		     sim->idmap[j] != 0; j = (j + 1) & sim->idmap_mask)
+			;
+		sim->idmap[j] = (uint32_t)i + 1;
 		n->self.addr_len = 6; /* a 10.x.y.z:port stand-in */
 		n->self.addr[0] = 10;
-		memcpy(n->self.addr + 1, n->self.id.bytes + 1, 3);
+		n->self.addr[1] = (uint8_t)(i >> 16);
+		n->self.addr[2] = (uint8_t)(i >> 8);
+		n->self.addr[3] = (uint8_t)i;
 		n->self.addr[4] = 0x23;
 		n->self.addr[5] = 0x28;
 		sg_simenv_init(&n->env, n->rng, env_now, sim);
@@ -315,9 +441,14 @@ void sg_sim_del(sg_sim *sim)
 
 	if (sim == NULL)
 		return;
-	for (i = 0; i < sim->cfg.nodes; i++)
+	for (i = 0; sim->nodes != NULL && i < sim->cfg.nodes; i++)
 		free_node(&sim->nodes[i]);
 	sg_simq_fini(&sim->q);
+	if (sim->ids != NULL)
+		sg_wipe(sim->ids, sim->cfg.nodes * sizeof(*sim->ids));
+	free(sim->ids);
+	free(sim->idmap);
+	free(sim->memo);
 	free(sim->nodes);
 	free(sim->dead_all.v);
 	free(sim);
@@ -337,11 +468,11 @@ int sg_sim_start(sg_sim *sim, size_t i, long contact)
 	n = &sim->nodes[i];
 	/* A restart is a fresh process: new state, new randomness. */
 	sg_simrng_seed(n->rng, sim->cfg.seed * 0x9e3779b97f4a7c15ULL + i +
-			    ((uint64_t)n->epoch << 40));
+				   ((uint64_t)n->epoch << 40));
 	n->epoch++;
 	n->hv = sg_hyparview_new(&n->env, &sim->cfg.hv, &n->self, sim->now);
 	n->sw = sim->cfg.swim
-		    ? sg_swim_new(&n->env, &sim->cfg.sw, &n->self.id, sim->now)
+		    ? sg_swim_new(&n->env, &sim->cfg.sw, &sim->ids[i], sim->now)
 		    : NULL;
 	if (n->hv == NULL || (sim->cfg.swim && n->sw == NULL)) {
 		free_node(n);
@@ -387,6 +518,54 @@ void sg_sim_crash(sg_sim *sim, size_t i)
 	n->epoch++;
 }
 
+long sg_sim_node_of(const sg_sim *sim, const sg_peer_id *id)
+{
+	return node_of(sim, id);
+}
+
+const sg_identity *sg_sim_identity(const sg_sim *sim, size_t i)
+{
+	return i < sim->cfg.nodes ? &sim->ids[i] : NULL;
+}
+
+sg_swim *sg_sim_swim(sg_sim *sim, size_t i)
+{
+	return i < sim->cfg.nodes && sim->nodes[i].alive ? sim->nodes[i].sw
+							 : NULL;
+}
+
+sg_hyparview *sg_sim_hyparview(sg_sim *sim, size_t i)
+{
+	return i < sim->cfg.nodes && sim->nodes[i].alive ? sim->nodes[i].hv
+							 : NULL;
+}
+
+/* Hands one frame to node dst's cores as coming from src. */
+static int deliver(sg_sim *sim, uint32_t src, uint32_t dst, const uint8_t *data,
+		   size_t len)
+{
+	struct node *n = &sim->nodes[dst];
+	const sg_peer_id *from = &sim->nodes[src].self.id;
+	int type = sg_memb_peek_type(data, len);
+
+	if (type >= SG_MEMB_PING && n->sw != NULL)
+		return sg_swim_recv(n->sw, from, data, len, sim->now);
+	return sg_hyparview_recv(n->hv, from, data, len, sim->now);
+}
+
+int sg_sim_inject(sg_sim *sim, size_t from, size_t to, const uint8_t *frame,
+		  size_t len)
+{
+	int rc;
+
+	if (from >= sim->cfg.nodes || to >= sim->cfg.nodes ||
+	    !sim->nodes[to].alive)
+		return SG_ERR_INVAL;
+	rc = deliver(sim, (uint32_t)from, (uint32_t)to, frame, len);
+	drain(sim, (uint32_t)to);
+	return rc;
+}
+
 int sg_sim_alive(const sg_sim *sim, size_t i)
 {
 	return i < sim->cfg.nodes && sim->nodes[i].alive;
@@ -426,15 +605,7 @@ void sg_sim_run_until(sg_sim *sim, uint64_t t_ms)
 			if (n->sw != NULL)
 				sg_swim_tick(n->sw, sim->now);
 		} else {
-			const sg_peer_id *from = &sim->nodes[e.src].self.id;
-			int type = sg_memb_peek_type(e.data, e.len);
-
-			if (type >= SG_MEMB_PING && n->sw != NULL)
-				sg_swim_recv(n->sw, from, e.data, e.len,
-					     sim->now);
-			else
-				sg_hyparview_recv(n->hv, from, e.data, e.len,
-						  sim->now);
+			deliver(sim, e.src, e.dst, e.data, e.len);
 			free(e.data);
 		}
 		drain(sim, e.dst);
@@ -532,6 +703,11 @@ void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m)
 			m->tx_dropped += ss.tx_dropped;
 			m->sender_mismatch += ss.rx_sender_mismatch;
 			m->malformed += ss.rx_malformed;
+			m->claims_forged += ss.claims_forged;
+			m->signs += ss.signs;
+			m->lhm_mean += ss.lhm;
+			if (ss.lhm > m->lhm_max)
+				m->lhm_max = ss.lhm;
 		}
 		edges += 2 * st.active;
 	}
@@ -581,6 +757,7 @@ void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m)
 	m->group_components = components(sim, adj_off, adj, comp, queue, 1, &k);
 	if (m->alive > 0) {
 		m->active_mean = asum / (double)m->alive;
+		m->lhm_mean /= (double)m->alive;
 		m->passive_mean = psum / (double)m->alive;
 	} else {
 		m->active_min = m->passive_min = 0;
@@ -601,6 +778,8 @@ void sg_sim_metrics_get(sg_sim *sim, sg_sim_metrics *m)
 	m->deaths = sim->deaths;
 	m->false_positives = sim->false_positives;
 	m->stale_deaths = sim->stale_deaths;
+	m->verify_calls = sim->verify_calls;
+	m->verify_runs = sim->verify_runs;
 	free(comp);
 	free(queue);
 	free(adj_off);
@@ -646,7 +825,8 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		"group_components=%zu cross_group=%zu "
 		"active=%zu/%.2f/%zu passive=%zu/%.2f/%zu asymmetric=%zu "
 		"msgs/node/s=%.2f bytes/node/s=%.0f suspicions=%llu "
-		"(false %llu) deaths=%llu false_positives=%llu stale=%llu\n",
+		"(false %llu) deaths=%llu false_positives=%llu stale=%llu "
+		"lhm=%.2f/%u signs=%llu forged=%llu verify=%llu/%llu\n",
 		(double)m->now_ms / 1000.0, m->alive, m->components, m->largest,
 		m->group_components, m->cross_group, m->active_min,
 		m->active_mean, m->active_max, m->passive_min, m->passive_mean,
@@ -655,7 +835,11 @@ void sg_sim_metrics_print(const sg_sim_metrics *m, FILE *f, int json)
 		(unsigned long long)m->false_suspicions,
 		(unsigned long long)m->deaths,
 		(unsigned long long)m->false_positives,
-		(unsigned long long)m->stale_deaths);
+		(unsigned long long)m->stale_deaths, m->lhm_mean, m->lhm_max,
+		(unsigned long long)m->signs,
+		(unsigned long long)m->claims_forged,
+		(unsigned long long)m->verify_runs,
+		(unsigned long long)m->verify_calls);
 }
 
 void sg_sim_detect_get(sg_sim *sim, sg_sim_detect *d)

@@ -26,6 +26,9 @@ typedef struct sg_sim_config {
 	uint32_t lat_min_ms, lat_max_ms; /* 10, 50 */
 	double loss;			 /* per frame, 0 */
 	int swim;			 /* run SWIM next to HyParView: 1 */
+	/* Verify every claim at every node instead of once per unique
+	 * claim (the shared memo): 0 */
+	int verify_every;
 	sg_hyparview_config hv;
 	sg_swim_config sw;
 } sg_sim_config;
@@ -43,6 +46,18 @@ void sg_sim_add_contacts(sg_sim *sim, size_t i, size_t k);
 /* The node stops: its state is gone, frames to it are lost. */
 void sg_sim_crash(sg_sim *sim, size_t i);
 int sg_sim_alive(const sg_sim *sim, size_t i);
+/* The node whose PeerId is id, or -1. */
+long sg_sim_node_of(const sg_sim *sim, const sg_peer_id *id);
+/* Node i's identity (its PeerId is ids->id), its cores (NULL when it is
+ * down). */
+const sg_identity *sg_sim_identity(const sg_sim *sim, size_t i);
+sg_swim *sg_sim_swim(sg_sim *sim, size_t i);
+sg_hyparview *sg_sim_hyparview(sg_sim *sim, size_t i);
+/* Hands frame to node `to` now, as if it came from node `from` over their
+ * authenticated connection (a misbehaving peer), then lets the node act.
+ * The core's return code, or SG_ERR_INVAL when `to` is down. */
+int sg_sim_inject(sg_sim *sim, size_t from, size_t to, const uint8_t *frame,
+		  size_t len);
 /* Node i's partition group; frames between groups are dropped. */
 void sg_sim_set_group(sg_sim *sim, size_t i, uint8_t group);
 void sg_sim_set_loss(sg_sim *sim, double loss);
@@ -65,6 +80,12 @@ typedef struct sg_sim_metrics {
 	 * counted as false positives). */
 	uint64_t stale_deaths;
 	uint64_t tx_dropped, sender_mismatch, malformed;
+	/* SWIM claims (alive nodes): refused as forged, signatures made;
+	 * claim checks asked for and really run (the memo answers the rest) */
+	uint64_t claims_forged, signs, verify_calls, verify_runs;
+	/* Lifeguard local health multiplier of the alive nodes */
+	double lhm_mean;
+	unsigned lhm_max;
 } sg_sim_metrics;
 
 /* Views and connectivity of the alive nodes' active-view graph (edges

@@ -4,6 +4,8 @@
  * of include/sg/membership.h. Each message is one array whose first two
  * elements are the type and the sender's PeerId; the decoder validates the
  * whole item first and then checks every field's type, length and range.
+ * Also the subject-signed claims (alive, left) of DESIGN section 7: their
+ * signed bytes, signing and verification.
  */
 #include "sg/membership.h"
 
@@ -31,6 +33,8 @@ static size_t field_count(uint8_t type)
 		return 5;
 	case SG_MEMB_INDACK:
 		return 6;
+	case SG_MEMB_CLAIM:
+		return 7;
 	default:
 		return 0;
 	}
@@ -71,8 +75,14 @@ long sg_memb_encode(uint8_t *out, size_t cap, const sg_memb_msg *m)
 		if (m->peers[i].addr_len > SG_MEMB_ADDR_MAX)
 			return SG_ERR_INVAL;
 	for (i = 0; i < m->n_gossip; i++)
-		if (m->gossip[i].kind > SG_MEMB_LEFT)
+		if (m->gossip[i].kind != SG_MEMB_SUSPECT &&
+		    m->gossip[i].kind != SG_MEMB_DEAD)
 			return SG_ERR_INVAL;
+	if (m->type == SG_MEMB_CLAIM &&
+	    ((m->claim.kind != SG_MEMB_ALIVE &&
+	      m->claim.kind != SG_MEMB_LEFT) ||
+	     m->claim.pk == NULL || m->claim.sig == NULL))
+		return SG_ERR_INVAL;
 	sg_cbor_enc_init(&e, out, cap);
 	sg_cbor_put_array(&e, n);
 	sg_cbor_put_uint(&e, m->type);
@@ -119,6 +129,13 @@ long sg_memb_encode(uint8_t *out, size_t cap, const sg_memb_msg *m)
 		sg_cbor_put_bytes(&e, m->target.bytes, SG_PEER_ID_LEN);
 		sg_cbor_put_bool(&e, m->flag);
 		put_gossip(&e, m);
+		break;
+	case SG_MEMB_CLAIM:
+		sg_cbor_put_uint(&e, m->claim.kind);
+		sg_cbor_put_bytes(&e, m->claim.subject.bytes, SG_PEER_ID_LEN);
+		sg_cbor_put_uint(&e, m->claim.incarnation);
+		sg_cbor_put_bytes(&e, m->claim.pk, SG_MLDSA65_PK_LEN);
+		sg_cbor_put_bytes(&e, m->claim.sig, SG_MLDSA65_SIG_LEN);
 		break;
 	default:
 		return SG_ERR_INVAL;
@@ -220,10 +237,13 @@ static int get_gossip(sg_cbor_dec *d, sg_memb_msg *m)
 			return rc;
 		if (k != 3)
 			return SG_ERR_MALFORMED;
-		if ((rc = get_small(d, &g->kind, SG_MEMB_LEFT)) != 0 ||
+		/* Alive and left travel only as signed claims. */
+		if ((rc = get_small(d, &g->kind, SG_MEMB_DEAD)) != 0 ||
 		    (rc = get_id(d, &g->subject)) != 0 ||
 		    (rc = sg_cbor_get_uint(d, &g->incarnation)) != 0)
 			return rc;
+		if (g->kind != SG_MEMB_SUSPECT && g->kind != SG_MEMB_DEAD)
+			return SG_ERR_RANGE;
 	}
 	m->n_gossip = n;
 	return 0;
@@ -273,6 +293,19 @@ static int decode_body(sg_cbor_dec *d, sg_memb_msg *m)
 		    (rc = get_flag(d, &m->flag)) != 0)
 			return rc;
 		return get_gossip(d, m);
+	case SG_MEMB_CLAIM:
+		if ((rc = get_small(d, &m->claim.kind, SG_MEMB_LEFT)) != 0 ||
+		    (rc = get_id(d, &m->claim.subject)) != 0 ||
+		    (rc = sg_cbor_get_uint(d, &m->claim.incarnation)) != 0 ||
+		    (rc = sg_cbor_get_bytes_len(d, &m->claim.pk,
+						SG_MLDSA65_PK_LEN)) != 0 ||
+		    (rc = sg_cbor_get_bytes_len(d, &m->claim.sig,
+						SG_MLDSA65_SIG_LEN)) != 0)
+			return rc;
+		if (m->claim.kind != SG_MEMB_ALIVE &&
+		    m->claim.kind != SG_MEMB_LEFT)
+			return SG_ERR_RANGE;
+		return 0;
 	default:
 		return SG_ERR_UNSUPPORTED;
 	}
@@ -300,6 +333,7 @@ int sg_memb_decode(sg_memb_msg *m, const uint8_t *buf, size_t len)
 	m->ttl = 0;
 	m->seq = 0;
 	m->peer.addr_len = 0;
+	memset(&m->claim, 0, sizeof(m->claim));
 	if ((rc = sg_cbor_get_array(&d, &n)) != 0)
 		return rc;
 	if (n < 2)
@@ -334,4 +368,66 @@ int sg_memb_peek_type(const uint8_t *buf, size_t len)
 	if (t > 255 || field_count((uint8_t)t) == 0)
 		return SG_ERR_UNSUPPORTED;
 	return (int)t;
+}
+
+/* ---- claims (DESIGN section 7) -------------------------------------- */
+
+long sg_memb_claim_tbs(uint8_t out[SG_MEMB_CLAIM_TBS_MAX],
+		       const sg_memb_claim *c)
+{
+	sg_cbor_enc e;
+
+	if (c == NULL || (c->kind != SG_MEMB_ALIVE && c->kind != SG_MEMB_LEFT))
+		return SG_ERR_INVAL;
+	sg_cbor_enc_init(&e, out, SG_MEMB_CLAIM_TBS_MAX);
+	sg_cbor_put_array(&e, 3);
+	sg_cbor_put_uint(&e, c->kind);
+	sg_cbor_put_bytes(&e, c->subject.bytes, SG_PEER_ID_LEN);
+	sg_cbor_put_uint(&e, c->incarnation);
+	return sg_cbor_enc_finish(&e);
+}
+
+int sg_memb_claim_sign(sg_memb_claim *c, uint8_t sig[SG_MLDSA65_SIG_LEN],
+		       const sg_identity *ident,
+		       const uint8_t rnd[SG_MLDSA65_RND_LEN])
+{
+	uint8_t tbs[SG_MEMB_CLAIM_TBS_MAX];
+	long n;
+	int rc;
+
+	if (c == NULL || sig == NULL || ident == NULL)
+		return SG_ERR_INVAL;
+	c->subject = ident->id;
+	n = sg_memb_claim_tbs(tbs, c);
+	if (n < 0)
+		return (int)n;
+	rc = sg_mldsa65_sign(sig, tbs, (size_t)n,
+			     (const uint8_t *)SG_SIGCTX_MEMB_CLAIM,
+			     sizeof(SG_SIGCTX_MEMB_CLAIM) - 1, ident->sk, rnd);
+	if (rc != 0)
+		return rc;
+	c->pk = ident->pk;
+	c->sig = sig;
+	return 0;
+}
+
+int sg_memb_claim_verify(const sg_memb_claim *c)
+{
+	uint8_t tbs[SG_MEMB_CLAIM_TBS_MAX];
+	sg_peer_id id;
+	long n;
+
+	if (c == NULL || c->pk == NULL || c->sig == NULL)
+		return SG_ERR_INVAL;
+	n = sg_memb_claim_tbs(tbs, c);
+	if (n < 0)
+		return (int)n;
+	sg_peer_id_from_pk(&id, c->pk);
+	if (!sg_peer_id_equal(&id, &c->subject))
+		return SG_ERR_KEY;
+	if (sg_mldsa65_verify(c->sig, SG_MLDSA65_SIG_LEN, tbs, (size_t)n,
+			      (const uint8_t *)SG_SIGCTX_MEMB_CLAIM,
+			      sizeof(SG_SIGCTX_MEMB_CLAIM) - 1, c->pk) != 0)
+		return SG_ERR_VERIFY;
+	return 0;
 }

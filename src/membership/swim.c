@@ -12,9 +12,16 @@
  * silent; the suspicion timeout starts at its maximum and shrinks towards
  * the minimum with each independent confirmation (log scale); the buddy
  * system puts the suspicion first in every message to the suspect. Per
- * DESIGN section 7, third-party claims only start suspicion: a member is
+ * DESIGN section 7, third-party reports only start suspicion: a member is
  * declared dead by this node's own failed probes or by dead_reporters
- * distinct members' reports, and "left" only from the subject itself.
+ * distinct members' reports. A suspect is re-probed out of turn in short
+ * rounds through many members at once (SWIM 4.1's indirect probe, widened),
+ * so that own evidence is both fast and strong; a round counts only when
+ * an intermediary's nack shows our own path works (Lifeguard 4.2). Alive
+ * and left are claims signed by their subject (include/sg/membership.h):
+ * the subject signs its refutation (SWIM 4.2) and its departure, receivers
+ * verify before acting, and incarnations rise only through verified alive
+ * claims, so no third party can refute a suspicion or remove a member.
  */
 #include "sg/swim.h"
 
@@ -27,11 +34,15 @@
 
 struct member {
 	sg_peer_id id;
-	uint64_t inc;
+	uint64_t inc; /* the highest verified incarnation */
 	uint64_t suspect_start, suspect_deadline, last_probe;
-	uint64_t rp_seq, rp_deadline; /* re-probe of a suspect in flight */
-	uint8_t suspect, own_failed, n_conf;
-	uint8_t conf[MAX_CONF][8]; /* reporters (PeerId prefixes) */
+	uint64_t rp_seq, rp_deadline; /* re-probe round of a suspect */
+	uint64_t claim_tx;	      /* when we last sent it our claim */
+	/* own failures: proven (a relay's nack showed we hear, or there was
+	 * no relay) and unproven (no nack came back) */
+	uint8_t suspect, own_failed, own_silent, n_conf;
+	uint8_t rp_paths, rp_nacks; /* intermediaries asked, nacks back */
+	uint8_t conf[MAX_CONF][8];  /* reporters (PeerId prefixes) */
 };
 
 struct upd {
@@ -54,9 +65,19 @@ struct probe {
 struct sg_swim {
 	const sg_env *env;
 	sg_swim_config cfg;
+	const sg_identity *ident;
 	sg_peer_id self;
 	uint64_t inc, seq, next_probe;
-	uint64_t now, refute_until; /* last time seen; refutation window */
+	uint64_t now; /* the latest time seen */
+	/* Our own signed claim (alive at inc, or left), signatures made no
+	 * more often than once per probe interval (next_sign), a refutation
+	 * that waits for that, and the verification budget's window. */
+	sg_memb_claim claim;
+	uint8_t claim_sig[SG_MLDSA65_SIG_LEN];
+	int have_claim, refute_pending, leaving;
+	uint64_t next_sign;
+	uint64_t verify_window;
+	unsigned verify_used;
 	unsigned lhm;
 	struct member *mem;
 	size_t n_mem, rr;
@@ -83,12 +104,15 @@ void sg_swim_config_default(sg_swim_config *cfg)
 	cfg->probe_interval_ms = 1000;
 	cfg->ack_timeout_ms = 300;
 	cfg->indirect_k = 3;
+	cfg->reprobe_ms = 500;
+	cfg->reprobe_k = 8;
 	cfg->lambda = 3;
 	cfg->max_lhm = 4;
 	cfg->suspicion_min_ms = 3000;
 	cfg->suspicion_max_ms = 6000;
 	cfg->dead_reporters = 3;
-	cfg->own_failures = 2;
+	cfg->own_failures = 3;
+	cfg->verify_per_s = 64;
 	cfg->members_max = 32;
 	cfg->gossip_max = 64;
 	cfg->relays_max = 16;
@@ -184,15 +208,6 @@ static void piggyback(sg_swim *sw, sg_memb_msg *m, const sg_peer_id *to)
 	size_t i, k;
 
 	m->n_gossip = 0;
-	/* After a refutation every message carries our alive update for a
-	 * suspicion timeout, so it reaches whoever suspects us even when the
-	 * counted retransmissions are spent. */
-	if (sw->now < sw->refute_until) {
-		m->gossip[0].kind = SG_MEMB_ALIVE;
-		m->gossip[0].subject = sw->self;
-		m->gossip[0].incarnation = sw->inc;
-		m->n_gossip = 1;
-	}
 	if (mb != NULL && mb->suspect) {
 		m->gossip[m->n_gossip].kind = SG_MEMB_SUSPECT;
 		m->gossip[m->n_gossip].subject = mb->id;
@@ -299,26 +314,29 @@ static void declare_dead(sg_swim *sw, struct member *mb)
 	uint64_t inc = mb->inc;
 
 	sw->st.deaths++;
+	if (sw->probe.active && id_eq(&sw->probe.target, &id))
+		sw->probe.active = 0;
 	remove_at(sw, mb);
 	enqueue(sw, SG_MEMB_DEAD, &id, inc);
 	emit(sw, SG_SWIM_DEAD, &id, inc);
 }
 
-/* Starts (or confirms) a suspicion. reporter NULL: our own probe failed. */
-static void suspect(sg_swim *sw, struct member *mb, uint64_t inc,
-		    const sg_peer_id *reporter, uint64_t now)
+/* Starts (or confirms) a suspicion of the member's current incarnation.
+ * reporter NULL: our own probe failed. */
+static void suspect(sg_swim *sw, struct member *mb, const sg_peer_id *reporter,
+		    uint64_t now)
 {
 	if (!mb->suspect) {
 		mb->suspect = 1;
-		mb->inc = inc;
 		mb->n_conf = 0;
 		mb->own_failed = 0;
+		mb->own_silent = 0;
 		mb->suspect_start = now;
 		mb->rp_seq = 0;
 		mb->rp_deadline = now; /* re-probe at once */
 		sw->st.suspicions++;
-		enqueue(sw, SG_MEMB_SUSPECT, &mb->id, inc);
-		emit(sw, SG_SWIM_SUSPECT, &mb->id, inc);
+		enqueue(sw, SG_MEMB_SUSPECT, &mb->id, mb->inc);
+		emit(sw, SG_SWIM_SUSPECT, &mb->id, mb->inc);
 	}
 	if (reporter == NULL) {
 		if (mb->own_failed < 255)
@@ -330,111 +348,208 @@ static void suspect(sg_swim *sw, struct member *mb, uint64_t inc,
 	mb->suspect_deadline = mb->suspect_start + suspicion_timeout(sw, mb);
 }
 
-static void clear_suspect(sg_swim *sw, struct member *mb, uint64_t inc)
+static void clear_suspect(sg_swim *sw, struct member *mb)
 {
-	mb->inc = inc;
 	if (mb->suspect) {
 		mb->suspect = 0;
 		mb->own_failed = 0;
+		mb->own_silent = 0;
 		mb->n_conf = 0;
-		emit(sw, SG_SWIM_ALIVE, &mb->id, inc);
+		mb->rp_seq = 0;
+		emit(sw, SG_SWIM_ALIVE, &mb->id, mb->inc);
 	}
 }
 
+/* Sends our current claim (alive or left) to one peer. A CLAIM carries no
+ * piggybacked updates. */
+static void send_claim(sg_swim *sw, const sg_peer_id *to)
+{
+	sg_memb_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SG_MEMB_CLAIM;
+	m.sender = sw->self;
+	m.claim = sw->claim;
+	if (sg_mq_push(&sw->tx, sw->env, to, &m) != 0)
+		sw->st.tx_dropped++;
+	else
+		sw->st.claims_tx++;
+}
+
+/* Signs a new claim about ourselves; 0 or an SG_ERR_*. */
+static int sign_claim(sg_swim *sw, uint8_t kind)
+{
+	uint8_t rnd[SG_MLDSA65_RND_LEN];
+	int rc;
+
+	if (sg_random(sw->env, rnd, sizeof(rnd)) != 0)
+		return SG_ERR_CRYPTO;
+	memset(&sw->claim, 0, sizeof(sw->claim));
+	sw->claim.kind = kind;
+	sw->claim.incarnation = sw->inc;
+	rc = sg_memb_claim_sign(&sw->claim, sw->claim_sig, sw->ident, rnd);
+	sg_wipe(rnd, sizeof(rnd));
+	sw->have_claim = rc == 0;
+	if (rc == 0)
+		sw->st.signs++;
+	sw->next_sign = sw->now + sw->cfg.probe_interval_ms;
+	return rc;
+}
+
 /* SWIM 4.2: a node that hears it is suspected (or declared dead) raises
- * its incarnation and tells every member directly; Lifeguard counts the
- * refutation against its local health. */
-static void refute(sg_swim *sw, uint64_t inc)
+ * its incarnation and tells every member, here with an alive claim that
+ * it signs (DESIGN section 7); Lifeguard counts the refutation against
+ * its local health. One signature per probe interval at most: a member
+ * repeating suspicions cannot make us sign at its rate. */
+static void do_refute(sg_swim *sw)
 {
 	size_t i;
 
-	/* A suspicion of an older incarnation is stale, but whoever sent it
-	 * missed our alive update: carry it again. */
-	sw->refute_until = sw->now + 2 * sw->cfg.suspicion_max_ms;
-	if (inc < sw->inc)
-		return;
-	sw->inc = inc + 1;
+	sw->refute_pending = 0;
+	sw->inc++;
 	sw->st.refutes++;
 	if (sw->lhm < sw->cfg.max_lhm)
 		sw->lhm++;
-	enqueue(sw, SG_MEMB_ALIVE, &sw->self, sw->inc);
-	for (i = 0; i < sw->n_mem; i++)
-		send_ping(sw, &sw->mem[i].id, SG_MEMB_PING, 0);
+	if (sign_claim(sw, SG_MEMB_ALIVE) != 0)
+		return;
+	for (i = 0; i < sw->n_mem; i++) {
+		sw->mem[i].claim_tx = sw->now;
+		send_claim(sw, &sw->mem[i].id);
+	}
 }
 
+static void refute(sg_swim *sw, uint64_t inc, const sg_peer_id *from)
+{
+	struct member *mb;
+
+	if (sw->leaving)
+		return;
+	if (inc < sw->inc) {
+		/* A suspicion of an older incarnation: the sender missed our
+		 * claim. A member gets it again, once per probe interval. */
+		mb = find_member(sw, from);
+		if (mb != NULL && sw->have_claim &&
+		    sw->now >= mb->claim_tx + sw->cfg.probe_interval_ms) {
+			mb->claim_tx = sw->now;
+			send_claim(sw, from);
+		}
+		return;
+	}
+	/* A report of an incarnation above ours is a lie or a replay from
+	 * an earlier life: one step above our own refutes it as well, as
+	 * receivers never raise an incarnation without a signature. */
+	if (sw->now < sw->next_sign)
+		sw->refute_pending = 1;
+	else
+		do_refute(sw);
+}
+
+/* A piggybacked suspicion or death report (SWIM 4.2) from `from`. */
 static void apply(sg_swim *sw, const sg_memb_gossip *g, const sg_peer_id *from,
 		  uint64_t now)
 {
 	struct member *mb;
 
 	if (id_eq(&g->subject, &sw->self)) {
-		if (g->kind == SG_MEMB_SUSPECT || g->kind == SG_MEMB_DEAD)
-			refute(sw, g->incarnation);
+		refute(sw, g->incarnation, from);
 		return;
 	}
 	mb = find_member(sw, &g->subject);
 	if (mb == NULL)
 		return; /* not ours to judge (see DESIGN section 7) */
-	switch (g->kind) {
-	case SG_MEMB_ALIVE:
-		if (g->incarnation > mb->inc ||
-		    (g->incarnation == mb->inc && !mb->suspect)) {
-			if (g->incarnation > mb->inc)
-				enqueue(sw, SG_MEMB_ALIVE, &mb->id,
-					g->incarnation);
-			clear_suspect(sw, mb, g->incarnation);
-		}
-		break;
-	case SG_MEMB_LEFT:
-		if (id_eq(from, &g->subject)) {
-			sg_peer_id id = mb->id;
+	/* A report about an incarnation the subject has since refuted is
+	 * stale. One about a higher incarnation than we verified concerns
+	 * the member as we know it: incarnations rise only by signature. */
+	if (g->incarnation < mb->inc)
+		return;
+	suspect(sw, mb, from, now);
+	if (g->kind == SG_MEMB_DEAD && mb->n_conf >= sw->cfg.dead_reporters)
+		declare_dead(sw, mb);
+}
 
-			remove_at(sw, mb);
-			emit(sw, SG_SWIM_LEFT, &id, g->incarnation);
-			break;
-		}
-		/* A third party's "left" is only a suspicion. */
-		/* fall through */
-	case SG_MEMB_SUSPECT:
-	case SG_MEMB_DEAD:
-		if (g->incarnation < mb->inc)
-			break;
-		if (mb->suspect && g->incarnation > mb->inc)
-			clear_suspect(sw, mb, g->incarnation);
-		suspect(sw, mb, g->incarnation, from, now);
-		if (mb->n_conf >= sw->cfg.dead_reporters &&
-		    g->kind != SG_MEMB_SUSPECT)
-			declare_dead(sw, mb);
-		break;
-	default:
-		break;
+/* The verification budget: verify_per_s checks per second of time. */
+static int verify_budget(sg_swim *sw, uint64_t now)
+{
+	if (now >= sw->verify_window + 1000) {
+		sw->verify_window = now;
+		sw->verify_used = 0;
 	}
+	if (sw->verify_used >= sw->cfg.verify_per_s)
+		return 0;
+	sw->verify_used++;
+	return 1;
+}
+
+/* A subject-signed alive or left (DESIGN section 7). Checked only when it
+ * would change something: about a member, and (alive) above the
+ * incarnation already verified, so a repeated claim costs nothing. */
+static int on_claim(sg_swim *sw, const sg_memb_claim *c, uint64_t now)
+{
+	struct member *mb;
+	int rc;
+
+	sw->st.claims_rx++;
+	mb =
+	    id_eq(&c->subject, &sw->self) ? NULL : find_member(sw, &c->subject);
+	if (mb == NULL ||
+	    (c->kind == SG_MEMB_ALIVE && c->incarnation <= mb->inc) ||
+	    (c->kind == SG_MEMB_LEFT && c->incarnation < mb->inc)) {
+		sw->st.claims_ignored++;
+		return 0;
+	}
+	if (!verify_budget(sw, now)) {
+		sw->st.claims_dropped++;
+		return SG_ERR_AGAIN;
+	}
+	rc = sw->cfg.verify != NULL ? sw->cfg.verify(sw->cfg.verify_ud, c)
+				    : sg_memb_claim_verify(c);
+	if (rc != 0) {
+		sw->st.claims_forged++;
+		return rc == SG_ERR_KEY ? SG_ERR_KEY : SG_ERR_VERIFY;
+	}
+	sw->st.claims_ok++;
+	if (c->kind == SG_MEMB_LEFT) {
+		sg_peer_id id = mb->id;
+
+		if (sw->probe.active && id_eq(&sw->probe.target, &id))
+			sw->probe.active = 0;
+		remove_at(sw, mb);
+		emit(sw, SG_SWIM_LEFT, &id, c->incarnation);
+		return 0;
+	}
+	mb->inc = c->incarnation;
+	clear_suspect(sw, mb);
+	return 0;
 }
 
 sg_swim *sg_swim_new(const sg_env *env, const sg_swim_config *cfg,
-		     const sg_peer_id *self, uint64_t now_ms)
+		     const sg_identity *ident, uint64_t now_ms)
 {
 	sg_swim *sw;
 
-	if (env == NULL || cfg == NULL || self == NULL ||
+	if (env == NULL || cfg == NULL || ident == NULL ||
 	    cfg->size != sizeof(*cfg) || cfg->probe_interval_ms == 0 ||
 	    cfg->ack_timeout_ms >= cfg->probe_interval_ms ||
 	    cfg->indirect_k == 0 || cfg->indirect_k > MAX_CONF ||
+	    cfg->reprobe_ms < cfg->ack_timeout_ms || cfg->reprobe_k > 255 ||
 	    cfg->dead_reporters == 0 || cfg->dead_reporters > MAX_CONF ||
-	    cfg->own_failures == 0 || cfg->lambda == 0 ||
-	    cfg->suspicion_min_ms == 0 ||
+	    cfg->own_failures == 0 || cfg->own_failures > 255 ||
+	    cfg->lambda == 0 || cfg->suspicion_min_ms == 0 ||
 	    cfg->suspicion_min_ms > cfg->suspicion_max_ms ||
 	    cfg->members_max == 0 || cfg->gossip_max == 0 ||
 	    cfg->relays_max == 0 || cfg->max_tx == 0 || cfg->max_events == 0 ||
-	    cfg->max_lhm > 64)
+	    cfg->max_lhm > 64 || cfg->verify_per_s == 0)
 		return NULL;
 	sw = sg_calloc(env, 1, sizeof(*sw));
 	if (sw == NULL)
 		return NULL;
 	sw->env = env;
 	sw->cfg = *cfg;
-	sw->self = *self;
+	sw->ident = ident;
+	sw->self = ident->id;
 	sw->seq = 1;
+	sw->now = now_ms;
+	sw->verify_window = now_ms;
 	sw->mem = sg_calloc(env, cfg->members_max, sizeof(*sw->mem));
 	sw->upd = sg_calloc(env, cfg->gossip_max, sizeof(*sw->upd));
 	sw->relays = sg_calloc(env, cfg->relays_max, sizeof(*sw->relays));
@@ -504,12 +619,15 @@ void sg_swim_leave(sg_swim *sw, uint64_t now_ms)
 {
 	size_t i;
 
-	(void)now_ms;
-	if (sw == NULL)
+	if (sw == NULL || sw->leaving)
 		return;
-	enqueue(sw, SG_MEMB_LEFT, &sw->self, sw->inc);
+	if (now_ms > sw->now)
+		sw->now = now_ms;
+	sw->leaving = 1;
+	if (sign_claim(sw, SG_MEMB_LEFT) != 0)
+		return;
 	for (i = 0; i < sw->n_mem; i++)
-		send_ping(sw, &sw->mem[i].id, SG_MEMB_PING, 0);
+		send_claim(sw, &sw->mem[i].id);
 }
 
 static struct relay *find_relay(sg_swim *sw, uint64_t my_seq,
@@ -560,8 +678,7 @@ static void on_ack(sg_swim *sw, const sg_memb_msg *m)
 	if (mb != NULL && mb->suspect && mb->rp_seq != 0 &&
 	    m->seq == mb->rp_seq) {
 		/* Our own re-probe answered: first-hand evidence. */
-		mb->rp_seq = 0;
-		clear_suspect(sw, mb, mb->inc);
+		clear_suspect(sw, mb);
 		return;
 	}
 	r = find_relay(sw, m->seq, &m->sender);
@@ -574,16 +691,18 @@ static void on_ack(sg_swim *sw, const sg_memb_msg *m)
 		sw->st.rx_unexpected++;
 }
 
-static void on_indack(sg_swim *sw, const sg_memb_msg *m)
+static void finish_probe(sg_swim *sw, uint64_t now);
+
+static void on_indack(sg_swim *sw, const sg_memb_msg *m, uint64_t now)
 {
 	struct member *mb = find_member(sw, &m->target);
 
 	if (mb != NULL && mb->suspect && mb->rp_seq != 0 &&
 	    m->seq == mb->rp_seq) {
-		if (m->flag) { /* a re-probe answered through a relay */
-			mb->rp_seq = 0;
-			clear_suspect(sw, mb, mb->inc);
-		}
+		if (m->flag) /* a re-probe answered through a relay */
+			clear_suspect(sw, mb);
+		else if (mb->rp_nacks < 255)
+			mb->rp_nacks++;
 		return;
 	}
 	if (!sw->probe.active || m->seq != sw->probe.seq ||
@@ -591,10 +710,17 @@ static void on_indack(sg_swim *sw, const sg_memb_msg *m)
 		sw->st.rx_unexpected++;
 		return;
 	}
-	if (m->flag)
+	if (m->flag) {
 		sw->probe.acked = 1;
-	else
-		sw->probe.nacks_got++;
+		return;
+	}
+	sw->probe.nacks_got++;
+	/* Every intermediary reached us and none reached the target: the
+	 * probe has failed, and waiting for the end of the period would
+	 * only delay the suspicion. */
+	if (!sw->probe.acked && sw->probe.nacks_expected > 0 &&
+	    sw->probe.nacks_got >= sw->probe.nacks_expected)
+		finish_probe(sw, now);
 }
 
 int sg_swim_recv(sg_swim *sw, const sg_peer_id *from, const uint8_t *frame,
@@ -626,9 +752,11 @@ int sg_swim_recv(sg_swim *sw, const sg_peer_id *from, const uint8_t *frame,
 		sw->st.rx_unexpected++;
 		return SG_ERR_INVAL;
 	}
+	if (m.type == SG_MEMB_CLAIM)
+		return on_claim(sw, &m.claim, now_ms);
 	/* Everything is parsed; now act. The message itself is direct
 	 * evidence that its sender is alive, but SWIM clears a suspicion only
-	 * by a higher incarnation (its refutation rides in the gossip). */
+	 * by a higher incarnation (a signed claim) or by our own probe. */
 	for (i = 0; i < m.n_gossip; i++)
 		apply(sw, &m.gossip[i], from, now_ms);
 	switch (m.type) {
@@ -644,7 +772,7 @@ int sg_swim_recv(sg_swim *sw, const sg_peer_id *from, const uint8_t *frame,
 		on_pingreq(sw, &m, now_ms);
 		break;
 	case SG_MEMB_INDACK:
-		on_indack(sw, &m);
+		on_indack(sw, &m, now_ms);
 		break;
 	default:
 		break;
@@ -673,7 +801,10 @@ static struct member *next_target(sg_swim *sw)
 	return &sw->mem[sw->rr++];
 }
 
-static size_t send_pingreqs(sg_swim *sw, const sg_peer_id *target, uint64_t seq)
+/* PING-REQs about target to up to k members that are not suspect
+ * themselves, starting at a random one; the number sent. */
+static size_t send_pingreqs(sg_swim *sw, const sg_peer_id *target, uint64_t seq,
+			    size_t k)
 {
 	size_t i, n = 0, start;
 	sg_memb_msg m;
@@ -681,7 +812,7 @@ static size_t send_pingreqs(sg_swim *sw, const sg_peer_id *target, uint64_t seq)
 	if (sw->n_mem < 2)
 		return 0;
 	start = sg_mrand(sw->env, sw->n_mem);
-	for (i = 0; i < sw->n_mem && n < sw->cfg.indirect_k; i++) {
+	for (i = 0; i < sw->n_mem && n < k; i++) {
 		struct member *mb = &sw->mem[(start + i) % sw->n_mem];
 
 		if (id_eq(&mb->id, target) || mb->suspect)
@@ -710,15 +841,20 @@ static void finish_probe(sg_swim *sw, uint64_t now)
 		 * PING-REQ): first-hand evidence outweighs a suspicion that
 		 * came from a lost frame or from third parties. */
 		if (mb != NULL && mb->suspect)
-			clear_suspect(sw, mb, mb->inc);
+			clear_suspect(sw, mb);
 		return;
 	}
 	sw->st.probes_failed++;
 	/* A member we already suspect failing again says nothing new about
-	 * our own health (a crashed member would otherwise slow us down). */
+	 * our own health (a crashed member would otherwise slow us down). It
+	 * is one more failure of our own under the rule of the re-probe
+	 * rounds: only if an intermediary's nack shows we can hear. */
 	if (mb != NULL && mb->suspect) {
-		suspect(sw, mb, mb->inc, NULL, now);
-		return; /* no news about our own health */
+		if (!p->indirect || p->nacks_expected == 0 || p->nacks_got > 0)
+			suspect(sw, mb, NULL, now);
+		else if (mb->own_silent < 255)
+			mb->own_silent++;
+		return;
 	}
 	if (sw->lhm < sw->cfg.max_lhm)
 		sw->lhm++;
@@ -728,7 +864,44 @@ static void finish_probe(sg_swim *sw, uint64_t now)
 			sw->lhm++;
 	}
 	if (mb != NULL)
-		suspect(sw, mb, mb->inc, NULL, now);
+		suspect(sw, mb, NULL, now);
+}
+
+/* One re-probe round of a suspect ends (or the first one starts): an
+ * unanswered round is one more proven failure of our own if an
+ * intermediary's nack shows that we can hear, or if there was nobody to
+ * ask; else an unproven one, which only counts at the end of Lifeguard's
+ * suspicion timeout (a node whose relays all died, or that cannot hear,
+ * decides as slowly as before, never faster). Returns 1 when the member
+ * was declared dead (and removed). */
+static int reprobe(sg_swim *sw, struct member *mb, uint64_t now)
+{
+	size_t n;
+
+	if (mb->rp_seq != 0) {
+		if (mb->rp_paths == 0 || mb->rp_nacks > 0) {
+			if (mb->own_failed < 255)
+				mb->own_failed++;
+		} else if (mb->own_silent < 255) {
+			mb->own_silent++;
+		}
+	}
+	if (mb->own_failed >= sw->cfg.own_failures) {
+		declare_dead(sw, mb);
+		return 1;
+	}
+	mb->rp_seq = sw->seq++;
+	/* Not stretched by the local health: a round counts only with a
+	 * nack, which is itself the proof that we hear in time. */
+	mb->rp_deadline = now + sw->cfg.reprobe_ms;
+	mb->rp_nacks = 0;
+	/* Directly, carrying the suspicion (the buddy system), and through
+	 * up to reprobe_k others at once, so one bad link cannot convict a
+	 * live member. */
+	send_ping(sw, &mb->id, SG_MEMB_PING, mb->rp_seq);
+	n = send_pingreqs(sw, &mb->id, mb->rp_seq, sw->cfg.reprobe_k);
+	mb->rp_paths = (uint8_t)n;
+	return 0;
 }
 
 void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
@@ -739,6 +912,8 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 		return;
 	if (now_ms > sw->now)
 		sw->now = now_ms;
+	if (sw->refute_pending && now_ms >= sw->next_sign)
+		do_refute(sw);
 	i = 0;
 	while (i < sw->n_relays) {
 		if (now_ms >= sw->relays[i].deadline) {
@@ -751,8 +926,8 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 	if (sw->probe.active && !sw->probe.acked && !sw->probe.indirect &&
 	    now_ms >= sw->probe.ack_deadline) {
 		sw->probe.indirect = 1;
-		sw->probe.nacks_expected =
-		    send_pingreqs(sw, &sw->probe.target, sw->probe.seq);
+		sw->probe.nacks_expected = send_pingreqs(
+		    sw, &sw->probe.target, sw->probe.seq, sw->cfg.indirect_k);
 	}
 	if (sw->probe.active && now_ms >= sw->probe.end)
 		finish_probe(sw, now_ms);
@@ -776,35 +951,25 @@ void sg_swim_tick(sg_swim *sw, uint64_t now_ms)
 			send_ping(sw, &mb->id, SG_MEMB_PING, p->seq);
 		}
 	}
-	/* Suspicion timeouts (Lifeguard 4.3); without enough failures of our
-	 * own or distinct reporters the suspicion waits for more evidence.
-	 * Meanwhile a suspect is probed once a period, directly (carrying the
-	 * suspicion: the buddy system) and through k PING-REQs, outside the
-	 * round-robin order; every unanswered round is one more failure of
-	 * our own. */
+	/* Suspects: re-probe rounds out of the round-robin order (own
+	 * evidence, see reprobe()), and Lifeguard's suspicion timeout (4.3):
+	 * at its end dead_reporters distinct reporters convict, and so do
+	 * own_failures failures of our own, proven or not; with less the
+	 * suspicion waits for more evidence. */
 	i = 0;
 	while (i < sw->n_mem) {
 		struct member *mb = &sw->mem[i];
 
-		if (mb->suspect && now_ms >= mb->rp_deadline) {
-			if (mb->rp_seq != 0 && mb->own_failed < 255)
-				mb->own_failed++;
-			mb->rp_seq = sw->seq++;
-			mb->rp_deadline = now_ms + sw->cfg.probe_interval_ms;
-			send_ping(sw, &mb->id, SG_MEMB_PING, mb->rp_seq);
-			/* ...and through k others at once, so one bad link
-			 * cannot convict a live member. */
-			send_pingreqs(sw, &mb->id, mb->rp_seq);
-		}
-
+		if (mb->suspect && now_ms >= mb->rp_deadline &&
+		    reprobe(sw, mb, now_ms))
+			continue;
 		if (mb->suspect && now_ms >= mb->suspect_deadline) {
-			if (mb->own_failed >= sw->cfg.own_failures ||
-			    mb->n_conf >= sw->cfg.dead_reporters) {
+			if (mb->n_conf >= sw->cfg.dead_reporters ||
+			    (unsigned)mb->own_failed + mb->own_silent >=
+				sw->cfg.own_failures) {
 				declare_dead(sw, mb);
 				continue;
 			}
-			/* Not enough evidence yet: look again after our
-			 * next probe of it. */
 			mb->suspect_deadline =
 			    now_ms + scaled(sw, sw->cfg.probe_interval_ms);
 		}
@@ -820,6 +985,8 @@ uint64_t sg_swim_next_deadline(const sg_swim *sw)
 	if (sw == NULL)
 		return UINT64_MAX;
 	d = sw->next_probe;
+	if (sw->refute_pending && sw->next_sign < d)
+		d = sw->next_sign;
 	if (sw->probe.active) {
 		if (!sw->probe.acked && !sw->probe.indirect &&
 		    sw->probe.ack_deadline < d)

@@ -721,7 +721,7 @@ sg_core *sg_core_new(const sg_env *env, const sg_core_config *cfg,
 	if (self_addr_len > 0)
 		memcpy(c->self.addr, self_addr, self_addr_len);
 	c->hv = sg_hyparview_new(&c->env, &cfg->hv, &c->self, now_ms);
-	c->sw = sg_swim_new(&c->env, &cfg->sw, &c->self.id, now_ms);
+	c->sw = sg_swim_new(&c->env, &cfg->sw, ident, now_ms);
 	c->keys = sg_keycache_new(&c->env, cfg->keycache_cap);
 	c->topics = sg_calloc(env, cfg->max_topics, sizeof(struct topic));
 	c->rt = sg_calloc(env, cfg->max_remote_topics, sizeof(struct rtopics));

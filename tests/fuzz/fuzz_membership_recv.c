@@ -3,8 +3,10 @@
  * HyParView core and a fresh SWIM core (each with a few neighbours/members),
  * with timers run between frames, plus the decoder on the whole input. The
  * input is split into frames at 0xF5 0xF5 markers; the first byte of each
- * frame picks which of three peers sends it. Must not crash, leak or grow
- * without bound.
+ * frame picks which of three peers sends it. Peer 0 and the core have real
+ * identities (from fixed seeds) so that the corpus can hold a valid signed
+ * claim (tests/fuzz/corpus/fuzz_membership_recv/claim_*). Must not crash,
+ * leak or grow without bound.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #include "sg/env.h"
 #include "sg/hyparview.h"
+#include "sg/identity.h"
 #include "sg/swim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,6 +48,11 @@ static void drain(sg_hyparview *hv, sg_swim *sw)
 		;
 }
 
+/* The core's identity (seed 0x11...) and peer 0's (seed 0x22...), made
+ * once: key generation per input would dominate the run. */
+static sg_identity ident[2];
+static int have_ident;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sg_env env;
@@ -58,20 +66,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t start = 0, i;
 	int k;
 
+	if (!have_ident) {
+		uint8_t seed[SG_IDENTITY_SEED_LEN];
+
+		for (k = 0; k < 2; k++) {
+			memset(seed, 0x11 * (k + 1), sizeof(seed));
+			if (sg_identity_from_seed(&ident[k], seed) != 0)
+				return 0;
+		}
+		have_ident = 1;
+	}
 	if (sg_env_default(&env) != 0)
 		return 0;
 	env.random = fixed_random;
 	env.random_ud = &rng;
 	memset(&self, 0x11, sizeof(self));
+	self.id = ident[0].id;
 	self.addr_len = 4;
 	for (k = 0; k < 3; k++) {
 		memset(&peers[k], 0x22 + k, sizeof(peers[k]));
 		peers[k].addr_len = 4;
 	}
+	peers[0].id = ident[1].id;
 	sg_hyparview_config_default(&hc);
 	sg_swim_config_default(&sc);
 	hv = sg_hyparview_new(&env, &hc, &self, now);
-	sw = sg_swim_new(&env, &sc, &self.id, now);
+	sw = sg_swim_new(&env, &sc, &ident[0], now);
 	if (hv == NULL || sw == NULL)
 		goto out;
 	sg_hyparview_add_contact(hv, &peers[0]);
