@@ -20,6 +20,7 @@
 #include "env.h"
 #include "identity.h"
 #include "quic.h"
+#include "relay.h"
 
 typedef struct sg_endpoint sg_endpoint;
 
@@ -40,6 +41,22 @@ typedef struct sg_endpoint_config {
 	size_t max_pending_per_addr;
 	size_t retry_threshold;
 	uint32_t retry_token_lifetime_ms;
+	/* Relaying for others (docs/PROTOCOL.md, "Relay"): 1 forwards the
+	 * RELAY frames of authenticated peers to the peers they name, under
+	 * relay_limits; 0 (default) refuses them (relay_refused_role).
+	 * Relayed paths of our own work either way. */
+	int relay;
+	sg_relay_limits relay_limits;
+	/* Optional: sees every packet this endpoint relays, after the checks
+	 * (tracing; tests show it is ciphertext). */
+	void (*relay_tap)(void *ud, const sg_peer_id *from,
+			  const sg_peer_id *to, const uint8_t *pkt, size_t len);
+	void *relay_tap_ud;
+	/* Optional test hook: a datagram to `to` is dropped (never sent, not
+	 * counted as an error) when it returns nonzero. Simulates a path
+	 * that does not work. */
+	int (*tx_filter)(void *ud, const struct sockaddr *to);
+	void *tx_filter_ud;
 } sg_endpoint_config;
 
 SG_API void sg_endpoint_config_default(sg_endpoint_config *cfg);
@@ -91,6 +108,26 @@ SG_API int sg_endpoint_local_addr(const sg_endpoint *ep,
  * messages queued for the peer move with the slot. */
 SG_API int sg_endpoint_dial(sg_endpoint *ep, const struct sockaddr *remote,
 			    const sg_peer_id *expected);
+/* Starts a connection to peer through the relay via (docs/PROTOCOL.md,
+ * "Relay"): its datagrams travel in RELAY frames on our connection to via,
+ * and the handshake authenticates peer end to end. *remote receives the
+ * path's virtual address (100::/64, never on the wire), under which the
+ * connection's events are reported. SG_ERR_NOTFOUND: no open connection
+ * to via. SG_ERR_EXISTS: that path exists already (*remote set). Also
+ * SG_ERR_INVAL (via or peer is us, or via == peer), SG_ERR_FULL,
+ * SG_ERR_NOMEM, SG_ERR_STATE. Messages to peer wait as for
+ * sg_endpoint_dial. */
+SG_API int sg_endpoint_dial_relayed(sg_endpoint *ep, const sg_peer_id *via,
+				    const sg_peer_id *peer,
+				    struct sockaddr_storage *remote);
+/* 1 if remote is the virtual address of a relayed path of ours (via and
+ * peer, if not NULL, receive its relay and far peer), else 0. */
+SG_API int sg_endpoint_relayed_path(const sg_endpoint *ep,
+				    const struct sockaddr *remote,
+				    sg_peer_id *via, sg_peer_id *peer);
+/* 1 if sa lies in the relayed paths' virtual prefix 100::/64. */
+SG_API int sg_endpoint_addr_is_virtual(const struct sockaddr *sa);
+
 /* Sends a message to peer. Connected: queued on its connection (the
  * errors of sg_quic_send: SG_ERR_RANGE, SG_ERR_FULL, SG_ERR_NOMEM, ...).
  * Not yet connected but dialled with expected == peer (or named by a dial
@@ -123,6 +160,19 @@ typedef struct sg_endpoint_stats {
 	 * for another address (dropped). */
 	uint64_t handshakes_started, handshakes_signed;
 	uint64_t retries_sent, hellos_dropped_limit, tokens_invalid;
+	/* Relaying for others: frames forwarded and their packet bytes;
+	 * refused because we are no relay, malformed (also RELAYED frames
+	 * sent to us), over the rate limits, for a peer we have no
+	 * connection to, dropped because its send queue was full. */
+	uint64_t relay_forwarded, relay_bytes, relay_refused_role;
+	uint64_t relay_malformed, relay_refused_rate, relay_no_route;
+	uint64_t relay_dropped;
+	/* Our relayed paths: datagrams sent and received through relays,
+	 * datagrams lost because the relay's connection was gone or full,
+	 * handshakes whose authenticated peer was not the one the relay
+	 * named (closed). */
+	uint64_t relayed_out, relayed_in, relayed_dropped, relay_spoofed;
+	size_t relayed_conns;
 } sg_endpoint_stats;
 SG_API void sg_endpoint_stats_get(const sg_endpoint *ep,
 				  sg_endpoint_stats *st);

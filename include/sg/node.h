@@ -39,7 +39,11 @@ typedef struct sg_node_config {
 	size_t n_contacts;
 	/* SG_ROLE_COORDINATOR (publish a signed advert every
 	 * advert_interval_ms and hand it to every new neighbour),
-	 * SG_ROLE_REFLECTOR (tell each peer the address it comes from). */
+	 * SG_ROLE_REFLECTOR (tell each peer the address it comes from),
+	 * SG_ROLE_RELAY (forward relay frames between peers that cannot
+	 * reach each other: sets ep.relay; docs/PROTOCOL.md, "Relay"),
+	 * SG_ROLE_RENDEZVOUS (see tools/coordinator.c). Any node uses the
+	 * relays it learns from adverts when a direct dial fails. */
 	uint32_t roles;
 	uint64_t advert_interval_ms; /* 300000 */
 	int control;		     /* serve the control socket: 1 */
@@ -157,6 +161,7 @@ typedef struct sg_node_stats {
 	/* direct frames refused (malformed) and responses matching no
 	 * request (late, or never asked) */
 	uint64_t direct_refused, responses_unmatched;
+	uint64_t relay_dials; /* failed direct dials retried through a relay */
 	uint64_t uptime_ms;
 } sg_node_stats;
 SG_API void sg_node_stats_get(const sg_node *n, sg_node_stats *st);

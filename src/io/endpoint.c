@@ -14,6 +14,13 @@
  * them apart, after its routing and checks ran once for the run), else
  * one uv_udp_try_send() each. After every input the single timer is
  * re-armed for the earliest connection deadline.
+ *
+ * Relayed paths (docs/PROTOCOL.md, "Relay"): a connection whose remote is
+ * a virtual address (100::/64) sends its datagrams as RELAY frames on the
+ * connection to its relay and receives them from RELAYED frames arriving
+ * there; QUIC runs over it unchanged. The endpoint takes relay frames out
+ * of the message stream itself (they never reach the callback) and, when
+ * configured as a relay, forwards RELAY frames under token buckets.
  */
 #if defined(__linux__)
 #define _GNU_SOURCE /* sendmmsg */
@@ -23,6 +30,7 @@
 #include "sg/endpoint.h"
 #include "sg/err.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #ifdef SG_HAVE_SENDMMSG
@@ -60,6 +68,9 @@ typedef struct ep_conn {
 	sg_peer_id expected;
 	ep_msg *pend;
 	size_t npend;
+	/* A relayed path: remote is virtual; datagrams go through via. */
+	int relayed;
+	sg_peer_id via, far;
 } ep_conn;
 
 struct sg_endpoint {
@@ -82,6 +93,8 @@ struct sg_endpoint {
 	uint8_t txbuf[TX_BATCH][TX_DGRAM]; /* datagrams on their way out */
 	size_t txlen[TX_BATCH];
 	int gso; /* UDP_SEGMENT works here (cleared on the first refusal) */
+	sg_relay_limiter *rl; /* relaying for others (cfg.relay) */
+	uint64_t next_path;   /* numbers the relayed paths' addresses */
 	sg_endpoint_stats st;
 };
 
@@ -95,6 +108,7 @@ void sg_endpoint_config_default(sg_endpoint_config *cfg)
 	cfg->max_pending_per_addr = 4;
 	cfg->retry_threshold = 16;
 	cfg->retry_token_lifetime_ms = 10000;
+	sg_relay_limits_default(&cfg->relay_limits);
 }
 
 static socklen_t addr_len(const struct sockaddr *sa)
@@ -165,6 +179,57 @@ static ep_conn *find_peer(sg_endpoint *ep, const sg_peer_id *peer)
 	return NULL;
 }
 
+/* An open direct (not relayed) connection to peer: the only kind that
+ * may carry relay frames. */
+static ep_conn *find_direct(sg_endpoint *ep, const sg_peer_id *peer)
+{
+	size_t i;
+	for (i = 0; i < ep->cfg.max_conns; i++)
+		if (ep->conns[i].qc != NULL && ep->conns[i].connected &&
+		    !ep->conns[i].relayed &&
+		    sg_peer_id_equal(&ep->conns[i].peer, peer))
+			return &ep->conns[i];
+	return NULL;
+}
+
+/* The relayed path through via to far, in any state. */
+static ep_conn *find_path(sg_endpoint *ep, const sg_peer_id *via,
+			  const sg_peer_id *far)
+{
+	size_t i;
+	for (i = 0; i < ep->cfg.max_conns; i++)
+		if (ep->conns[i].qc != NULL && ep->conns[i].relayed &&
+		    sg_peer_id_equal(&ep->conns[i].via, via) &&
+		    sg_peer_id_equal(&ep->conns[i].far, far))
+			return &ep->conns[i];
+	return NULL;
+}
+
+int sg_endpoint_addr_is_virtual(const struct sockaddr *sa)
+{
+	static const uint8_t prefix[8] = {0x01, 0, 0, 0, 0, 0, 0, 0};
+	const struct sockaddr_in6 *a = (const void *)sa;
+
+	return sa->sa_family == AF_INET6 &&
+	       memcmp(a->sin6_addr.s6_addr, prefix, sizeof(prefix)) == 0;
+}
+
+/* A fresh virtual address: 100::/64 (RFC 6666, discard only), the low 64
+ * bits numbering the path, port 1. */
+static void make_virtual(sg_endpoint *ep, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *a = (void *)ss;
+	uint64_t k = ++ep->next_path;
+	int i;
+
+	memset(ss, 0, sizeof(*ss));
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(1);
+	a->sin6_addr.s6_addr[0] = 0x01;
+	for (i = 0; i < 8; i++)
+		a->sin6_addr.s6_addr[8 + i] = (uint8_t)(k >> (56 - 8 * i));
+}
+
 static ep_conn *free_slot(sg_endpoint *ep)
 {
 	size_t i;
@@ -231,6 +296,9 @@ static void send_batch(sg_endpoint *ep, ep_conn *ec, size_t n)
 	size_t cnt[TX_BATCH], nmsg = 0, m;
 	uv_os_fd_t fd;
 
+	if (ep->cfg.tx_filter != NULL &&
+	    ep->cfg.tx_filter(ep->cfg.tx_filter_ud, to))
+		return;
 	if (uv_fileno((const uv_handle_t *)&ep->udp, &fd) != 0)
 		goto one_by_one;
 again:
@@ -288,6 +356,10 @@ again:
 		ep->st.send_errors += cnt[m];
 	return;
 one_by_one:
+#else
+	if (ep->cfg.tx_filter != NULL &&
+	    ep->cfg.tx_filter(ep->cfg.tx_filter_ud, to))
+		return;
 #endif
 	for (i = 0; i < n; i++) {
 		uv_buf_t b = uv_buf_init((char *)ep->txbuf[i],
@@ -299,11 +371,47 @@ one_by_one:
 	}
 }
 
+static void write_out(sg_endpoint *ep, ep_conn *ec);
+
+/* A relayed path's datagrams: each in a RELAY frame on the connection to
+ * the relay (which copies it), then that connection sends. A datagram
+ * that finds no room is lost like one a full socket refuses: QUIC
+ * retransmits. */
+static void write_relayed(sg_endpoint *ep, ep_conn *ec)
+{
+	uint8_t frame[SG_RELAY_FRAME_MAX];
+	ep_conn *via = find_direct(ep, &ec->via);
+	uint64_t now = now_ms(ep);
+	int sent = 0;
+	long len, fl;
+
+	while ((len = sg_quic_write(ec->qc, ep->txbuf[0], TX_DGRAM, now)) >
+	       0) {
+		if (via == NULL ||
+		    (fl = sg_relay_frame_encode(frame, sizeof(frame),
+						SG_RELAY_KIND_RELAY, &ec->far,
+						ep->txbuf[0], (size_t)len)) < 0 ||
+		    sg_quic_send(via->qc, frame, (size_t)fl) != 0) {
+			ep->st.relayed_dropped++;
+			continue;
+		}
+		ep->st.relayed_out++;
+		sent = 1;
+	}
+	if (sent)
+		write_out(ep, via);
+}
+
 static void write_out(sg_endpoint *ep, ep_conn *ec)
 {
 	uint64_t now = now_ms(ep);
 	size_t n = 0;
 	long len;
+
+	if (ec->relayed) {
+		write_relayed(ep, ec);
+		return;
+	}
 
 	while ((len = sg_quic_write(ec->qc, ep->txbuf[n], TX_DGRAM, now)) >
 	       0) {
@@ -323,6 +431,23 @@ static void write_out(sg_endpoint *ep, ep_conn *ec)
  * running callback is looking at, so the conn is marked and the outermost
  * call (or the timer, at once) reports them. */
 static void supersede(sg_endpoint *ep, ep_conn *ec);
+static int relay_intercept(sg_endpoint *ep, ep_conn *ec,
+			   const sg_quic_event *ev);
+
+/* The relay's connection is gone: so are the paths through it. */
+static void close_paths_via(sg_endpoint *ep, const sg_peer_id *via)
+{
+	size_t i;
+
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		ep_conn *o = &ep->conns[i];
+		if (o->qc == NULL || !o->relayed ||
+		    !sg_peer_id_equal(&o->via, via))
+			continue;
+		sg_quic_close(o->qc);
+		o->dirty = 1;
+	}
+}
 
 static void service(sg_endpoint *ep, ep_conn *ec)
 {
@@ -342,6 +467,16 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 	ec->dirty = 0;
 	while (sg_quic_poll_event(ec->qc, &ev)) {
 		polled = 1;
+		if (ev.type == SG_QUIC_MESSAGE && relay_intercept(ep, ec, &ev))
+			continue;
+		if (ev.type == SG_QUIC_CONNECTED && ec->relayed &&
+		    !sg_peer_id_equal(&ev.peer, &ec->far)) {
+			/* The relay named another sender than the one the
+			 * handshake authenticated. */
+			ep->st.relay_spoofed++;
+			sg_quic_close(ec->qc);
+			continue;
+		}
 		if (ev.type == SG_QUIC_CONNECTED) {
 			ec->connected = 1;
 			ec->peer = ev.peer;
@@ -349,6 +484,11 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 			flush_pending(ep, ec);
 		} else if (ev.type == SG_QUIC_CLOSED) {
 			drop_pending(ep, ec);
+			if (ec->connected && !ec->relayed) {
+				ec->connected = 0;
+				if (find_direct(ep, &ec->peer) == NULL)
+					close_paths_via(ep, &ec->peer);
+			}
 		}
 		if (ep->cb != NULL) {
 			ep->in_cb++;
@@ -629,6 +769,156 @@ static void flush_scheduled(sg_endpoint *ep)
 	rearm(ep);
 }
 
+/* ---- relaying (docs/PROTOCOL.md, "Relay") ---------------------------- */
+
+/* A RELAY frame from src for peer `to`: the checks of PROTOCOL.md in their
+ * order, then a RELAYED frame on our connection to `to`. */
+static void relay_forward(sg_endpoint *ep, ep_conn *src, const sg_peer_id *to,
+			  const uint8_t *pkt, size_t len)
+{
+	uint8_t frame[SG_RELAY_FRAME_MAX];
+	ep_conn *dst;
+	long fl;
+
+	if (!ep->cfg.relay || ep->rl == NULL) {
+		ep->st.relay_refused_role++;
+		return;
+	}
+	if (sg_peer_id_equal(to, &src->peer) ||
+	    sg_peer_id_equal(to, &ep->ident->id)) {
+		ep->st.relay_malformed++;
+		return;
+	}
+	if (!sg_relay_limiter_admit(ep->rl, &src->peer, len, now_ms(ep))) {
+		ep->st.relay_refused_rate++;
+		return;
+	}
+	if ((dst = find_direct(ep, to)) == NULL) {
+		ep->st.relay_no_route++;
+		return;
+	}
+	fl = sg_relay_frame_encode(frame, sizeof(frame), SG_RELAY_KIND_RELAYED,
+				   &src->peer, pkt, len);
+	if (fl < 0 || sg_quic_send(dst->qc, frame, (size_t)fl) != 0) {
+		ep->st.relay_dropped++;
+		return;
+	}
+	ep->st.relay_forwarded++;
+	ep->st.relay_bytes += len;
+	if (ep->cfg.relay_tap != NULL)
+		ep->cfg.relay_tap(ep->cfg.relay_tap_ud, &src->peer, to, pkt,
+				  len);
+	schedule_flush(ep, dst);
+}
+
+/* A relayed Initial from far through via: a new server connection on a
+ * new path, under the handshake limits (per relay instead of per IP; no
+ * Retry: the relay's connection already vouches for where it came from,
+ * and we never issue tokens on relayed paths). */
+static ep_conn *admit_relayed(sg_endpoint *ep, const ep_conn *via,
+			      const sg_peer_id *far, const uint8_t *pkt,
+			      size_t len)
+{
+	sg_quic_initial ini;
+	struct sockaddr_storage va;
+	size_t pending = 0, from_via = 0, i;
+	ep_conn *ec;
+
+	if (sg_quic_initial_decode(&ini, pkt, len) != 0) {
+		ep->st.dropped_in++; /* not a connection's first packet */
+		return NULL;
+	}
+	if (ini.token_len != 0) {
+		ep->st.tokens_invalid++;
+		return NULL;
+	}
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		const ep_conn *c = &ep->conns[i];
+		if (c->qc == NULL || c->is_client || c->connected)
+			continue;
+		pending++;
+		if (c->relayed && sg_peer_id_equal(&c->via, &via->peer))
+			from_via++;
+	}
+	if (pending >= ep->cfg.max_pending_handshakes ||
+	    from_via >= ep->cfg.max_pending_per_addr ||
+	    (ec = free_slot(ep)) == NULL) {
+		ep->st.hellos_dropped_limit++;
+		return NULL;
+	}
+	make_virtual(ep, &va);
+	ec->qc = server_conn(ep, pkt, len, (const struct sockaddr *)&va, NULL,
+			     0);
+	if (ec->qc == NULL)
+		return NULL;
+	ec->remote = va;
+	ec->remote_len = (socklen_t)sizeof(struct sockaddr_in6);
+	ec->relayed = 1;
+	ec->via = via->peer;
+	ec->far = *far;
+	return ec;
+}
+
+/* A RELAYED frame: a datagram from far through the relay `via`. */
+static void relay_arrive(sg_endpoint *ep, ep_conn *via, const sg_peer_id *far,
+			 const uint8_t *pkt, size_t len)
+{
+	ep_conn *pc;
+
+	if (sg_peer_id_equal(far, &ep->ident->id) ||
+	    sg_peer_id_equal(far, &via->peer)) {
+		ep->st.relay_malformed++;
+		return;
+	}
+	pc = find_path(ep, &via->peer, far);
+	if (pc != NULL && sg_quic_is_closed(pc->qc)) {
+		/* Its CLOSED is still to be reported (the timer, now); a new
+		 * connection on this path may start once it is gone. */
+		ep->st.dropped_in++;
+		pc->dirty = 1;
+		return;
+	}
+	ep->st.relayed_in++;
+	if (pc != NULL) {
+		if (pc->is_client && !pc->connected &&
+		    crossed_dial(ep, pc, pkt, len,
+				 (const struct sockaddr *)&pc->remote))
+			return;
+		sg_quic_read(pc->qc, pkt, len, now_ms(ep));
+	} else if ((pc = admit_relayed(ep, via, far, pkt, len)) == NULL) {
+		return;
+	}
+	schedule_flush(ep, pc);
+}
+
+/* Takes relay frames out of a connection's messages: 1 if ev was one
+ * (handled here, not reported), 0 for any other message. Work it causes on
+ * other connections only writes and marks them (in_cb), so no callback
+ * runs from here. */
+static int relay_intercept(sg_endpoint *ep, ep_conn *ec,
+			   const sg_quic_event *ev)
+{
+	const uint8_t *pkt;
+	sg_peer_id peer;
+	size_t len;
+	uint8_t kind;
+	int rc;
+
+	rc = sg_relay_frame_decode(&kind, &peer, &pkt, &len, ev->data,
+				   ev->len);
+	if (rc == SG_ERR_NOTFOUND)
+		return 0;
+	ep->in_cb++;
+	if (rc != 0 || ec->relayed)
+		ep->st.relay_malformed++; /* no relaying through a relay */
+	else if (kind == SG_RELAY_KIND_RELAY)
+		relay_forward(ep, ec, &peer, pkt, len);
+	else
+		relay_arrive(ep, ec, &peer, pkt, len);
+	ep->in_cb--;
+	return 1;
+}
+
 static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 		    const struct sockaddr *addr, unsigned flags)
 {
@@ -651,6 +941,10 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 	if (nread <= 0)
 		return;
 	ep->st.datagrams_in++;
+	if (sg_endpoint_addr_is_virtual(addr)) {
+		ep->st.dropped_in++; /* spoofed: that prefix is ours */
+		return;
+	}
 	ec = find_addr(ep, addr);
 	if (ec != NULL && sg_quic_is_closed(ec->qc)) {
 		/* It closed earlier in this batch (the peer's CONNECTION_CLOSE,
@@ -718,6 +1012,11 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 #ifdef SG_HAVE_SENDMMSG
 	ep->gso = 1;
 #endif
+	if (cfg->relay) {
+		ep->rl = sg_relay_limiter_new(env, &cfg->relay_limits, err);
+		if (ep->rl == NULL)
+			goto fail;
+	}
 	*err = SG_ERR_CRYPTO;
 	if (sg_random(env, ep->token_key, sizeof(ep->token_key)) != 0)
 		goto fail;
@@ -750,6 +1049,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (--ep->handles_open == 0) {
 		sg_env env = ep->env;
 		sg_wipe(ep->token_key, sizeof(ep->token_key));
+		sg_relay_limiter_del(ep->rl);
 		sg_free(&env, ep->conns);
 		sg_free(&env, ep);
 	}
@@ -791,6 +1091,8 @@ int sg_endpoint_dial(sg_endpoint *ep, const struct sockaddr *remote,
 
 	if (ep->closing)
 		return SG_ERR_STATE;
+	if (sg_endpoint_addr_is_virtual(remote))
+		return SG_ERR_INVAL; /* relayed paths: sg_endpoint_dial_relayed */
 	if ((ec = find_addr(ep, remote)) != NULL) {
 		/* Already on its way (our dial, or the peer's): the caller
 		 * waits for CONNECTED, and may queue messages to expected. */
@@ -818,6 +1120,77 @@ int sg_endpoint_dial(sg_endpoint *ep, const struct sockaddr *remote,
 	}
 	service(ep, ec);
 	rearm(ep);
+	return 0;
+}
+
+int sg_endpoint_dial_relayed(sg_endpoint *ep, const sg_peer_id *via,
+			     const sg_peer_id *peer,
+			     struct sockaddr_storage *remote)
+{
+	ep_conn *ec;
+	int err;
+
+	if (ep->closing)
+		return SG_ERR_STATE;
+	if (sg_peer_id_equal(via, peer) ||
+	    sg_peer_id_equal(via, &ep->ident->id) ||
+	    sg_peer_id_equal(peer, &ep->ident->id))
+		return SG_ERR_INVAL;
+	if ((ec = find_path(ep, via, peer)) != NULL) {
+		*remote = ec->remote;
+		if (!ec->connected && !ec->has_expected) {
+			ec->expected = *peer;
+			ec->has_expected = 1;
+		}
+		return SG_ERR_EXISTS;
+	}
+	if (find_direct(ep, via) == NULL)
+		return SG_ERR_NOTFOUND;
+	if ((ec = free_slot(ep)) == NULL)
+		return SG_ERR_FULL;
+	make_virtual(ep, &ec->remote);
+	ec->qc = sg_quic_client_new(&ep->env, &ep->cfg.quic, ep->ident, peer,
+				    (const struct sockaddr *)&ep->local,
+				    ep->local_len,
+				    (const struct sockaddr *)&ec->remote,
+				    (socklen_t)sizeof(struct sockaddr_in6),
+				    now_ms(ep), &err);
+	if (ec->qc == NULL) {
+		memset(ec, 0, sizeof(*ec));
+		return err != 0 ? err : SG_ERR_NOMEM;
+	}
+	ec->remote_len = (socklen_t)sizeof(struct sockaddr_in6);
+	ec->is_client = 1;
+	ec->relayed = 1;
+	ec->via = *via;
+	ec->far = *peer;
+	ec->expected = *peer;
+	ec->has_expected = 1;
+	*remote = ec->remote;
+	service(ep, ec);
+	rearm(ep);
+	return 0;
+}
+
+int sg_endpoint_relayed_path(const sg_endpoint *ep,
+			     const struct sockaddr *remote, sg_peer_id *via,
+			     sg_peer_id *peer)
+{
+	size_t i;
+
+	if (!sg_endpoint_addr_is_virtual(remote))
+		return 0;
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		const ep_conn *c = &ep->conns[i];
+		if (c->qc != NULL && c->relayed &&
+		    same_addr(remote, &c->remote)) {
+			if (via != NULL)
+				*via = c->via;
+			if (peer != NULL)
+				*peer = c->far;
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -908,6 +1281,10 @@ void sg_endpoint_stats_get(const sg_endpoint *ep, sg_endpoint_stats *st)
 
 	*st = ep->st;
 	st->conns = 0;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	st->relayed_conns = 0;
+	for (i = 0; i < ep->cfg.max_conns; i++) {
 		st->conns += ep->conns[i].qc != NULL;
+		st->relayed_conns +=
+			ep->conns[i].qc != NULL && ep->conns[i].relayed;
+	}
 }

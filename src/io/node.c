@@ -39,6 +39,7 @@
 #define GOODBYE_GRACE_MS 1000
 #define CTL_MAX_PENDING (16u << 20) /* bytes queued to one control client */
 #define BOOT_CACHED 24 /* cached peers tried as contacts at start */
+#define RELAYS_MAX 8 /* relays remembered (from their adverts) */
 #define DISC_ADVERT 1
 #define DISC_OBSERVED 2
 /* Member cards for group invites (docs/PROTOCOL.md, "Groups in the
@@ -71,6 +72,7 @@ struct dial {
 	sg_peer_id id;
 	struct sockaddr_storage addr;
 	uint64_t started;
+	int relayed; /* a relayed path (addr virtual): the last resort */
 	struct wframe *head, *tail;
 	size_t frames, bytes;
 };
@@ -164,6 +166,8 @@ struct sg_node {
 	void *leave_ud;
 	void (*exit_cb)(void *);
 	void *exit_ud;
+	sg_peer_id relays[RELAYS_MAX]; /* relays known from adverts */
+	size_t n_relays;
 	sg_node_stats st;
 };
 
@@ -426,12 +430,71 @@ static void log_peer(sg_node *n, sg_log_level lvl, const char *what,
 	       sa != NULL ? " addr=" : "", addr);
 }
 
+/* ---- relays (docs/PROTOCOL.md, "Relay") ------------------------------- */
+
+/* A verified advert with the relay role: remembered (newest first; the
+ * oldest goes when the list is full). */
+static void relay_remember(sg_node *n, const sg_peer_id *id)
+{
+	size_t i;
+
+	if (sg_peer_id_equal(id, &n->ident->id))
+		return;
+	for (i = 0; i < n->n_relays; i++)
+		if (sg_peer_id_equal(&n->relays[i], id))
+			return;
+	if (n->n_relays == RELAYS_MAX)
+		n->n_relays--;
+	memmove(&n->relays[1], &n->relays[0],
+		n->n_relays * sizeof(n->relays[0]));
+	n->relays[0] = *id;
+	n->n_relays++;
+	log_peer(n, SG_LOG_INFO, "relay known:", id, NULL);
+}
+
+/* A direct dial to a known PeerId failed: the same peer through a relay
+ * we are connected to, keeping the frames held for it. 1 if a relayed
+ * dial is under way. */
+static int relay_dial(sg_node *n, struct dial *d, const char *why)
+{
+	struct sockaddr_storage va;
+	char addr[80], rh[SG_PEER_ID_SHORT_HEX_LEN];
+	size_t i;
+	int rc;
+
+	if (!d->has_id || d->relayed || n->leaving)
+		return 0;
+	for (i = 0; i < n->n_relays; i++) {
+		const sg_peer_id *via = &n->relays[i];
+		if (sg_peer_id_equal(via, &d->id) ||
+		    !sg_endpoint_is_connected(n->ep, via))
+			continue;
+		rc = sg_endpoint_dial_relayed(n->ep, via, &d->id, &va);
+		if (rc != 0 && rc != SG_ERR_EXISTS)
+			continue;
+		sg_node_format_addr((const struct sockaddr *)&d->addr, addr,
+				    sizeof(addr));
+		sg_peer_id_short(rh, via);
+		sg_log(&n->env, SG_LOG_INFO, MOD,
+		       "dial %s failed: %s; through relay %s", addr, why, rh);
+		n->st.dial_failures++;
+		n->st.relay_dials++;
+		d->addr = va;
+		d->relayed = 1;
+		d->started = now_ms(n);
+		return 1;
+	}
+	return 0;
+}
+
 /* The dial failed or timed out: its frames are dropped and the core
  * learns that the peer is unreachable. */
 static void dial_failed(sg_node *n, struct dial *d, const char *why)
 {
 	char addr[80];
 
+	if (relay_dial(n, d, why))
+		return;
 	n->st.dial_failures++;
 	n->st.frames_waiting_dropped += d->frames;
 	sg_node_format_addr((const struct sockaddr *)&d->addr, addr,
@@ -2385,6 +2448,8 @@ static void on_discovery(sg_node *n, const sg_core_event *ev)
 						      SG_PEER_COORDINATOR);
 			}
 		}
+		if (adv.roles & SG_ROLE_RELAY)
+			relay_remember(n, &adv.id);
 	} else if (ev->kind == SG_FOAF_KIND_QUERY ||
 		   ev->kind == SG_FOAF_KIND_ANSWER) {
 		uint8_t body[1 + SG_CORE_DISCOVERY_MAX];
@@ -2577,8 +2642,20 @@ static void on_connected(sg_node *n, const struct sockaddr *remote,
 		c->addr = sa;
 		c->id = *peer;
 	}
-	log_peer(n, SG_LOG_DEBUG, "connected", peer, &sa);
-	if ((n->cfg.roles & SG_ROLE_REFLECTOR) != 0) {
+	if (sg_endpoint_addr_is_virtual(remote)) {
+		sg_peer_id via;
+		char rh[SG_PEER_ID_SHORT_HEX_LEN] = "?";
+		if (sg_endpoint_relayed_path(n->ep, remote, &via, NULL))
+			sg_peer_id_short(rh, &via);
+		log_peer(n, SG_LOG_INFO, "connected through relay", peer,
+			 NULL);
+		sg_log(&n->env, SG_LOG_DEBUG, MOD, "relay of that path: %s",
+		       rh);
+	} else {
+		log_peer(n, SG_LOG_DEBUG, "connected", peer, &sa);
+	}
+	if ((n->cfg.roles & SG_ROLE_REFLECTOR) != 0 &&
+	    !sg_endpoint_addr_is_virtual(remote)) {
 		uint8_t m[SG_MEMB_ADDR_MAX];
 		size_t ml = 0;
 		if (sa_to_memb(remote, m, &ml) == 0)
@@ -3047,7 +3124,9 @@ sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
 	}
 	if (sg_peercache_get_u64(n->pc, "advert_seq", &seq) == 0)
 		n->advert_seq = seq;
-	n->ep = sg_endpoint_new(loop, env, &cfg->ep, ident,
+	if (cfg->roles & SG_ROLE_RELAY)
+		n->cfg.ep.relay = 1;
+	n->ep = sg_endpoint_new(loop, env, &n->cfg.ep, ident,
 				(const struct sockaddr *)&bind_sa, on_endpoint,
 				n, &rc);
 	if (n->ep == NULL) {
