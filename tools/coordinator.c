@@ -1,7 +1,9 @@
 /*
  * saorsa-gossip-coordinator: a bootstrap node. It is a full node (same
- * core, same transport) that also hands out its signed advert and tells
- * peers the address it sees them at.
+ * core, same transport) that also hands out its signed advert, tells
+ * peers the address it sees them at, and relays QUIC packets between
+ * peers that cannot reach each other (docs/PROTOCOL.md, "Relay"). Its
+ * advert lists its roles, which is how peers learn that it relays.
  */
 #include "cli.h"
 
@@ -31,7 +33,16 @@ static const char usage[] =
 	"re-sign it every\n"
 	"                           interval), reflector (tell each peer "
 	"the address it is\n"
-	"                           seen at). Default: coordinator,reflector\n"
+	"                           seen at), relay (forward packets between "
+	"peers that\n"
+	"                           cannot reach each other; they stay "
+	"end-to-end encrypted;\n"
+	"                           rate-limited per peer), rendezvous "
+	"(announced in the\n"
+	"                           advert only: every node serves "
+	"rendezvous shards, which\n"
+	"                           are pub/sub topics). Default: "
+	"coordinator,reflector,relay\n"
 	"  --publish-interval SECS  advert interval (default 300)\n"
 	"  --identity-path PATH     keystore file of this node's identity, "
 	"created on first\n"
@@ -63,9 +74,13 @@ static int parse_roles(cli *c, const char *s, uint32_t *roles)
 			*roles |= SG_ROLE_COORDINATOR;
 		else if (strcmp(tok, "reflector") == 0)
 			*roles |= SG_ROLE_REFLECTOR;
+		else if (strcmp(tok, "relay") == 0)
+			*roles |= SG_ROLE_RELAY;
+		else if (strcmp(tok, "rendezvous") == 0)
+			*roles |= SG_ROLE_RENDEZVOUS;
 		else {
 			cli_err(c, "unknown role '%s' (known: coordinator, "
-				   "reflector)",
+				   "reflector, relay, rendezvous)",
 				tok);
 			return CLI_USAGE;
 		}
@@ -97,7 +112,8 @@ int main(int argc, char **argv)
 	const char *bind = "0.0.0.0:7000", *idpath = NULL, *ddir = NULL;
 	const char *logfmt = "text";
 	char base[4096], idbuf[4200], dbuf[4200], hex[SG_PEER_ID_HEX_LEN];
-	uint32_t roles = SG_ROLE_COORDINATOR | SG_ROLE_REFLECTOR;
+	uint32_t roles =
+		SG_ROLE_COORDINATOR | SG_ROLE_REFLECTOR | SG_ROLE_RELAY;
 	unsigned long interval = 300;
 	int ch, rc, created;
 	struct sockaddr_storage sa;
@@ -179,6 +195,12 @@ int main(int argc, char **argv)
 		ddir = dbuf;
 	}
 	cli_log_setup(&c, strcmp(logfmt, "json") == 0);
+	if ((roles & (SG_ROLE_RELAY | SG_ROLE_RENDEZVOUS)) != 0 &&
+	    (roles & SG_ROLE_COORDINATOR) == 0)
+		sg_log(&c.env, SG_LOG_WARN, "coordinator",
+		       "relay and rendezvous are announced in the coordinator "
+		       "advert: without the coordinator role no peer learns "
+		       "of them");
 	id = malloc(sizeof(*id));
 	if (id == NULL)
 		return CLI_FAIL;
