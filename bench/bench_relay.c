@@ -112,8 +112,8 @@ static void rtt(const char *name, int from, int to, int count)
 	}
 	X->echo = 0;
 	qsort(lat, (size_t)count, sizeof(double), cmp_double);
-	printf("%-36s %10.1f us median %10.1f us p90  (%d round trips)\n",
-	       name, lat[count / 2] / 1e3, lat[count * 9 / 10] / 1e3, count);
+	printf("%-36s %10.1f us median %10.1f us p90  (%d round trips)\n", name,
+	       lat[count / 2] / 1e3, lat[count * 9 / 10] / 1e3, count);
 	free(lat);
 }
 
@@ -130,7 +130,7 @@ static double bulk(const char *name, int from, int to, size_t total)
 		while (sent < total &&
 		       sent - (X->rx_bytes[to] - base) < 16 * len &&
 		       sg_endpoint_send(X->ep[from], &X->ids[to].id, m, len) ==
-			       0)
+			   0)
 			sent += len;
 		uv_run(&X->loop, UV_RUN_ONCE);
 		if (sg_bench_now_ns() - t0 > 60e9) {
@@ -177,9 +177,9 @@ SG_BENCH_SUITE(bench_relay, "relay",
 		memset(&a, 0, sizeof(a));
 		a.sin_family = AF_INET;
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		X->ep[i] = sg_endpoint_new(&X->loop, &X->env, &cfg, &X->ids[i],
-					   (struct sockaddr *)&a, on_ev, NULL,
-					   &err);
+		X->ep[i] =
+		    sg_endpoint_new(&X->loop, &X->env, &cfg, &X->ids[i],
+				    (struct sockaddr *)&a, on_ev, NULL, &err);
 		if (X->ep[i] == NULL) {
 			fprintf(stderr, "relay: endpoint: %s\n",
 				sg_strerror(err));
@@ -212,8 +212,7 @@ SG_BENCH_SUITE(bench_relay, "relay",
 		printf("%-36s %10.2f\n", "relay: relayed / direct bulk", r / d);
 	sg_endpoint_stats_get(X->ep[ER], &st);
 	printf("%-36s %10llu packets, %llu refused, %llu dropped\n",
-	       "relay: relay forwarded",
-	       (unsigned long long)st.relay_forwarded,
+	       "relay: relay forwarded", (unsigned long long)st.relay_forwarded,
 	       (unsigned long long)st.relay_refused_rate,
 	       (unsigned long long)st.relay_dropped);
 	sg_endpoint_stats_get(X->ep[EA2], &st);

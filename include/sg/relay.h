@@ -42,11 +42,11 @@ SG_API int sg_relay_frame_decode(uint8_t *kind, sg_peer_id *peer,
 /* Token buckets of a relay: per source (bytes and frames) and global
  * (bytes), refilled continuously. */
 typedef struct sg_relay_limits {
-	size_t size;		 /* sizeof(sg_relay_limits) */
-	uint32_t bytes_per_s;	 /* per source, default 1 MiB */
-	uint32_t burst_bytes;	 /* per source, default 256 KiB */
-	uint32_t frames_per_s;	 /* per source, default 1000 */
-	uint32_t burst_frames;	 /* per source, default 256 */
+	size_t size;		     /* sizeof(sg_relay_limits) */
+	uint32_t bytes_per_s;	     /* per source, default 1 MiB */
+	uint32_t burst_bytes;	     /* per source, default 256 KiB */
+	uint32_t frames_per_s;	     /* per source, default 1000 */
+	uint32_t burst_frames;	     /* per source, default 256 */
 	uint32_t global_bytes_per_s; /* default 16 MiB */
 	uint32_t global_burst_bytes; /* default 1 MiB */
 	size_t max_sources;	     /* sources tracked, default 256 */
@@ -58,9 +58,8 @@ typedef struct sg_relay_limiter sg_relay_limiter;
 
 /* NULL with *err: SG_ERR_INVAL (size, zero rates or bursts, no sources),
  * SG_ERR_NOMEM. */
-SG_API sg_relay_limiter *sg_relay_limiter_new(const sg_env *env,
-					      const sg_relay_limits *l,
-					      int *err);
+SG_API sg_relay_limiter *
+sg_relay_limiter_new(const sg_env *env, const sg_relay_limits *l, int *err);
 SG_API void sg_relay_limiter_del(sg_relay_limiter *rl);
 /* 1 and the tokens taken if src may relay a frame of bytes now, else 0
  * (nothing taken). A source not in the table gets full buckets; when the

@@ -50,9 +50,8 @@ long sg_relay_frame_encode(uint8_t *out, size_t cap, uint8_t kind,
 	return SG_FRAME_HEADER_LEN + 1 + body;
 }
 
-int sg_relay_frame_decode(uint8_t *kind, sg_peer_id *peer,
-			  const uint8_t **pkt, size_t *pkt_len,
-			  const uint8_t *frame, size_t len)
+int sg_relay_frame_decode(uint8_t *kind, sg_peer_id *peer, const uint8_t **pkt,
+			  size_t *pkt_len, const uint8_t *frame, size_t len)
 {
 	sg_frame_type type;
 	sg_cbor_dec d;

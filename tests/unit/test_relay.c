@@ -171,8 +171,8 @@ static void make_world(const sg_relay_limits *lim)
 		a.sin_family = AF_INET;
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		W->ep[i] = sg_endpoint_new(&W->loop, &W->env, &cfg, &W->ids[i],
-					   (struct sockaddr *)&a, on_event, NULL,
-					   &err);
+					   (struct sockaddr *)&a, on_event,
+					   NULL, &err);
 		assert_non_null(W->ep[i]);
 		sg_endpoint_local_addr(W->ep[i], &W->addr[i]);
 	}
@@ -230,19 +230,17 @@ static void test_frame_codec(void **state)
 	n = sg_relay_frame_encode(f, sizeof(f), SG_RELAY_KIND_RELAY, &id, pkt,
 				  SG_RELAY_PACKET_MAX);
 	assert_int_equal(n, SG_RELAY_FRAME_MAX);
-	assert_int_equal(sg_relay_frame_decode(&kind, &got, &v, &vl, f,
-					       (size_t)n),
-			 0);
+	assert_int_equal(
+	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n), 0);
 	assert_int_equal(kind, SG_RELAY_KIND_RELAY);
 	assert_memory_equal(got.bytes, id.bytes, 32);
 	assert_int_equal(vl, SG_RELAY_PACKET_MAX);
 	assert_memory_equal(v, pkt, vl);
-	n = sg_relay_frame_encode(f, sizeof(f), SG_RELAY_KIND_RELAYED, &id,
-				  pkt, 1);
+	n = sg_relay_frame_encode(f, sizeof(f), SG_RELAY_KIND_RELAYED, &id, pkt,
+				  1);
 	assert_true(n > 0);
-	assert_int_equal(sg_relay_frame_decode(&kind, &got, &v, &vl, f,
-					       (size_t)n),
-			 0);
+	assert_int_equal(
+	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n), 0);
 	assert_int_equal(kind, SG_RELAY_KIND_RELAYED);
 	assert_int_equal(vl, 1);
 	/* Encoder refusals. */
@@ -261,7 +259,7 @@ static void test_frame_codec(void **state)
 				  100);
 	for (i = 0; i < (size_t)n; i++)
 		assert_int_not_equal(
-			sg_relay_frame_decode(&kind, &got, &v, &vl, f, i), 0);
+		    sg_relay_frame_decode(&kind, &got, &v, &vl, f, i), 0);
 	for (i = 0; i < (size_t)n; i++) {
 		int rc;
 		f[i] ^= 0x01;
@@ -272,31 +270,31 @@ static void test_frame_codec(void **state)
 	}
 	/* Not relay frames: another discovery kind, another frame type. */
 	f[6] = 3;
-	assert_int_equal(sg_relay_frame_decode(&kind, &got, &v, &vl, f,
-					       (size_t)n),
-			 SG_ERR_NOTFOUND);
+	assert_int_equal(
+	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n),
+	    SG_ERR_NOTFOUND);
 	f[6] = 5;
 	f[1] = SG_FRAME_PUBSUB;
-	assert_int_equal(sg_relay_frame_decode(&kind, &got, &v, &vl, f,
-					       (size_t)n),
-			 SG_ERR_NOTFOUND);
+	assert_int_equal(
+	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n),
+	    SG_ERR_NOTFOUND);
 	f[1] = SG_FRAME_DISCOVERY;
 	/* Trailing byte (header length adjusted), wrong id length, empty
 	 * packet, a three-element array. */
 	f[n] = 0;
 	f[5]++;
-	assert_int_equal(sg_relay_frame_decode(&kind, &got, &v, &vl, f,
-					       (size_t)n + 1),
-			 SG_ERR_TRAILING);
+	assert_int_equal(
+	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n + 1),
+	    SG_ERR_TRAILING);
 	{
-		static const uint8_t shortid[] = {1, 5, 0, 0, 0, 7, 5, 0x82,
-						  0x42, 1, 2, 0x41, 9};
+		static const uint8_t shortid[] = {1,	5,    0, 0, 0,	  7, 5,
+						  0x82, 0x42, 1, 2, 0x41, 9};
 		static const uint8_t empty[] = {
-			1, 5, 0, 0, 0, 37, 5, 0x82, 0x58, 32, 0, 0, 0, 0, 0, 0,
-			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-			0, 0, 0, 0, 0, 0, 0, 0, 0x40};
-		static const uint8_t three[] = {1, 5, 0, 0, 0, 5, 5, 0x83,
-						1, 2, 3};
+		    1, 5, 0, 0, 0, 37, 5, 0x82, 0x58, 32, 0, 0, 0,   0, 0,
+		    0, 0, 0, 0, 0, 0,  0, 0,	0,    0,  0, 0, 0,   0, 0,
+		    0, 0, 0, 0, 0, 0,  0, 0,	0,    0,  0, 0, 0x40};
+		static const uint8_t three[] = {1, 5,	 0, 0, 0, 5,
+						5, 0x83, 1, 2, 3};
 		static const uint8_t lenlie[] = {1, 5, 0, 0, 0, 9, 5, 0x80};
 		assert_int_equal(sg_relay_frame_decode(&kind, &got, &v, &vl,
 						       shortid,
@@ -366,9 +364,9 @@ static void test_limiter(void **state)
 	/* Bounded table: 10 more sources, never more than 4 tracked. */
 	for (i = 0; i < 10; i++) {
 		memset(x.bytes, 0x40 + i, 32);
-		assert_int_equal(sg_relay_limiter_admit(rl, &x, 1, now + 1 +
-								   (uint64_t)i),
-				 1);
+		assert_int_equal(
+		    sg_relay_limiter_admit(rl, &x, 1, now + 1 + (uint64_t)i),
+		    1);
 		assert_true(sg_relay_limiter_sources(rl) <= 4);
 	}
 	sg_relay_limiter_del(rl);
@@ -424,9 +422,8 @@ static void test_relay_ciphertext(void **state)
 						  &W->ids[B].id, &va2),
 			 SG_ERR_EXISTS);
 	assert_memory_equal(&va, &va2, sizeof(struct sockaddr_in6));
-	assert_int_equal(sg_endpoint_relayed_path(W->ep[A],
-						  (struct sockaddr *)&va, &via,
-						  &far),
+	assert_int_equal(sg_endpoint_relayed_path(
+			     W->ep[A], (struct sockaddr *)&va, &via, &far),
 			 1);
 	assert_memory_equal(via.bytes, W->ids[R].id.bytes, 32);
 	assert_memory_equal(far.bytes, W->ids[B].id.bytes, 32);
@@ -455,9 +452,8 @@ static void test_relay_ciphertext(void **state)
 						  sizeof(marker)),
 				 0);
 	}
-	assert_int_equal(sg_endpoint_send(W->ep[A], &W->ids[B].id, big,
-					  big_len),
-			 0);
+	assert_int_equal(
+	    sg_endpoint_send(W->ep[A], &W->ids[B].id, big, big_len), 0);
 	want_b = 22;
 	want_a = 20;
 	assert_true(run_until(msgs_arrived, 15000));
@@ -483,13 +479,13 @@ static void test_relay_ciphertext(void **state)
 	assert_int_equal(sb.relayed_conns, 1);
 	assert_true(sa.relayed_out > 0 && sb.relayed_in > 0);
 	assert_int_equal(sr.relay_refused_rate + sr.relay_malformed +
-				 sr.relay_no_route + sr.relay_refused_role,
+			     sr.relay_no_route + sr.relay_refused_role,
 			 0);
 	assert_int_equal(sb.relay_spoofed, 0);
 	/* A datagram from the virtual prefix is never taken as the path. */
-	assert_int_equal(sg_endpoint_dial(W->ep[A], (struct sockaddr *)&va,
-					  &W->ids[B].id),
-			 SG_ERR_INVAL);
+	assert_int_equal(
+	    sg_endpoint_dial(W->ep[A], (struct sockaddr *)&va, &W->ids[B].id),
+	    SG_ERR_INVAL);
 	/* The relay's connection closes: the path closes too. */
 	sg_endpoint_close_peer(W->ep[A], &W->ids[R].id);
 	run_until(never, 1500);
@@ -556,9 +552,8 @@ static void test_relay_limits_and_garbage(void **state)
 	connect_to_relay();
 	/* A flood of 400 relay frames to B within a moment: the burst (50,
 	 * plus what refills meanwhile) goes through, the rest is refused. */
-	assert_int_equal(send_raw(A, R, SG_RELAY_KIND_RELAY, &W->ids[B].id,
-				  1200, 400),
-			 400);
+	assert_int_equal(
+	    send_raw(A, R, SG_RELAY_KIND_RELAY, &W->ids[B].id, 1200, 400), 400);
 	wait_stat(R, &stat_st.relay_refused_rate, 300);
 	run_until(never, 300);
 	sg_endpoint_stats_get(W->ep[R], &st);
@@ -602,9 +597,8 @@ static void test_relay_limits_and_garbage(void **state)
 		memset(m, 1, sizeof(m));
 		m[0] = 1;
 		m[1] = SG_FRAME_DIRECT;
-		assert_int_equal(sg_endpoint_send(W->ep[A], &W->ids[R].id, m,
-						  sizeof(m)),
-				 0);
+		assert_int_equal(
+		    sg_endpoint_send(W->ep[A], &W->ids[R].id, m, sizeof(m)), 0);
 		run_until(never, 300);
 		assert_int_equal(W->msgs[R], 1);
 	}
@@ -637,10 +631,10 @@ static void test_relay_limits_and_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_codec),
-		cmocka_unit_test(test_limiter),
-		cmocka_unit_test(test_relay_ciphertext),
-		cmocka_unit_test(test_relay_limits_and_garbage),
+	    cmocka_unit_test(test_frame_codec),
+	    cmocka_unit_test(test_limiter),
+	    cmocka_unit_test(test_relay_ciphertext),
+	    cmocka_unit_test(test_relay_limits_and_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

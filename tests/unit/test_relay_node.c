@@ -155,17 +155,15 @@ static void test_relay_fallback(void **state)
 	for (k = 0; k < 40 && (got[A] == 0 || got[B] == 0); k++) {
 		payload[sizeof(marker)] = (uint8_t)k;
 		if (got[B] == 0)
-			assert_int_equal(sg_node_publish(n[A], "relayed", 7,
-							 payload,
-							 sizeof(marker) + 1,
-							 NULL),
-					 0);
+			assert_int_equal(
+			    sg_node_publish(n[A], "relayed", 7, payload,
+					    sizeof(marker) + 1, NULL),
+			    0);
 		if (got[A] == 0)
-			assert_int_equal(sg_node_publish(n[B], "relayed", 7,
-							 payload,
-							 sizeof(marker) + 1,
-							 NULL),
-					 0);
+			assert_int_equal(
+			    sg_node_publish(n[B], "relayed", 7, payload,
+					    sizeof(marker) + 1, NULL),
+			    0);
 		run_until(relayed_both, n, 500);
 	}
 	sg_node_stats_get(n[R], &sr);
@@ -229,7 +227,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_relay_fallback),
+	    cmocka_unit_test(test_relay_fallback),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
