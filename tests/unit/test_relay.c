@@ -273,7 +273,11 @@ static void test_frame_codec(void **state)
 	assert_int_equal(
 	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n),
 	    SG_ERR_NOTFOUND);
-	f[6] = 5;
+	f[6] = 7; /* a member card request (src/io/node.c) */
+	assert_int_equal(
+	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n),
+	    SG_ERR_NOTFOUND);
+	f[6] = SG_RELAY_KIND_RELAY;
 	f[1] = SG_FRAME_PUBSUB;
 	assert_int_equal(
 	    sg_relay_frame_decode(&kind, &got, &v, &vl, f, (size_t)n),
