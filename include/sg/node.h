@@ -56,6 +56,10 @@ typedef struct sg_node_config {
 	 * the defaults, 300000 and 720000). Short values are for tests. */
 	uint32_t presence_interval_ms;
 	uint32_t presence_validity_ms;
+	/* A peer reached through a relay is dialled directly again every
+	 * relay_direct_retry_ms (0: the default, 60000); when that dial
+	 * succeeds, the direct connection supersedes the relayed one. */
+	uint32_t relay_direct_retry_ms;
 } sg_node_config;
 
 SG_API void sg_node_config_default(sg_node_config *cfg);

@@ -434,6 +434,21 @@ static void supersede(sg_endpoint *ep, ep_conn *ec);
 static int relay_intercept(sg_endpoint *ep, ep_conn *ec,
 			   const sg_quic_event *ev);
 
+/* Another open direct connection to ec's peer (a newer one superseding
+ * it), which the paths through that peer may go on using. */
+static int other_direct(sg_endpoint *ep, const ep_conn *ec)
+{
+	size_t i;
+	for (i = 0; i < ep->cfg.max_conns; i++) {
+		const ep_conn *o = &ep->conns[i];
+		if (o != ec && o->qc != NULL && o->connected && !o->relayed &&
+		    !sg_quic_is_closed(o->qc) &&
+		    sg_peer_id_equal(&o->peer, &ec->peer))
+			return 1;
+	}
+	return 0;
+}
+
 /* The relay's connection is gone: so are the paths through it. */
 static void close_paths_via(sg_endpoint *ep, const sg_peer_id *via)
 {
@@ -484,11 +499,9 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 			flush_pending(ep, ec);
 		} else if (ev.type == SG_QUIC_CLOSED) {
 			drop_pending(ep, ec);
-			if (ec->connected && !ec->relayed) {
-				ec->connected = 0;
-				if (find_direct(ep, &ec->peer) == NULL)
-					close_paths_via(ep, &ec->peer);
-			}
+			if (ec->connected && !ec->relayed &&
+			    !other_direct(ep, ec))
+				close_paths_via(ep, &ec->peer);
 		}
 		if (ep->cb != NULL) {
 			ep->in_cb++;

@@ -168,6 +168,7 @@ struct sg_node {
 	void *exit_ud;
 	sg_peer_id relays[RELAYS_MAX]; /* relays known from adverts */
 	size_t n_relays;
+	uint64_t next_direct_retry;
 	sg_node_stats st;
 };
 
@@ -485,6 +486,40 @@ static int relay_dial(sg_node *n, struct dial *d, const char *why)
 		return 1;
 	}
 	return 0;
+}
+
+/* Back to direct: every relay_direct_retry_ms, each peer we reach through
+ * a relay is dialled at its known address. The dial has no entry in the
+ * dial table, so its failure is silent (the relayed connection carries on);
+ * its success supersedes the relayed connection (one connection per peer,
+ * the newest wins), whose close then finds the peer still connected. */
+static int peer_address(sg_node *n, const sg_peer_id *id,
+			struct sockaddr_storage *sa);
+
+static void relay_housekeep(sg_node *n, uint64_t now)
+{
+	uint64_t every = n->cfg.relay_direct_retry_ms != 0
+				 ? n->cfg.relay_direct_retry_ms
+				 : 60000;
+	struct sockaddr_storage sa;
+	size_t i;
+
+	if (now < n->next_direct_retry || n->leaving)
+		return;
+	n->next_direct_retry = now + every;
+	for (i = 0; i < n->cfg.ep.max_conns; i++) {
+		const struct conn *c = &n->conns[i];
+		if (!c->used ||
+		    !sg_endpoint_addr_is_virtual((const struct sockaddr *)&c->addr) ||
+		    peer_address(n, &c->id, &sa) != 0 ||
+		    sg_endpoint_addr_is_virtual((const struct sockaddr *)&sa) ||
+		    conn_by_addr(n, &sa) != NULL || dial_by_addr(n, &sa) != NULL)
+			continue;
+		if (sg_endpoint_dial(n->ep, (const struct sockaddr *)&sa,
+				     &c->id) == 0)
+			log_peer(n, SG_LOG_DEBUG, "trying direct again", &c->id,
+				 &sa);
+	}
 }
 
 /* The dial failed or timed out: its frames are dropped and the core
@@ -2824,6 +2859,7 @@ static void housekeep(sg_node *n, uint64_t now)
 			dial_failed(n, &n->dials[i], "timed out");
 	rdv_housekeep(n, now);
 	requests_expire(n, now);
+	relay_housekeep(n, now);
 	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
 		struct ctl_client *cl = &n->clients[i];
 		if (cl->used && !cl->closing && cl->card_waiting &&

@@ -7,7 +7,9 @@
  * dial between them fails, they dial through R, and a message A publishes
  * on a topic only A and B joined reaches B, and one from B reaches A,
  * carried by R as ciphertext it cannot open (R is not in the topic and
- * holds no connection of A and B's).
+ * holds no connection of A and B's). Then the direct path heals (the
+ * filter lets datagrams through): the nodes' periodic direct dial
+ * supersedes the relayed connection, and messages flow directly.
  */
 #define _DEFAULT_SOURCE
 #define _GNU_SOURCE /* memmem */
@@ -31,6 +33,7 @@ static char root[64];
 static sg_identity ids[3];
 static struct sockaddr_storage addrs[3];
 static size_t filtered;
+static int blocked = 1; /* the filter drops A<->B datagrams */
 static size_t tapped, marked_in_tap;
 static size_t got[3];
 
@@ -40,7 +43,7 @@ static int filter(void *ud, const struct sockaddr *to)
 	const struct sockaddr_in *x = (const void *)to;
 	const struct sockaddr_in *y = (const void *)&addrs[other];
 
-	if (to->sa_family == AF_INET && y->sin_family == AF_INET &&
+	if (blocked && to->sa_family == AF_INET && y->sin_family == AF_INET &&
 	    x->sin_port == y->sin_port &&
 	    x->sin_addr.s_addr == y->sin_addr.s_addr) {
 		filtered++;
@@ -107,6 +110,7 @@ static sg_node *start(int i, const char *const *contacts, size_t nc,
 	cfg.roles = roles;
 	cfg.control = 0;
 	cfg.ep.quic.handshake_timeout_ms = 1500;
+	cfg.relay_direct_retry_ms = 1000;
 	if (i == R)
 		cfg.ep.relay_tap = tap;
 	else {
@@ -123,6 +127,15 @@ static int relayed_both(void *ud)
 {
 	(void)ud;
 	return got[A] > 0 && got[B] > 0;
+}
+
+static int direct_again(void *ud)
+{
+	sg_node **n = ud;
+	sg_node_stats sa, sb;
+	sg_node_stats_get(n[A], &sa);
+	sg_node_stats_get(n[B], &sb);
+	return sa.ep.relayed_conns == 0 && sb.ep.relayed_conns == 0;
 }
 
 static void test_relay_fallback(void **state)
@@ -178,6 +191,24 @@ static void test_relay_fallback(void **state)
 	assert_int_equal(marked_in_tap, 0);
 	assert_int_equal(sr.ep.relayed_conns, 0);
 	assert_int_equal(sr.core.topics, 0); /* R never joined the topic */
+
+	/* The direct path heals: within a few retry periods (1 s here) the
+	 * direct connection replaces the relayed one, and a message goes
+	 * directly (R forwards nothing more). */
+	blocked = 0;
+	assert_true(run_until(direct_again, n, 15000));
+	sg_node_stats_get(n[R], &sr);
+	got[B] = 0;
+	for (k = 0; k < 20 && got[B] == 0; k++) {
+		payload[sizeof(marker)] = (uint8_t)(100 + k);
+		assert_int_equal(sg_node_publish(n[A], "relayed", 7, payload,
+						 sizeof(marker) + 1, NULL),
+				 0);
+		run_until(relayed_both, n, 300);
+	}
+	assert_true(got[B] > 0);
+	sg_node_stats_get(n[R], &sa);
+	assert_int_equal(sa.ep.relay_forwarded, sr.ep.relay_forwarded);
 	for (k = 0; k < 3; k++)
 		sg_node_del(n[k]);
 	uv_run(&loop, UV_RUN_DEFAULT);
