@@ -35,6 +35,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The roles the coordinator knows, whatever the machine allows.
+"$coord" --roles coordinator,relay,teleporter >/dev/null 2>"$work/roles.err"
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "unknown role 'teleporter' (known: coordinator, reflector, relay, rendezvous)" "$work/roles.err"; then
+	echo "FAIL: an unknown role is not a usage error naming the four roles (exit $rc)"
+	cat "$work/roles.err"
+	exit 1
+fi
+"$coord" --help | grep -q 'Default: coordinator,reflector,relay' ||
+	{ echo "FAIL: --help does not give the default roles"; exit 1; }
+
 command -v ip >/dev/null || skip "the ip command (iproute2) is missing"
 ip netns add "$nsr" 2>/dev/null || skip "cannot create network namespaces (not root?)"
 ip netns add "$nsa" || skip "cannot create a second namespace"
