@@ -94,6 +94,8 @@ typedef struct sg_core_stats {
 	 * that came up */
 	uint64_t topics_rx, misbehaved, queries_sent, swarm_connects;
 	uint64_t topics_stale;
+	/* HyParView messages ignored from a peer that had just left */
+	uint64_t rx_after_left;
 	size_t topics, active, passive, members;
 	/* walks passed on, answered with a link request, dropped over the
 	 * per-second budget; links dropped after silence; swarm links up

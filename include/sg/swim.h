@@ -51,6 +51,11 @@ typedef struct sg_swim_config {
 	/* Claim signatures verified per second at most; the rest are
 	 * dropped (counted) and the sender's next copy is checked later. */
 	unsigned verify_per_s; /* 64 */
+	/* This node's first incarnation. A node gives the wall clock in
+	 * seconds, so that claims signed in an earlier life (a left, an
+	 * alive) are older than its new ones and cannot be replayed against
+	 * it after a restart. 0 in the simulator. */
+	uint64_t initial_incarnation;
 	/* Claim check; NULL means sg_memb_claim_verify(). A simulator may
 	 * share one memoised check between its nodes (DESIGN section 7). */
 	int (*verify)(void *ud, const sg_memb_claim *claim);

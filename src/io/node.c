@@ -3209,8 +3209,14 @@ sg_node *sg_node_new(uv_loop_t *loop, const sg_env *env,
 		sg_node_format_addr((const struct sockaddr *)&self, addr,
 				    sizeof(addr));
 	}
-	n->core = sg_core_new(&n->env, &cfg->core, ident, n->self_addr,
-			      n->self_addr_len, now_ms(n));
+	{
+		/* incarnations from the wall clock: claims of an earlier life
+		 * cannot be replayed against this one (PROTOCOL.md, SWIM) */
+		sg_core_config cc = cfg->core;
+		cc.sw.initial_incarnation = wall_ms(n) / 1000;
+		n->core = sg_core_new(&n->env, &cc, ident, n->self_addr,
+				      n->self_addr_len, now_ms(n));
+	}
 	if (n->core == NULL) {
 		*err = SG_ERR_NOMEM;
 		goto fail;

@@ -548,6 +548,7 @@ sg_swim *sg_swim_new(const sg_env *env, const sg_swim_config *cfg,
 	sw->ident = ident;
 	sw->self = ident->id;
 	sw->seq = 1;
+	sw->inc = cfg->initial_incarnation;
 	sw->now = now_ms;
 	sw->verify_window = now_ms;
 	sw->mem = sg_calloc(env, cfg->members_max, sizeof(*sw->mem));

@@ -117,9 +117,21 @@ struct txq_item {
 	uint8_t buf[];
 };
 
+/* Peers that said they leave: their HyParView messages still in flight
+ * (each message travels on its own QUIC stream, so they can arrive after
+ * the signed left) must not make them neighbours again. A JOIN (a fresh
+ * start) lifts it. */
+#define LEFT_QUARANTINE 16
+#define LEFT_QUARANTINE_MS 10000
+
 struct sg_core {
 	sg_env env;
 	sg_core_config cfg;
+	struct {
+		sg_peer_id id;
+		uint64_t until;
+	} left[LEFT_QUARANTINE];
+	size_t left_next;
 	const sg_identity *ident;
 	sg_memb_peer self;
 	sg_hyparview *hv;
@@ -840,6 +852,10 @@ static void process(sg_core *c, uint64_t now)
 				sg_hyparview_peer_failed(c->hv, &sev.peer, now);
 				break;
 			case SG_SWIM_LEFT:
+				c->left[c->left_next].id = sev.peer;
+				c->left[c->left_next].until =
+					now + LEFT_QUARANTINE_MS;
+				c->left_next = (c->left_next + 1) % LEFT_QUARANTINE;
 				emit_peer(c, SG_CORE_PEER_LEFT, &sev.peer, 0);
 				links_drop_peer(c, &sev.peer, now);
 				sg_hyparview_peer_failed(c->hv, &sev.peer, now);
@@ -1382,6 +1398,23 @@ int sg_core_send_discovery(sg_core *c, const sg_peer_id *to, uint8_t kind,
 	return rc;
 }
 
+/* 1 when from said it leaves less than LEFT_QUARANTINE_MS ago (a JOIN
+ * lifts that: the peer started again). */
+static int left_recently(sg_core *c, const sg_peer_id *from, int join,
+			 uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < LEFT_QUARANTINE; i++)
+		if (c->left[i].until > now &&
+		    sg_peer_id_equal(&c->left[i].id, from)) {
+			if (!join)
+				return 1;
+			c->left[i].until = 0;
+		}
+	return 0;
+}
+
 int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
 		 size_t len, uint64_t now_ms, uint64_t wall_ms)
 {
@@ -1406,11 +1439,16 @@ int sg_core_recv(sg_core *c, const sg_peer_id *from, const uint8_t *frame,
 		rc = sg_memb_peek_type(body, body_len);
 		if (rc < 0)
 			break;
-		if (rc >= SG_MEMB_PING)
+		if (rc >= SG_MEMB_PING) {
 			rc = sg_swim_recv(c->sw, from, body, body_len, now_ms);
-		else
+		} else if (left_recently(c, from, rc == SG_MEMB_JOIN,
+					 now_ms)) {
+			c->st.rx_after_left++;
+			rc = 0;
+		} else {
 			rc = sg_hyparview_recv(c->hv, from, body, body_len,
 					       now_ms);
+		}
 		break;
 	case SG_FRAME_PUBSUB:
 		rc = recv_pubsub(c, from, body, body_len, now_ms, wall_ms);
