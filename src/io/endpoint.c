@@ -502,6 +502,10 @@ static void service(sg_endpoint *ep, ep_conn *ec)
 			if (ec->connected && !ec->relayed &&
 			    !other_direct(ep, ec))
 				close_paths_via(ep, &ec->peer);
+			/* From here on the peer is not reachable through this
+			 * connection: the callback (and sends it makes) must
+			 * see that, or a closed neighbour is never reported. */
+			ec->connected = 0;
 		}
 		if (ep->cb != NULL) {
 			ep->in_cb++;
