@@ -57,6 +57,12 @@
 #define RDV_REPUBLISH_MS 60000
 #define RDV_TABLE_MAX 1024
 #define RDV_PREFIX "saorsa-gossip/rendezvous/"
+/* A seeker stays in a shard it looked into this long after the find
+ * (updates and withdrawals then reach it at once), and a provider after
+ * its withdrawal (so that it can still be fetched); at most RDV_LINGER
+ * shards. */
+#define RDV_LINGER 16
+#define RDV_LINGER_MS 60000
 
 /* Frames held for a peer while its connection is set up. */
 struct wframe {
@@ -125,6 +131,10 @@ struct sg_node {
 	sg_gman *gman;
 	uint8_t card[SG_GROUP_CARD_LEN]; /* this node's member card */
 	char rdv_caps[RDV_MAX_REGISTERED][SG_RDV_CAP_MAX + 1];
+	struct {
+		char cap[SG_RDV_CAP_MAX + 1]; /* "" when free */
+		uint64_t until;
+	} rdv_linger[RDV_LINGER];
 	size_t n_rdv_caps;
 	uint64_t next_rdv_publish;
 	sg_peercache *pc;
@@ -1162,7 +1172,62 @@ static int rdv_shard_in_use(const sg_node *n, const sg_topic_id *tid)
 		if (memcmp(t.bytes, tid->bytes, SG_TOPIC_ID_LEN) == 0)
 			return 1;
 	}
+	for (i = 0; i < RDV_LINGER; i++) {
+		if (n->rdv_linger[i].cap[0] == '\0')
+			continue;
+		rdv_topic(n->rdv_linger[i].cap, strlen(n->rdv_linger[i].cap),
+			  name, &t);
+		if (memcmp(t.bytes, tid->bytes, SG_TOPIC_ID_LEN) == 0)
+			return 1;
+	}
 	return 0;
+}
+
+/* Ends a lingering stay in a shard (slot i), unless it is still used. */
+static void rdv_linger_end(sg_node *n, size_t i)
+{
+	char cap[SG_RDV_CAP_MAX + 1];
+
+	memcpy(cap, n->rdv_linger[i].cap, sizeof(cap));
+	n->rdv_linger[i].cap[0] = '\0';
+	rdv_release(n, cap, strlen(cap));
+}
+
+/* The lingering slot of capability cap, or -1. */
+static long rdv_linger_find(const sg_node *n, const char *cap)
+{
+	size_t i;
+
+	for (i = 0; i < RDV_LINGER; i++)
+		if (strcmp(n->rdv_linger[i].cap, cap) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* After a find: stay in the shard for RDV_LINGER_MS (the oldest stay
+ * ends when the table is full). */
+static void rdv_linger_start(sg_node *n, const char *cap)
+{
+	size_t i, pick = 0;
+	long k = rdv_linger_find(n, cap);
+
+	if (k >= 0) {
+		n->rdv_linger[k].until = now_ms(n) + RDV_LINGER_MS;
+		return;
+	}
+	for (i = 0; i < RDV_LINGER; i++) {
+		if (n->rdv_linger[i].cap[0] == '\0') {
+			pick = i;
+			break;
+		}
+		if (n->rdv_linger[i].until < n->rdv_linger[pick].until)
+			pick = i;
+	}
+	if (n->rdv_linger[pick].cap[0] != '\0')
+		rdv_linger_end(n, pick);
+	snprintf(n->rdv_linger[pick].cap, sizeof(n->rdv_linger[pick].cap), "%s",
+		 cap);
+	n->rdv_linger[pick].until = now_ms(n) + RDV_LINGER_MS;
 }
 
 static void rdv_release(sg_node *n, const char *cap, size_t len)
@@ -1243,7 +1308,7 @@ static void rdv_answer(struct ctl_client *cl)
 	sg_free(&n->env, e);
 	cl->rdv_finding = 0;
 	if (cl->rdv_unsub)
-		rdv_release(n, cl->rdv_cap, strlen(cl->rdv_cap));
+		rdv_linger_start(n, cl->rdv_cap);
 }
 
 static void ctl_rdv(struct ctl_client *cl, const sg_ctl_request *r)
@@ -1300,7 +1365,14 @@ static void ctl_rdv(struct ctl_client *cl, const sg_ctl_request *r)
 		       sizeof(n->rdv_caps[i]));
 		n->n_rdv_caps--;
 		(void)rdv_publish(n, r->topic, r->topic_len, 1);
-		rdv_release(n, r->topic, r->topic_len);
+		/* stay a while: a lazy link only announces the withdrawal,
+		 * and the others fetch it from us */
+		{
+			char cap[SG_RDV_CAP_MAX + 1];
+			snprintf(cap, sizeof(cap), "%.*s", (int)r->topic_len,
+				 r->topic);
+			rdv_linger_start(n, cap);
+		}
 		ctl_ok_simple(cl);
 		return;
 	default: /* RDV_FIND */
@@ -1310,7 +1382,7 @@ static void ctl_rdv(struct ctl_client *cl, const sg_ctl_request *r)
 		}
 		memcpy(cl->rdv_cap, r->topic, r->topic_len);
 		cl->rdv_cap[r->topic_len] = '\0';
-		cl->rdv_unsub = 0;
+		cl->rdv_unsub = rdv_linger_find(n, cl->rdv_cap) >= 0;
 		if (!sg_core_is_subscribed(n->core, &tid)) {
 			rc = sg_core_subscribe(n->core, &tid, now_ms(n));
 			if (rc != 0) {
@@ -1340,6 +1412,10 @@ static void rdv_housekeep(sg_node *n, uint64_t now)
 		    now >= cl->rdv_deadline)
 			rdv_answer(cl);
 	}
+	for (i = 0; i < RDV_LINGER; i++)
+		if (n->rdv_linger[i].cap[0] != '\0' &&
+		    now >= n->rdv_linger[i].until)
+			rdv_linger_end(n, i);
 	if (n->n_rdv_caps > 0 && now >= n->next_rdv_publish) {
 		for (i = 0; i < n->n_rdv_caps; i++)
 			(void)rdv_publish(n, n->rdv_caps[i],

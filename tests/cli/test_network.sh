@@ -48,9 +48,10 @@ expect_err() {
 	grep -Eq -- "$2" "$work/err" || { echo "FAIL: $1: stderr lacks /$2/"; head -20 "$work/err"; fails=$((fails + 1)); }
 }
 wait_for() { # description, seconds, command...: until the command succeeds
-	local what=$1 secs=$2 i
+	local what=$1 secs=$2 end
 	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
+	end=$((SECONDS + secs)) # a deadline: some commands take seconds each
+	while ((SECONDS < end)); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
