@@ -456,39 +456,50 @@ static void collect(tnet *t, unsigned wait_ms)
 	free(map);
 }
 
-static int publish(tnet *t, size_t node, const char *text)
+/* Sends a PUBLISH to node's control socket: its fd, or -1. The message
+ * is recorded by publish_done() once the node answered with its id. */
+static int publish_send(tnet *t, size_t node, const char *text,
+			uint64_t *sent)
 {
-	sg_ctl_request r = {.op = SG_CTL_PUBLISH, .topic = TOPIC, .topic_len = strlen(TOPIC), .payload = (const uint8_t *)text, .payload_len = strlen(text)};
+	sg_ctl_request r = {.op = SG_CTL_PUBLISH,
+			    .topic = TOPIC,
+			    .topic_len = strlen(TOPIC),
+			    .payload = (const uint8_t *)text,
+			    .payload_len = strlen(text)};
 	int fd = ctl_fd(t->nodes[node].dir);
-	uint8_t *m;
-	size_t len, i;
-	tmsg *msg;
-	uint64_t sent;
 
 	if (fd < 0)
 		return -1;
-	if (t->nmsgs == t->cap_msgs) {
+	*sent = mono_us();
+	if (cli_ctl_request(fd, &r) != 0) {
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads the node's answer [0, id] on fd (closed) and records the message
+ * as sent at `sent` by node. */
+static int publish_done(tnet *t, size_t node, int fd, uint64_t sent)
+{
+	uint8_t *m;
+	size_t len, i;
+	tmsg *msg;
+
+	m = cli_ctl_read(fd, &len);
+	close(fd);
+	if (m == NULL)
+		return -1;
+	if (t->nmsgs == t->cap_msgs || len != 2 + 2 + SG_MSG_ID_LEN ||
+	    m[0] != 0x82 || m[1] != 0x00) {
+		free(m);
 		return -1;
 	}
 	msg = &t->msgs[t->nmsgs];
 	memset(msg, 0, sizeof(*msg));
 	msg->got = calloc(t->n, 1);
 	if (msg->got == NULL) {
-		close(fd);
-		return -1;
-	}
-	sent = mono_us();
-	if (cli_ctl_request(fd, &r) != 0 || (m = cli_ctl_read(fd, &len)) == NULL) {
-		close(fd);
-		free(msg->got);
-		return -1;
-	}
-	close(fd);
-	/* [0, id] */
-	if (len != 2 + 2 + SG_MSG_ID_LEN || m[0] != 0x82 || m[1] != 0x00) {
 		free(m);
-		free(msg->got);
 		return -1;
 	}
 	memcpy(msg->id, m + 4, SG_MSG_ID_LEN);
@@ -521,6 +532,9 @@ static double pct(const double *v, size_t n, double p)
 	return v[i];
 }
 
+/* Messages published at once (from as many nodes) in a round. */
+#define PUBLISH_BATCH 8
+
 typedef struct round_res {
 	size_t msgs, expected, received, incomplete;
 	double p50, p95, p99, max, secs, rate;
@@ -535,18 +549,35 @@ static int run_round(tnet *t, int round, size_t m, unsigned timeout_ms,
 	char text[128];
 
 	memset(res, 0, sizeof(*res));
-	for (i = 0; i < m; i++) {
-		size_t tries = 0;
-		while (!t->nodes[pub % t->n].alive && tries++ < t->n)
+	/* Up to PUBLISH_BATCH nodes publish at once (requests sent, then the
+	 * answers read), so the offered load is not one signature at a
+	 * time; deliveries are collected between batches. */
+	for (i = 0; i < m;) {
+		int fds[PUBLISH_BATCH];
+		size_t who[PUBLISH_BATCH], k, nb = 0;
+		uint64_t sent[PUBLISH_BATCH];
+		for (; nb < PUBLISH_BATCH && i < m; i++, nb++) {
+			size_t tries = 0;
+			while (!t->nodes[pub % t->n].alive && tries++ < t->n)
+				pub++;
+			who[nb] = pub % t->n;
+			snprintf(text, sizeof(text),
+				 "round %d message %zu from %s", round, i,
+				 t->nodes[who[nb]].alias);
+			fds[nb] = publish_send(t, who[nb], text, &sent[nb]);
 			pub++;
-		snprintf(text, sizeof(text), "round %d message %zu from %s", round,
-			 i, t->nodes[pub % t->n].alias);
-		if (publish(t, pub % t->n, text) != 0) {
-			cli_err(t->c, "publishing through %s failed",
-				t->nodes[pub % t->n].alias);
-			return -1;
 		}
-		pub++;
+		for (k = 0; k < nb; k++)
+			if (fds[k] < 0 ||
+			    publish_done(t, who[k], fds[k], sent[k]) != 0) {
+				size_t bad = k;
+				for (k++; k < nb; k++)
+					if (fds[k] >= 0)
+						close(fds[k]);
+				cli_err(t->c, "publishing through %s failed",
+					t->nodes[who[bad]].alias);
+				return -1;
+			}
 		collect(t, 0);
 	}
 	end = mono_us() + (uint64_t)timeout_ms * 1000;
