@@ -111,6 +111,18 @@ static ngtcp2_tstamp ts(uint64_t ms)
 	return (ngtcp2_tstamp)(ms * NS_PER_MS);
 }
 
+/* The connection's clock: ngtcp2 requires that time never goes back for a
+ * connection (it asserts it), and a caller may hand in a time it read
+ * before another call (say, a relayed packet read in a nested callback)
+ * gave this connection a later one. */
+static uint64_t clock_in(sg_quic_conn *c, uint64_t now_ms)
+{
+	if (now_ms < c->now_ms)
+		now_ms = c->now_ms;
+	c->now_ms = now_ms;
+	return now_ms;
+}
+
 static void fail(sg_quic_conn *c, int err)
 {
 	if (c->error == 0)
@@ -1122,7 +1134,7 @@ int sg_quic_read(sg_quic_conn *c, const uint8_t *pkt, size_t len,
 
 	if (c->closed)
 		return SG_ERR_CLOSED;
-	c->now_ms = now_ms;
+	now_ms = clock_in(c, now_ms);
 	rv = ngtcp2_conn_read_pkt(c->conn, &c->ps.path, &pi, pkt, len,
 				  ts(now_ms));
 	if (rv == 0)
@@ -1156,7 +1168,7 @@ long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap, uint64_t now_ms)
 	ngtcp2_ssize n;
 	size_t i;
 
-	c->now_ms = now_ms;
+	now_ms = clock_in(c, now_ms);
 	if (c->closed)
 		return 0;
 	if (c->closing) {
@@ -1299,7 +1311,7 @@ void sg_quic_tick(sg_quic_conn *c, uint64_t now_ms)
 
 	if (c->closed || c->closing)
 		return;
-	c->now_ms = now_ms;
+	now_ms = clock_in(c, now_ms);
 	rv = ngtcp2_conn_handle_expiry(c->conn, ts(now_ms));
 	if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
 		/* Silent close (RFC 9000 section 10.1). */
@@ -1359,7 +1371,7 @@ int sg_quic_update_keys(sg_quic_conn *c, uint64_t now_ms)
 {
 	if (!c->connected || c->closing || c->closed)
 		return SG_ERR_STATE;
-	c->now_ms = now_ms;
+	now_ms = clock_in(c, now_ms);
 	/* RFC 9001 section 6.1: refused until the previous update is
 	 * confirmed (and, in ngtcp2, a little longer). */
 	return ngtcp2_conn_initiate_key_update(c->conn, ts(now_ms)) == 0
