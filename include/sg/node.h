@@ -162,6 +162,9 @@ typedef struct sg_node_stats {
 	sg_endpoint_stats ep;
 	uint64_t dials, dial_failures, frames_waiting_dropped, ctl_rejected;
 	uint64_t bad_cards; /* member cards refused (group invites) */
+	/* messages not delivered again: delivered before a restart (the
+	 * peer cache remembers their ids until they expire) */
+	uint64_t redelivered_dropped;
 	/* direct frames refused (malformed) and responses matching no
 	 * request (late, or never asked) */
 	uint64_t direct_refused, responses_unmatched;

@@ -25,8 +25,12 @@
 #include "identity.h"
 #include "membership.h"
 
-/* The schema version this library reads and writes (PRAGMA user_version). */
-#define SG_PEERCACHE_SCHEMA_VERSION 1
+/* The schema version this library writes (PRAGMA user_version); version
+ * 1 files are migrated to it when opened. */
+#define SG_PEERCACHE_SCHEMA_VERSION 2
+/* Delivered message ids kept (version 2): the most recent ones by
+ * expiry beyond this are dropped. */
+#define SG_PEERCACHE_DELIVERED_MAX 65536
 /* PRAGMA application_id of a peer cache: "SGpc". */
 #define SG_PEERCACHE_APPLICATION_ID 0x53477063
 /* Largest stored coordinator advert. A signed advert with eight addresses
@@ -56,6 +60,7 @@ typedef struct sg_peercache_stats {
 	uint64_t corrupt_rows;	  /* rows that failed their checks, deleted */
 	uint64_t expired_adverts; /* adverts deleted as expired */
 	uint64_t stale_adverts;	  /* adverts refused for their seq */
+	uint64_t delivered_dropped; /* delivered ids dropped by the bound */
 } sg_peercache_stats;
 
 /*
@@ -133,6 +138,19 @@ SG_API int sg_peercache_each_advert(sg_peercache *pc, uint64_t now_wall_ms,
  * 64-bit. get: SG_ERR_NOTFOUND. */
 SG_API int sg_peercache_set_u64(sg_peercache *pc, const char *key, uint64_t v);
 SG_API int sg_peercache_get_u64(sg_peercache *pc, const char *key, uint64_t *v);
+
+/*
+ * Delivered messages (version 2): records that the message with this id
+ * (SG_MSG_ID_LEN bytes) was delivered, kept until expires_ms (wall clock;
+ * the message is refused as expired after that anyway). Returns 0 when it
+ * is new (and now recorded), 1 when it was recorded before (a restarted
+ * node being offered it again: do not deliver it twice), or the storage
+ * errors of put; SG_ERR_RANGE for expires_ms above INT64_MAX. Expired ids
+ * are deleted now and then, and the table is held to
+ * SG_PEERCACHE_DELIVERED_MAX rows (the soonest to expire go first).
+ */
+SG_API int sg_peercache_delivered(sg_peercache *pc, const uint8_t *id,
+				  uint64_t expires_ms, uint64_t now_wall_ms);
 
 /* This handle's drop counters. */
 SG_API void sg_peercache_stats_get(const sg_peercache *pc,

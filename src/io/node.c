@@ -37,6 +37,9 @@
 #define DIAL_TIMEOUT_MS 15000
 #define LEAVE_GRACE_MS 300
 #define GOODBYE_GRACE_MS 1000
+/* Messages are accepted up to this long past their expiry (clock skew,
+ * include/sg/msg.h); delivered ids are remembered as long. */
+#define SKEW_MS 300000
 #define CTL_MAX_PENDING (16u << 20) /* bytes queued to one control client */
 #define BOOT_CACHED 24 /* cached peers tried as contacts at start */
 #define RELAYS_MAX 8 /* relays remembered (from their adverts) */
@@ -2615,6 +2618,14 @@ static void handle_event(sg_node *n, const sg_core_event *ev)
 
 	switch (ev->type) {
 	case SG_CORE_DELIVER:
+		/* at most once per message, also across restarts */
+		if (n->pc != NULL &&
+		    sg_peercache_delivered(n->pc, ev->msg.id,
+					   ev->msg.hdr.expires_ms + SKEW_MS,
+					   wall_ms(n)) == 1) {
+			n->st.redelivered_dropped++;
+			break;
+		}
 		if (n->env.log != NULL && n->env.log_level >= SG_LOG_DEBUG) {
 			char pub[SG_PEER_ID_SHORT_HEX_LEN];
 			sg_peer_id_short(pub, &ev->msg.hdr.publisher);

@@ -29,8 +29,15 @@
 #define BUSY_TIMEOUT_MS 2000
 #define EVICT_PROTECTED (SG_PEER_COORDINATOR | SG_PEER_PINNED)
 
-/* The schema, version 1. Changing it means a new SG_PEERCACHE_SCHEMA_VERSION
+/* The schema: version 1, plus what version 2 added (migrate_v1 adds it to
+ * a version 1 file). Changing it means a new SG_PEERCACHE_SCHEMA_VERSION
  * and a migration; docs/PROTOCOL.md describes every column. */
+static const char schema_v2_delivered[] =
+    "CREATE TABLE delivered ("
+    " id BLOB NOT NULL PRIMARY KEY,"
+    " expires_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX delivered_by_expiry ON delivered(expires_ms);";
 static const char schema_v1[] =
     "CREATE TABLE peers ("
     " id BLOB NOT NULL PRIMARY KEY,"
@@ -78,6 +85,11 @@ enum {
 	S_KV_SET,
 	S_KV_GET,
 	S_KV_SWEEP,
+	S_DLV_PUT,
+	S_DLV_EXPIRE,
+	S_DLV_COUNT,
+	S_DLV_TRIM,
+	S_DLV_SWEEP,
 	S_COUNT
 };
 
@@ -137,6 +149,15 @@ static const char *const stmt_sql[S_COUNT] = {
 		   " OR length(CAST(key AS BLOB)) < 1"
 		   " OR length(CAST(key AS BLOB)) > ?1"
 		   " OR typeof(value) <> 'integer'",
+    [S_DLV_PUT] = "INSERT OR IGNORE INTO delivered(id, expires_ms)"
+		  " VALUES(?1, ?2)",
+    [S_DLV_EXPIRE] = "DELETE FROM delivered WHERE expires_ms < ?1",
+    [S_DLV_COUNT] = "SELECT count(*) FROM delivered",
+    [S_DLV_TRIM] = "DELETE FROM delivered WHERE id IN (SELECT id FROM"
+		   " delivered ORDER BY expires_ms, id LIMIT ?1)",
+    [S_DLV_SWEEP] = "DELETE FROM delivered WHERE typeof(id) <> 'blob'"
+		    " OR length(id) <> ?1 OR typeof(expires_ms) <> 'integer'"
+		    " OR expires_ms < 0",
 };
 
 struct sg_peercache {
@@ -145,6 +166,7 @@ struct sg_peercache {
 	sqlite3_stmt *st[S_COUNT];
 	size_t max_peers;
 	int in_callback; /* inside sg_peercache_each_advert's fn */
+	unsigned delivered_puts; /* since the last expiry pass */
 	sg_peercache_stats stats;
 };
 
@@ -297,6 +319,13 @@ static int sweep(sg_peercache *pc)
 		return fail(pc, "sweep kv", rc);
 	n += sqlite3_changes(pc->db);
 
+	k = pc->st[S_DLV_SWEEP];
+	rc = sqlite3_bind_int(k, 1, 32);
+	rc = rc == SQLITE_OK ? exec_stmt(k) : (finish(k), rc);
+	if (rc != SQLITE_OK)
+		return fail(pc, "sweep delivered", rc);
+	n += sqlite3_changes(pc->db);
+
 	if (n > 0) {
 		pc->stats.corrupt_rows += (uint64_t)n;
 		sg_log(&pc->env, SG_LOG_WARN, MODULE,
@@ -437,7 +466,7 @@ static int harden(sqlite3 *db)
 	return rc;
 }
 
-enum { FILE_OURS, FILE_EMPTY };
+enum { FILE_OURS, FILE_EMPTY, FILE_V1 };
 
 /* What is at the other end of db, read from the header and the schema
  * table only (nothing is written): FILE_OURS, FILE_EMPTY, or a negative
@@ -460,6 +489,8 @@ static int identify(sqlite3 *db)
 	if ((app == SG_PEERCACHE_APPLICATION_ID || app == 0) &&
 	    ver > SG_PEERCACHE_SCHEMA_VERSION)
 		return SG_ERR_UNSUPPORTED;
+	if (app == SG_PEERCACHE_APPLICATION_ID && ver == 1)
+		return FILE_V1;
 	if (app != SG_PEERCACHE_APPLICATION_ID ||
 	    ver != SG_PEERCACHE_SCHEMA_VERSION)
 		return SG_ERR_CORRUPT;
@@ -478,11 +509,14 @@ static int create_schema(sqlite3 *db)
 	rc = query_int(db, "SELECT count(*) FROM sqlite_master", &nobj);
 	if (rc == SQLITE_OK && nobj == 0) {
 		rc = sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, schema_v2_delivered, NULL, NULL,
+					  NULL);
 		/* Pragmas take no parameters; these are our constants. */
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(db,
 					  "PRAGMA application_id = 0x53477063;"
-					  "PRAGMA user_version = 1",
+					  "PRAGMA user_version = 2",
 					  NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
@@ -494,9 +528,32 @@ static int create_schema(sqlite3 *db)
 	return rc;
 }
 
+/* Version 1 -> 2: the delivered table, under the write lock (another
+ * process may be migrating the same file: the version is read again). */
+static int migrate_v1(sqlite3 *db)
+{
+	int64_t ver = 0;
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = query_int(db, "PRAGMA user_version", &ver);
+	if (rc == SQLITE_OK && ver == 1) {
+		rc = sqlite3_exec(db, schema_v2_delivered, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
+					  NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 #if SG_PEERCACHE_APPLICATION_ID != 0x53477063 ||                               \
-    SG_PEERCACHE_SCHEMA_VERSION != 1
-#error "create_schema() writes the application id and version literally"
+    SG_PEERCACHE_SCHEMA_VERSION != 2
+#error "create_schema() and migrate_v1() write the id and version literally"
 #endif
 
 /* Deletes peers (then adverts) beyond max_peers, the evictable ones in
@@ -533,10 +590,32 @@ static int trim(sg_peercache *pc)
 	return 0;
 }
 
+/* Prepares statements [from, to); SG_ERR_CORRUPT when the schema is not
+ * the one we wrote. */
+static int prepare_range(sg_peercache *pc, const char *path, int from, int to)
+{
+	int i, rc;
+
+	for (i = from; i < to; i++) {
+		rc = sqlite3_prepare_v3(pc->db, stmt_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT, &pc->st[i],
+					NULL);
+		if (rc != SQLITE_OK) {
+			/* Not the tables and columns we wrote. */
+			sg_log(&pc->env, SG_LOG_WARN, MODULE,
+			       "%s: schema does not match: %s", path,
+			       sqlite3_errmsg(pc->db));
+			return (rc & 0xff) == SQLITE_NOMEM ? SG_ERR_NOMEM
+							   : SG_ERR_CORRUPT;
+		}
+	}
+	return 0;
+}
+
 static int open_db(sg_peercache *pc, const char *path)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	int rc, kind, i;
+	int rc, kind;
 
 #ifdef SQLITE_OPEN_NOFOLLOW
 	flags |= SQLITE_OPEN_NOFOLLOW;
@@ -554,7 +633,7 @@ static int open_db(sg_peercache *pc, const char *path)
 	kind = identify(pc->db);
 	if (kind < 0)
 		return kind;
-	if (kind == FILE_OURS) {
+	if (kind == FILE_OURS || kind == FILE_V1) {
 		/* Before anything is written: a damaged file stays as it is. */
 		rc = query_text_is(pc->db, "PRAGMA quick_check", "ok");
 		if (rc != SQLITE_OK) {
@@ -570,6 +649,13 @@ static int open_db(sg_peercache *pc, const char *path)
 	if (rc != SQLITE_OK)
 		return (rc & 0xff) == SQLITE_CORRUPT ? SG_ERR_IO
 						     : fail(pc, "wal", rc);
+	/* WAL with NORMAL: commits are not synced one by one (a cache may
+	 * lose its last writes on power loss, never its consistency); a
+	 * delivered-message id is written per message. */
+	rc = sqlite3_exec(pc->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+			  NULL);
+	if (rc != SQLITE_OK)
+		return fail(pc, "synchronous", rc);
 	if (kind == FILE_EMPTY) {
 		rc = create_schema(pc->db);
 		if (rc != SQLITE_OK)
@@ -581,19 +667,19 @@ static int open_db(sg_peercache *pc, const char *path)
 			return SG_ERR_CORRUPT;
 	}
 
-	for (i = 0; i < S_COUNT; i++) {
-		rc = sqlite3_prepare_v3(pc->db, stmt_sql[i], -1,
-					SQLITE_PREPARE_PERSISTENT, &pc->st[i],
-					NULL);
-		if (rc != SQLITE_OK) {
-			/* Not the tables and columns we wrote. */
-			sg_log(&pc->env, SG_LOG_WARN, MODULE,
-			       "%s: schema does not match: %s", path,
-			       sqlite3_errmsg(pc->db));
-			return (rc & 0xff) == SQLITE_NOMEM ? SG_ERR_NOMEM
-							   : SG_ERR_CORRUPT;
-		}
+	/* Version 1's statements first: a file whose tables are not the ones
+	 * we wrote is refused before a migration writes to it. */
+	if ((rc = prepare_range(pc, path, 0, S_DLV_PUT)) != 0)
+		return rc;
+	if (kind == FILE_V1) {
+		rc = migrate_v1(pc->db);
+		if (rc != SQLITE_OK)
+			return fail(pc, "migrate from version 1", rc);
+		sg_log(&pc->env, SG_LOG_INFO, MODULE,
+		       "%s: schema version 1 migrated to 2", path);
 	}
+	if ((rc = prepare_range(pc, path, S_DLV_PUT, S_COUNT)) != 0)
+		return rc;
 	rc = sweep(pc);
 	if (rc == 0)
 		rc = trim(pc);
@@ -1081,6 +1167,61 @@ int sg_peercache_get_u64(sg_peercache *pc, const char *key, uint64_t *v)
 	if (!ok) {
 		rc = sweep(pc);
 		return rc != 0 ? rc : SG_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+/* Deletes expired delivered ids, then the soonest to expire beyond the
+ * bound. */
+static int delivered_trim(sg_peercache *pc, uint64_t now)
+{
+	sqlite3_stmt *s = pc->st[S_DLV_EXPIRE];
+	int64_t n = 0;
+	int rc = sqlite3_bind_int64(s, 1, (int64_t)(now > INT64_MAX ? INT64_MAX
+								     : now));
+
+	rc = rc == SQLITE_OK ? exec_stmt(s) : (finish(s), rc);
+	if (rc != SQLITE_OK)
+		return fail(pc, "expire delivered", rc);
+	rc = step_int(pc->st[S_DLV_COUNT], &n);
+	if (rc != SQLITE_ROW)
+		return fail(pc, "count delivered", rc);
+	if (n > SG_PEERCACHE_DELIVERED_MAX) {
+		s = pc->st[S_DLV_TRIM];
+		rc = sqlite3_bind_int64(s, 1, n - SG_PEERCACHE_DELIVERED_MAX);
+		rc = rc == SQLITE_OK ? exec_stmt(s) : (finish(s), rc);
+		if (rc != SQLITE_OK)
+			return fail(pc, "trim delivered", rc);
+		pc->stats.delivered_dropped += (uint64_t)sqlite3_changes(pc->db);
+	}
+	return 0;
+}
+
+int sg_peercache_delivered(sg_peercache *pc, const uint8_t *id,
+			   uint64_t expires_ms, uint64_t now_wall_ms)
+{
+	sqlite3_stmt *s = pc->st[S_DLV_PUT];
+	int rc;
+
+	if (pc->in_callback)
+		return SG_ERR_STATE;
+	if (id == NULL)
+		return SG_ERR_INVAL;
+	if (expires_ms > INT64_MAX)
+		return SG_ERR_RANGE;
+	rc = sqlite3_bind_blob(s, 1, id, 32, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, (int64_t)expires_ms);
+	rc = rc == SQLITE_OK ? exec_stmt(s) : (finish(s), rc);
+	if (rc != SQLITE_OK)
+		return fail(pc, "record delivered", rc);
+	if (sqlite3_changes(pc->db) == 0)
+		return 1;
+	/* every so often (and the bound is checked then): expired ids */
+	if (++pc->delivered_puts >= 1024) {
+		pc->delivered_puts = 0;
+		if ((rc = delivered_trim(pc, now_wall_ms)) != 0)
+			return rc;
 	}
 	return 0;
 }

@@ -751,7 +751,7 @@ static void test_newer_schema(void **state)
 	(void)state;
 
 	sg_peercache_close(open_ok(path_of(p, sizeof(p), "new.db"), 8));
-	raw_exec(p, "PRAGMA user_version = 2");
+	raw_exec(p, "PRAGMA user_version = 3");
 	before = slurp(p, &blen);
 	assert_int_equal(open_err(p, 8), SG_ERR_UNSUPPORTED);
 	after = slurp(p, &alen);
@@ -767,6 +767,75 @@ static void test_newer_schema(void **state)
 	raw_exec(path_of(q, sizeof(q), "zero.db"),
 		 "CREATE TABLE x(y); PRAGMA application_id = 0x53477063");
 	assert_int_equal(open_err(q, 8), SG_ERR_CORRUPT);
+}
+
+/* How many delivered ids the file holds (read directly). */
+static long delivered_rows(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM delivered", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Delivered message ids: new, again, across a reopen, expired ones
+ * deleted, and a version 1 file migrated (its peers kept). */
+static void test_delivered(void **state)
+{
+	char p[512];
+	uint8_t id[32];
+	sg_peercache *pc;
+	sg_peercache_entry e;
+	int i;
+	(void)state;
+
+	pc = open_ok(path_of(p, sizeof(p), "dlv.db"), 8);
+	memset(id, 0x11, sizeof(id));
+	assert_int_equal(sg_peercache_delivered(pc, id, 5000, 1000), 0);
+	assert_int_equal(sg_peercache_delivered(pc, id, 5000, 1000), 1);
+	id[31] ^= 1;
+	assert_int_equal(sg_peercache_delivered(pc, id, 5000, 1000), 0);
+	assert_int_equal(sg_peercache_delivered(pc, id, UINT64_MAX, 1000),
+			 SG_ERR_RANGE);
+	assert_int_equal(sg_peercache_delivered(pc, NULL, 5000, 1000),
+			 SG_ERR_INVAL);
+	sg_peercache_close(pc);
+	pc = open_ok(p, 8);
+	assert_int_equal(sg_peercache_delivered(pc, id, 5000, 1000), 1);
+	/* 1,100 more, all expired at 10,000: the pass after 1,024 puts
+	 * deletes the expired ones */
+	for (i = 0; i < 1100; i++) {
+		memset(id, 0, sizeof(id));
+		memcpy(id, &i, sizeof(i));
+		assert_int_equal(sg_peercache_delivered(pc, id, 6000, 10000), 0);
+	}
+	sg_peercache_close(pc);
+	assert_true(delivered_rows(p) < 200);
+
+	/* a version 1 file: no delivered table; its peers survive */
+	pc = open_ok(path_of(p, sizeof(p), "v1.db"), 8);
+	memset(&e, 0, sizeof(e));
+	e.id.bytes[0] = 7;
+	e.addr_len = 1;
+	e.last_seen_ms = 5;
+	assert_int_equal(sg_peercache_put(pc, &e), 0);
+	sg_peercache_close(pc);
+	raw_exec(p, "DROP TABLE delivered; PRAGMA user_version = 1");
+	assert_int_equal(delivered_rows(p), -1);
+	pc = open_ok(p, 8);
+	assert_int_equal(sg_peercache_get(pc, &e.id, &e), 0);
+	memset(id, 0x22, sizeof(id));
+	assert_int_equal(sg_peercache_delivered(pc, id, 5000, 1000), 0);
+	sg_peercache_close(pc);
+	assert_int_equal(delivered_rows(p), 1);
 }
 
 /* Rows no version of the cache writes: wrong-length ids and addresses,
@@ -889,6 +958,7 @@ int main(void)
 	    cmocka_unit_test(test_not_a_cache),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_newer_schema),
+	    cmocka_unit_test(test_delivered),
 	    cmocka_unit_test(test_bad_rows),
 	    cmocka_unit_test(test_out_of_memory),
 	};
