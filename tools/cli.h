@@ -84,6 +84,17 @@ int cli_ctl_call(cli *c, const char *dir, const struct sg_ctl_request *r,
 struct sg_cbor_dec;
 int cli_ctl_status(cli *c, struct sg_cbor_dec *d, const uint8_t *buf,
 		   size_t len, size_t *count);
+/* Opens a stream (SUBSCRIBE, GROUP_LISTEN) on the node serving dir and
+ * hands each message to on_msg (non-zero: malformed, the stream ends)
+ * until SIGINT/SIGTERM or the node closes it. Exit code. */
+int cli_ctl_stream(cli *c, const char *dir, const struct sg_ctl_request *r,
+		   const char *started,
+		   int (*on_msg)(cli *c, const uint8_t *m, size_t len, void *ud),
+		   void *ud);
+/* A payload as text (control bytes escaped) and a newline; or the JSON
+ * members ,"payload_hex":... and, for UTF-8 text, ,"payload":... */
+void cli_print_payload_text(const uint8_t *p, size_t n);
+void cli_print_payload_json(const uint8_t *p, size_t n);
 int cli_groups(cli *c, int argc, char **argv);
 int cli_presence(cli *c, int argc, char **argv);
 

@@ -23,6 +23,9 @@ static const char groups_usage[] =
 	"HOURS] [--out FILE]\n"
 	"       saorsa-gossip groups join --invite TEXT | --invite-file FILE|-\n"
 	"       saorsa-gossip groups leave --group G\n"
+	"       saorsa-gossip groups send --group G [--message M]   (else "
+	"standard input)\n"
+	"       saorsa-gossip groups listen --group G\n"
 	"       saorsa-gossip groups list\n"
 	"  (each also takes [--data-dir DIR] [--json])\n"
 	"\n"
@@ -42,6 +45,10 @@ static const char groups_usage[] =
 	"  leave   leaves a group: a signed notice, then another member "
 	"re-keys without\n"
 	"          this node\n"
+	"  send    a message to the group's members, encrypted under the "
+	"epoch's key\n"
+	"  listen  prints the group's messages as they arrive, until "
+	"interrupted\n"
 	"  list    the groups this node is in, with epoch and members\n";
 
 static const char presence_usage[] =
@@ -60,11 +67,11 @@ static const char presence_usage[] =
 	"  online  the members online now, with when they were last seen\n";
 
 enum { O_NAME = 2000, O_GROUP, O_PEER, O_VALID, O_INVITE, O_INVITE_FILE,
-       O_OUT, O_DATA, O_JSON };
+       O_OUT, O_DATA, O_JSON, O_MESSAGE };
 
 typedef struct gargs {
 	const char *name, *group, *peer, *valid, *invite, *invite_file, *out;
-	const char *data_dir;
+	const char *message, *data_dir;
 } gargs;
 
 /* Parses argv (argv[0] is the subcommand). -1: help printed; else 0 or an
@@ -80,6 +87,7 @@ static int gparse(cli *c, int argc, char **argv, gargs *a, const char *usage)
 		{"invite", required_argument, NULL, O_INVITE},
 		{"invite-file", required_argument, NULL, O_INVITE_FILE},
 		{"out", required_argument, NULL, O_OUT},
+		{"message", required_argument, NULL, O_MESSAGE},
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"json", no_argument, NULL, O_JSON},
 		{"verbose", no_argument, NULL, 'v'},
@@ -100,6 +108,7 @@ static int gparse(cli *c, int argc, char **argv, gargs *a, const char *usage)
 		case O_INVITE: a->invite = optarg; break;
 		case O_INVITE_FILE: a->invite_file = optarg; break;
 		case O_OUT: a->out = optarg; break;
+		case O_MESSAGE: a->message = optarg; break;
 		case O_DATA: a->data_dir = optarg; break;
 		case O_JSON: c->json = 1; break;
 		case 'v': c->verbose = 1; break;
@@ -120,19 +129,20 @@ static int gparse(cli *c, int argc, char **argv, gargs *a, const char *usage)
 	return 0;
 }
 
-/* Only the options in allowed ("ngpvifo": name, group, peer, valid,
- * invite, invite-file, out) may be given to sub. */
+/* Only the options in allowed ("ngpvifom": name, group, peer, valid,
+ * invite, invite-file, out, message) may be given to sub. */
 static int only(cli *c, const gargs *a, const char *sub, const char *allowed)
 {
-	static const char *const names[] = {"--name", "--group", "--peer",
-					    "--valid", "--invite",
-					    "--invite-file", "--out"};
+	static const char *const names[] = {"--name",	     "--group",
+					    "--peer",	     "--valid",
+					    "--invite",	     "--invite-file",
+					    "--out",	     "--message"};
 	const char *given[] = {a->name,	  a->group,	  a->peer, a->valid,
-			       a->invite, a->invite_file, a->out};
-	static const char keys[] = "ngpvifo";
+			       a->invite, a->invite_file, a->out,  a->message};
+	static const char keys[] = "ngpvifom";
 	size_t i;
 
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		if (given[i] != NULL && strchr(allowed, keys[i]) == NULL) {
 			cli_err(c, "%s is not an option of '%s'", names[i], sub);
 			return CLI_USAGE;
@@ -428,20 +438,29 @@ static int g_list(cli *c, const char *dir)
 	return CLI_OK;
 }
 
-/* leave, presence start and stop: [0] answers. */
-static int g_simple(cli *c, const char *dir, sg_ctl_op op, const char *group,
-		    const char *done)
+/* A request about group with a [0] answer: 0 or an exit code. */
+static int g_simple_req(cli *c, const char *dir, sg_ctl_request *r,
+			const char *group)
 {
-	sg_ctl_request r = {.op = op};
 	uint8_t *resp;
 	sg_cbor_dec d;
 	size_t count;
 	int rc;
 
-	r.topic = group;
-	r.topic_len = strlen(group);
-	rc = ask(c, dir, &r, &resp, &d, &count);
+	r->topic = group;
+	r->topic_len = strlen(group);
+	rc = ask(c, dir, r, &resp, &d, &count);
 	free(resp);
+	return rc;
+}
+
+/* leave, presence start and stop: [0] answers. */
+static int g_simple(cli *c, const char *dir, sg_ctl_op op, const char *group,
+		    const char *done)
+{
+	sg_ctl_request r = {.op = op};
+	int rc = g_simple_req(c, dir, &r, group);
+
 	if (rc != 0)
 		return rc;
 	if (c->json) {
@@ -454,6 +473,78 @@ static int g_simple(cli *c, const char *dir, sg_ctl_op op, const char *group,
 		printf("%s: %s.\n", group, done);
 	}
 	return CLI_OK;
+}
+
+static int g_send(cli *c, const char *dir, const gargs *a)
+{
+	sg_ctl_request r = {.op = SG_CTL_GROUP_SEND};
+	char *owned = NULL;
+	size_t len;
+	int rc;
+
+	if (a->message != NULL) {
+		len = strlen(a->message);
+		r.payload = (const uint8_t *)a->message;
+	} else {
+		owned = cli_read_text(c, "/dev/stdin", SG_GROUP_MSG_MAX_PLAINTEXT,
+				      &len);
+		if (owned == NULL)
+			return CLI_FAIL;
+		r.payload = (const uint8_t *)owned;
+	}
+	if (len > SG_GROUP_MSG_MAX_PLAINTEXT) {
+		cli_err(c, "a group message has at most %u bytes",
+			(unsigned)SG_GROUP_MSG_MAX_PLAINTEXT);
+		free(owned);
+		return CLI_USAGE;
+	}
+	r.payload_len = len;
+	rc = g_simple_req(c, dir, &r, a->group);
+	free(owned);
+	if (rc != 0)
+		return rc;
+	if (c->json) {
+		printf("{\"group\":");
+		cli_json_str(stdout, a->group);
+		printf(",\"bytes\":%zu}\n", len);
+	}
+	else
+		printf("Sent %zu bytes to '%s'.\n", len, a->group);
+	return CLI_OK;
+}
+
+/* One group message of a GROUP_LISTEN stream: printed. */
+static int g_message(cli *c, const uint8_t *m, size_t len, void *ud)
+{
+	sg_cbor_dec d;
+	size_t count, nl, pl;
+	uint64_t code, epoch;
+	const char *name;
+	const uint8_t *sender, *p;
+	(void)ud;
+
+	sg_cbor_dec_init(&d, m, len);
+	if (sg_cbor_get_array(&d, &count) != 0 || count != 5 ||
+	    sg_cbor_get_uint(&d, &code) != 0 ||
+	    code != SG_CTL_EV_GROUP_MESSAGE ||
+	    sg_cbor_get_text(&d, &name, &nl) != 0 ||
+	    sg_cbor_get_bytes_len(&d, &sender, SG_PEER_ID_LEN) != 0 ||
+	    sg_cbor_get_uint(&d, &epoch) != 0 ||
+	    sg_cbor_get_bytes(&d, &p, &pl) != 0)
+		return -1;
+	if (c->json) {
+		printf("{\"sender\":\"");
+		put_hex(sender, SG_PEER_ID_LEN);
+		printf("\",\"epoch\":%llu", (unsigned long long)epoch);
+		cli_print_payload_json(p, pl);
+		printf("}\n");
+	} else {
+		printf("[");
+		put_hex(sender, 8);
+		printf("] ");
+		cli_print_payload_text(p, pl);
+	}
+	return 0;
 }
 
 static int p_online(cli *c, const char *dir, const char *group)
@@ -570,6 +661,26 @@ int cli_groups(cli *c, int argc, char **argv)
 							   : g_join(c, dir, &a);
 	if (strcmp(sub, "list") == 0)
 		return (rc = only(c, &a, sub, "")) != 0 ? rc : g_list(c, dir);
+	if (strcmp(sub, "send") == 0 || strcmp(sub, "listen") == 0) {
+		if ((rc = only(c, &a, sub, sub[1] == 'e' ? "gm" : "g")) != 0)
+			return rc;
+		if (a.group == NULL) {
+			cli_err(c, "groups %s needs --group G", sub);
+			return CLI_USAGE;
+		}
+		if (sub[1] == 'e')
+			return g_send(c, dir, &a);
+		{
+			sg_ctl_request r = {.op = SG_CTL_GROUP_LISTEN,
+					    .topic = a.group,
+					    .topic_len = strlen(a.group)};
+			char started[200];
+			snprintf(started, sizeof(started),
+				 "Listening to group '%s'", a.group);
+			return cli_ctl_stream(c, dir, &r, started, g_message,
+					      NULL);
+		}
+	}
 	if (strcmp(sub, "leave") == 0) {
 		if ((rc = only(c, &a, sub, "g")) != 0)
 			return rc;

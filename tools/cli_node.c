@@ -858,7 +858,9 @@ static void on_sigint(int s)
 	interrupted = 1;
 }
 
-static void print_payload_text(const uint8_t *p, size_t n)
+/* A payload as text (other control bytes as \xNN escapes), then a newline
+ * unless it ends with one. */
+void cli_print_payload_text(const uint8_t *p, size_t n)
 {
 	size_t i;
 	for (i = 0; i < n; i++) {
@@ -868,11 +870,35 @@ static void print_payload_text(const uint8_t *p, size_t n)
 		else
 			printf("\\x%02x", ch);
 	}
+	if (n == 0 || p[n - 1] != '\n')
+		putchar('\n');
 }
 
-static int ps_subscribe(cli *c, const char *dir, const char *topic)
+/* ,"payload_hex":"..." and, when it is UTF-8 text, ,"payload":"..." */
+void cli_print_payload_json(const uint8_t *p, size_t n)
 {
-	sg_ctl_request r = {.op = SG_CTL_SUBSCRIBE, .topic = topic, .topic_len = strlen(topic)};
+	char *ps = malloc(n + 1);
+
+	printf(",\"payload_hex\":");
+	print_hex_json(p, n);
+	if (ps != NULL && memchr(p, 0, n) == NULL &&
+	    sg_cbor_utf8_check(p, n) == 0) {
+		memcpy(ps, p, n);
+		ps[n] = '\0';
+		printf(",\"payload\":");
+		cli_json_str(stdout, ps);
+	}
+	free(ps);
+}
+
+/* Opens a stream (SUBSCRIBE, GROUP_LISTEN) and hands each message to
+ * on_msg until SIGINT/SIGTERM or the node closes it; `started` is printed
+ * (text mode) once the node accepted. Exit code. */
+int cli_ctl_stream(cli *c, const char *dir, const sg_ctl_request *r,
+		   const char *started,
+		   int (*on_msg)(cli *c, const uint8_t *m, size_t len, void *ud),
+		   void *ud)
+{
 	struct sigaction sa;
 	uint8_t *msg;
 	size_t len, count;
@@ -881,7 +907,7 @@ static int ps_subscribe(cli *c, const char *dir, const char *topic)
 
 	if (fd < 0)
 		return CLI_FAIL;
-	if (cli_ctl_request(fd, &r) != 0 ||
+	if (cli_ctl_request(fd, r) != 0 ||
 	    (msg = cli_ctl_read(fd, &len)) == NULL) {
 		cli_err(c, "the node on %s did not answer", dir);
 		close(fd);
@@ -894,9 +920,7 @@ static int ps_subscribe(cli *c, const char *dir, const char *topic)
 		return CLI_FAIL;
 	}
 	if (!c->json) {
-		printf("Subscribed to '%s'; waiting for messages "
-		       "(Ctrl-C to stop).\n",
-		       topic);
+		printf("%s (Ctrl-C to stop).\n", started);
 		fflush(stdout);
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -904,72 +928,78 @@ static int ps_subscribe(cli *c, const char *dir, const char *topic)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	while (!interrupted) {
-		uint64_t code, seq, pms, hops;
-		const char *tn;
-		size_t tl, pl;
-		const uint8_t *pub, *id, *payload;
-		sg_peer_id pid;
-		char hex[SG_PEER_ID_HEX_LEN];
-
 		msg = cli_ctl_read(fd, &len);
 		if (msg == NULL)
 			break;
-		sg_cbor_dec_init(&d, msg, len);
-		if (sg_cbor_get_array(&d, &count) != 0 || count != 8 ||
-		    sg_cbor_get_uint(&d, &code) != 0 ||
-		    code != SG_CTL_EV_MESSAGE ||
-		    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
-		    sg_cbor_get_bytes_len(&d, &pub, SG_PEER_ID_LEN) != 0 ||
-		    sg_cbor_get_uint(&d, &seq) != 0 ||
-		    sg_cbor_get_uint(&d, &pms) != 0 ||
-		    sg_cbor_get_uint(&d, &hops) != 0 ||
-		    sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0 ||
-		    sg_cbor_get_bytes(&d, &payload, &pl) != 0) {
-			free(msg);
+		rc = on_msg(c, msg, len, ud);
+		free(msg);
+		fflush(stdout);
+		if (rc != 0) {
 			cli_err(c, "malformed message from the node");
 			close(fd);
 			return CLI_FAIL;
 		}
-		memcpy(pid.bytes, pub, SG_PEER_ID_LEN);
-		sg_peer_id_hex(hex, &pid);
-		if (c->json) {
-			char *ps = malloc(pl + 1);
-			printf("{\"topic\":");
-			cli_json_str(stdout, topic);
-			printf(",\"publisher\":\"%s\",\"seq\":%llu,"
-			       "\"publish_ms\":%llu,\"hops\":%llu,\"id\":",
-			       hex, (unsigned long long)seq,
-			       (unsigned long long)pms,
-			       (unsigned long long)hops);
-			print_hex_json(id, SG_MSG_ID_LEN);
-			printf(",\"payload_hex\":");
-			print_hex_json(payload, pl);
-			if (ps != NULL && memchr(payload, 0, pl) == NULL &&
-			    sg_cbor_utf8_check(payload, pl) == 0) {
-				memcpy(ps, payload, pl);
-				ps[pl] = '\0';
-				printf(",\"payload\":");
-				cli_json_str(stdout, ps);
-			}
-			free(ps);
-			printf("}\n");
-		} else {
-			printf("[%.16s seq %llu, %llu hops] ", hex,
-			       (unsigned long long)seq,
-			       (unsigned long long)hops);
-			print_payload_text(payload, pl);
-			if (pl == 0 || payload[pl - 1] != '\n')
-				putchar('\n');
-		}
-		fflush(stdout);
-		free(msg);
 	}
 	close(fd);
 	if (!interrupted) {
-		cli_err(c, "the node closed the subscription (it stopped?)");
+		cli_err(c, "the node closed the stream (it stopped?)");
 		return CLI_FAIL;
 	}
 	return CLI_OK;
+}
+
+/* One delivered message of a subscription: printed. */
+static int ps_message(cli *c, const uint8_t *msg, size_t len, void *ud)
+{
+	const char *topic = ud;
+	uint64_t code, seq, pms, hops;
+	const char *tn;
+	size_t tl, pl, count;
+	const uint8_t *pub, *id, *payload;
+	sg_peer_id pid;
+	char hex[SG_PEER_ID_HEX_LEN];
+	sg_cbor_dec d;
+
+	sg_cbor_dec_init(&d, msg, len);
+	if (sg_cbor_get_array(&d, &count) != 0 || count != 8 ||
+	    sg_cbor_get_uint(&d, &code) != 0 || code != SG_CTL_EV_MESSAGE ||
+	    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
+	    sg_cbor_get_bytes_len(&d, &pub, SG_PEER_ID_LEN) != 0 ||
+	    sg_cbor_get_uint(&d, &seq) != 0 || sg_cbor_get_uint(&d, &pms) != 0 ||
+	    sg_cbor_get_uint(&d, &hops) != 0 ||
+	    sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0 ||
+	    sg_cbor_get_bytes(&d, &payload, &pl) != 0)
+		return -1;
+	memcpy(pid.bytes, pub, SG_PEER_ID_LEN);
+	sg_peer_id_hex(hex, &pid);
+	if (c->json) {
+		printf("{\"topic\":");
+		cli_json_str(stdout, topic);
+		printf(",\"publisher\":\"%s\",\"seq\":%llu,"
+		       "\"publish_ms\":%llu,\"hops\":%llu,\"id\":",
+		       hex, (unsigned long long)seq, (unsigned long long)pms,
+		       (unsigned long long)hops);
+		print_hex_json(id, SG_MSG_ID_LEN);
+		cli_print_payload_json(payload, pl);
+		printf("}\n");
+	} else {
+		printf("[%.16s seq %llu, %llu hops] ", hex,
+		       (unsigned long long)seq, (unsigned long long)hops);
+		cli_print_payload_text(payload, pl);
+	}
+	return 0;
+}
+
+static int ps_subscribe(cli *c, const char *dir, const char *topic)
+{
+	sg_ctl_request r = {.op = SG_CTL_SUBSCRIBE,
+			    .topic = topic,
+			    .topic_len = strlen(topic)};
+	char started[SG_CTL_TOPIC_MAX + 64];
+
+	snprintf(started, sizeof(started),
+		 "Subscribed to '%s'; waiting for messages", topic);
+	return cli_ctl_stream(c, dir, &r, started, ps_message, (void *)topic);
 }
 
 static int ps_publish(cli *c, const char *dir, const char *topic,

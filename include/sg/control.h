@@ -41,9 +41,11 @@ typedef enum sg_ctl_op {
 	SG_CTL_PRESENCE_STOP = 18,    /* [18, group] */
 	SG_CTL_PRESENCE_ONLINE = 19,  /* [19, group] */
 	SG_CTL_FIND_MEMBER = 20,      /* [20, group, peer: bstr(32), ttl] */
+	SG_CTL_GROUP_SEND = 21,	      /* [21, group, message: bstr] */
+	SG_CTL_GROUP_LISTEN = 22,     /* [22, group] then a stream */
 } sg_ctl_op;
 
-#define SG_CTL_OP_MAX SG_CTL_FIND_MEMBER
+#define SG_CTL_OP_MAX SG_CTL_GROUP_LISTEN
 /* GROUP_INVITE validity bounds (ms). */
 #define SG_CTL_INVITE_MIN_MS 60000ULL
 #define SG_CTL_INVITE_MAX_MS (30ULL * 86400000ULL)
@@ -52,6 +54,7 @@ typedef enum sg_ctl_op {
 /* Response and stream codes. */
 #define SG_CTL_OK 0
 #define SG_CTL_EV_MESSAGE 1 /* a delivered message on a subscription */
+#define SG_CTL_EV_GROUP_MESSAGE 2 /* a group message on a GROUP_LISTEN */
 
 typedef struct sg_ctl_request {
 	sg_ctl_op op;
@@ -60,7 +63,7 @@ typedef struct sg_ctl_request {
 	 * NUL-ended */
 	const char *topic;
 	size_t topic_len;
-	const uint8_t *payload; /* PUBLISH; GROUP_JOIN: the invite */
+	const uint8_t *payload; /* PUBLISH, GROUP_SEND; GROUP_JOIN: the invite */
 	size_t payload_len;
 	unsigned find_kind;	/* FIND: sg_foaf_kind (1 peer, 2 coordinator) */
 	const uint8_t *target;	/* FIND, GROUP_INVITE, FIND_MEMBER: 32 bytes */

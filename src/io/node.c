@@ -117,6 +117,8 @@ struct ctl_client {
 	int card_waiting; /* a GROUP_INVITE waits for card_peer's card */
 	int card_finding; /* ... or for FOAF to find card_peer first */
 	int member_finding; /* a FIND_MEMBER waits: group_sel, card_peer */
+	int group_listening; /* a GROUP_LISTEN streams listen_gid's messages */
+	uint8_t listen_gid[SG_GROUP_ID_LEN];
 	sg_peer_id card_peer;
 	uint64_t card_deadline, invite_valid_ms;
 	char group_sel[2 * SG_GROUP_ID_LEN + 1];
@@ -1590,6 +1592,48 @@ static void log_group(sg_node *n, sg_log_level lvl, const uint8_t *gid,
 	       what, peer != NULL ? " " : "", peer != NULL ? p : "");
 }
 
+/* [2, group name, sender: bstr(32), epoch, message: bstr] to every
+ * client listening to the group. */
+static void group_message_to_clients(sg_node *n, const sg_gman_event *ev)
+{
+	size_t i, idx, nl, cap = ev->len + SG_GROUP_NAME_MAX + 96;
+	const char *name = "";
+	uint8_t *buf = NULL;
+	long len = 0;
+
+	if (sg_gman_by_topic(n->gman, &ev->topic, &idx) == 0)
+		name = sg_group_name(sg_gman_group(n->gman, idx), &nl);
+	else
+		nl = 0;
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (!cl->used || cl->closing || !cl->group_listening ||
+		    memcmp(cl->listen_gid, ev->group_id, SG_GROUP_ID_LEN) != 0)
+			continue;
+		if (buf == NULL) {
+			sg_cbor_enc e;
+			if ((buf = sg_alloc(&n->env, cap)) == NULL)
+				return;
+			sg_cbor_enc_init(&e, buf, cap);
+			sg_cbor_put_array(&e, 5);
+			sg_cbor_put_uint(&e, SG_CTL_EV_GROUP_MESSAGE);
+			sg_cbor_put_text(&e, name, nl);
+			sg_cbor_put_bytes(&e, ev->peer.bytes, SG_PEER_ID_LEN);
+			sg_cbor_put_uint(&e, ev->epoch);
+			sg_cbor_put_bytes(&e, ev->len > 0 ? ev->data
+							  : (const uint8_t *)"",
+					  ev->len);
+			len = sg_cbor_enc_finish(&e);
+		}
+		if (len > 0)
+			ctl_send(cl, buf, (size_t)len);
+	}
+	if (buf != NULL) {
+		sg_wipe(buf, cap);
+		sg_free(&n->env, buf);
+	}
+}
+
 static void gman_event(sg_node *n, const sg_gman_event *ev)
 {
 	char path[4096], buf[64];
@@ -1643,6 +1687,7 @@ static void gman_event(sg_node *n, const sg_gman_event *ev)
 	case SG_GMAN_EV_MESSAGE:
 		log_group(n, SG_LOG_DEBUG, ev->group_id, "message from",
 			  &ev->peer);
+		group_message_to_clients(n, ev);
 		break;
 	}
 }
@@ -2047,6 +2092,25 @@ static void ctl_group(struct ctl_client *cl, const sg_ctl_request *r)
 	case SG_CTL_PRESENCE_ONLINE:
 		ctl_presence_online(cl, idx);
 		return;
+	case SG_CTL_GROUP_SEND:
+		rc = sg_gman_send(n->gman, idx, r->payload, r->payload_len);
+		if (rc != 0) {
+			ctl_error(cl, rc, "send");
+			return;
+		}
+		ctl_ok_simple(cl);
+		return;
+	case SG_CTL_GROUP_LISTEN:
+		if (cl->group_listening || cl->subscribed) {
+			ctl_error(cl, SG_ERR_STATE, "listen: one stream per "
+						    "connection");
+			return;
+		}
+		memcpy(cl->listen_gid, sg_group_id(sg_gman_group(n->gman, idx)),
+		       SG_GROUP_ID_LEN);
+		cl->group_listening = 1;
+		ctl_ok_simple(cl);
+		return;
 	case SG_CTL_FIND_MEMBER: {
 		uint8_t target[32];
 		sg_peer_id act[64];
@@ -2131,6 +2195,8 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 	case SG_CTL_PRESENCE_STOP:
 	case SG_CTL_PRESENCE_ONLINE:
 	case SG_CTL_FIND_MEMBER:
+	case SG_CTL_GROUP_SEND:
+	case SG_CTL_GROUP_LISTEN:
 		ctl_group(cl, &r);
 		break;
 	case SG_CTL_LEAVE:

@@ -14,7 +14,8 @@ static int has_topic(sg_ctl_op op)
 	       op == SG_CTL_GROUP_CREATE || op == SG_CTL_GROUP_INVITE ||
 	       op == SG_CTL_GROUP_LEAVE || op == SG_CTL_PRESENCE_START ||
 	       op == SG_CTL_PRESENCE_STOP || op == SG_CTL_PRESENCE_ONLINE ||
-	       op == SG_CTL_FIND_MEMBER;
+	       op == SG_CTL_FIND_MEMBER || op == SG_CTL_GROUP_SEND ||
+	       op == SG_CTL_GROUP_LISTEN;
 }
 
 static size_t fields(sg_ctl_op op)
@@ -22,7 +23,9 @@ static size_t fields(sg_ctl_op op)
 	return op == SG_CTL_FIND || op == SG_CTL_GROUP_INVITE ||
 			       op == SG_CTL_FIND_MEMBER
 		       ? 4
-	       : op == SG_CTL_PUBLISH || op == SG_CTL_RDV_FIND ? 3
+	       : op == SG_CTL_PUBLISH || op == SG_CTL_RDV_FIND ||
+			       op == SG_CTL_GROUP_SEND
+		       ? 3
 	       : has_topic(op) || op == SG_CTL_GROUP_JOIN      ? 2
 							       : 1;
 }
@@ -59,7 +62,8 @@ int sg_ctl_request_decode(sg_ctl_request *r, const uint8_t *buf, size_t len)
 		if (r->topic_len == 0 || r->topic_len > SG_CTL_TOPIC_MAX)
 			return SG_ERR_RANGE;
 	}
-	if (r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN) {
+	if (r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN ||
+	    r->op == SG_CTL_GROUP_SEND) {
 		if ((rc = sg_cbor_get_bytes(&d, &r->payload,
 					    &r->payload_len)) != 0)
 			return rc;
@@ -121,7 +125,8 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 	if (has_topic(r->op) &&
 	    sg_cbor_utf8_check((const uint8_t *)r->topic, r->topic_len) != 0)
 		return SG_ERR_INVAL;
-	if ((r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN) &&
+	if ((r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN ||
+	     r->op == SG_CTL_GROUP_SEND) &&
 	    r->payload_len > SG_MSG_MAX_PAYLOAD)
 		return SG_ERR_INVAL;
 	if (r->op == SG_CTL_FIND_MEMBER && (r->target == NULL || r->ttl > 6))
@@ -137,7 +142,8 @@ long sg_ctl_request_encode(uint8_t *out, size_t cap, const sg_ctl_request *r)
 	sg_cbor_put_uint(&e, (uint64_t)r->op);
 	if (has_topic(r->op))
 		sg_cbor_put_text(&e, r->topic, r->topic_len);
-	if (r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN)
+	if (r->op == SG_CTL_PUBLISH || r->op == SG_CTL_GROUP_JOIN ||
+	    r->op == SG_CTL_GROUP_SEND)
 		sg_cbor_put_bytes(&e, r->payload, r->payload_len);
 	if (r->op == SG_CTL_GROUP_INVITE) {
 		sg_cbor_put_bytes(&e, r->target, 32);

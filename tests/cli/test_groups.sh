@@ -181,6 +181,27 @@ for i in 0 1 2 3 4; do
 	grep -q "${id[$i]}" "$work/out" && { echo "FAIL: n7 lists n$i of the other group"; fails=$((fails + 1)); }
 done
 
+# group messages: encrypted on the group topic, read by members only
+"$cli" groups listen --group alpha --data-dir "$work/d1" >"$work/listen1" 2>&1 &
+pids+=($!)
+listen_pid=$!
+"$cli" groups listen --group beta --data-dir "$work/d6" --json >"$work/listen6" 2>&1 &
+pids+=($!)
+wait_for "n1 listening" 10 grep -q "Listening to group 'alpha'" "$work/listen1"
+sleep 1
+check "send to alpha" 0 "$cli" groups send --group alpha --message "secret plans" --data-dir "$work/d2"
+expect_out "send text" "Sent 12 bytes to 'alpha'"
+check "send from stdin" 0 sh -c "echo 'more plans' | '$cli' groups send --group alpha --data-dir '$work/d0' --json"
+expect_out "send json" '"bytes":11'
+wait_for "n1 reads n2's message" 15 grep -q "^\[${id[2]:0:16}\] secret plans" "$work/listen1"
+wait_for "n1 reads n0's message" 15 grep -q "more plans" "$work/listen1"
+check "send to a group one is not in" 1 "$cli" groups send --group alpha --message x --data-dir "$work/d6"
+check "listen without group" 2 "$cli" groups listen --data-dir "$work/d1"
+check "message on another command" 2 "$cli" groups list --message x --data-dir "$work/d1"
+sleep 1
+grep -q "plans" "$work/listen6" && { echo "FAIL: a member of beta read alpha's message"; fails=$((fails + 1)); }
+kill -INT "$listen_pid" 2>/dev/null
+
 # FOAF for a member: a query only the group's members can answer and read
 check "find a member of alpha" 0 "$cli" network find --peer "${id[3]}" --group alpha --data-dir "$work/d1"
 expect_out "member found" "${id[3]} is at 127\\.0\\.0\\.1:[0-9]+"
