@@ -1,13 +1,19 @@
 /*
  * Bounded FIFO id set: ring + linear-probing index with backward-shift
  * deletion (no tombstones), hashed with SipHash-2-4 (libsodium
- * crypto_shorthash) under a random per-set key.
+ * crypto_shorthash) under a random per-set key. The ring grows by
+ * doubling (entries are copied oldest first, so head returns to 0) and
+ * the index is rebuilt at twice the ring's size, keeping the load at most
+ * one half.
  */
 #include "idset.h"
 #include "sg/err.h"
 
 #include <sodium.h>
 #include <string.h>
+
+#define IDSET_MAX (1u << 24)
+#define VLEN_MAX 4096
 
 static size_t hash(const sg_idset *s, const uint8_t id[SG_ID_LEN])
 {
@@ -21,20 +27,31 @@ static size_t hash(const sg_idset *s, const uint8_t id[SG_ID_LEN])
 	return (size_t)(v & (s->tcap - 1));
 }
 
-int sg_idset_init(sg_idset *s, const sg_env *env, size_t cap)
+static size_t index_size(size_t cap)
+{
+	size_t t = 1;
+
+	while (t < 2 * cap)
+		t <<= 1;
+	return t;
+}
+
+int sg_idset_init(sg_idset *s, const sg_env *env, size_t max, size_t vlen)
 {
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if (cap == 0 || cap > (1u << 24))
+	if (max == 0 || max > IDSET_MAX || vlen > VLEN_MAX)
 		return SG_ERR_RANGE;
-	s->cap = cap;
-	s->tcap = 1;
-	while (s->tcap < 2 * cap)
-		s->tcap <<= 1;
-	s->ids = sg_calloc(env, cap, SG_ID_LEN);
+	s->max = max;
+	s->cap = max < SG_IDSET_INITIAL ? max : SG_IDSET_INITIAL;
+	s->tcap = index_size(s->cap);
+	s->vlen = vlen;
+	/* Values start 8-aligned (SG_ID_LEN is a multiple of 8). */
+	s->stride = (SG_ID_LEN + vlen + 7) & ~(size_t)7;
+	s->ent = sg_calloc(env, s->cap, s->stride);
 	s->index = sg_calloc(env, s->tcap, sizeof(uint32_t));
-	if (s->ids == NULL || s->index == NULL) {
+	if (s->ent == NULL || s->index == NULL) {
 		sg_idset_fini(s, env);
 		return SG_ERR_NOMEM;
 	}
@@ -46,18 +63,21 @@ int sg_idset_init(sg_idset *s, const sg_env *env, size_t cap)
 
 void sg_idset_fini(sg_idset *s, const sg_env *env)
 {
-	sg_free(env, s->ids);
+	sg_free(env, s->ent);
 	sg_free(env, s->index);
 	memset(s, 0, sizeof(*s));
 }
 
 long sg_idset_find(const sg_idset *s, const uint8_t id[SG_ID_LEN])
 {
-	size_t i = hash(s, id);
+	size_t i;
 
+	if (s->ent == NULL)
+		return -1;
+	i = hash(s, id);
 	while (s->index[i] != 0) {
 		size_t slot = s->index[i] - 1;
-		if (memcmp(s->ids[slot], id, SG_ID_LEN) == 0)
+		if (memcmp(sg_idset_id(s, slot), id, SG_ID_LEN) == 0)
 			return (long)slot;
 		i = (i + 1) & (s->tcap - 1);
 	}
@@ -67,7 +87,7 @@ long sg_idset_find(const sg_idset *s, const uint8_t id[SG_ID_LEN])
 /* Removes slot's entry from the index (backward-shift deletion). */
 static void unindex(sg_idset *s, size_t slot)
 {
-	size_t i = hash(s, s->ids[slot]), j, k;
+	size_t i = hash(s, sg_idset_id(s, slot)), j, k;
 
 	while (s->index[i] != slot + 1)
 		i = (i + 1) & (s->tcap - 1);
@@ -77,7 +97,7 @@ static void unindex(sg_idset *s, size_t slot)
 			j = (j + 1) & (s->tcap - 1);
 			if (s->index[j] == 0)
 				return;
-			k = hash(s, s->ids[s->index[j] - 1]);
+			k = hash(s, sg_idset_id(s, s->index[j] - 1));
 			/* Move j's entry to i unless its home k lies
 			 * cyclically in (i, j]. */
 			if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
@@ -87,6 +107,45 @@ static void unindex(sg_idset *s, size_t slot)
 		s->index[i] = s->index[j];
 		i = j;
 	}
+}
+
+static void index_put(sg_idset *s, size_t slot)
+{
+	size_t i = hash(s, sg_idset_id(s, slot));
+
+	while (s->index[i] != 0)
+		i = (i + 1) & (s->tcap - 1);
+	s->index[i] = (uint32_t)slot + 1;
+}
+
+/* Doubles the ring (up to max) and rebuilds the index. 0, or -1 when
+ * memory is short (the set is left as it was). */
+static int grow(sg_idset *s, const sg_env *env)
+{
+	size_t ncap = s->cap * 2 > s->max ? s->max : s->cap * 2;
+	size_t ntcap = index_size(ncap), k;
+	uint8_t *ent = sg_calloc(env, ncap, s->stride);
+	uint32_t *index = sg_calloc(env, ntcap, sizeof(uint32_t));
+
+	if (ent == NULL || index == NULL) {
+		sg_free(env, ent);
+		sg_free(env, index);
+		s->nomem++;
+		return -1;
+	}
+	for (k = 0; k < s->count; k++)
+		memcpy(ent + k * s->stride,
+		       s->ent + sg_idset_nth(s, k) * s->stride, s->stride);
+	sg_free(env, s->ent);
+	sg_free(env, s->index);
+	s->ent = ent;
+	s->index = index;
+	s->cap = ncap;
+	s->tcap = ntcap;
+	s->head = 0;
+	for (k = 0; k < s->count; k++)
+		index_put(s, k);
+	return 0;
 }
 
 long sg_idset_oldest(const sg_idset *s)
@@ -107,20 +166,21 @@ long sg_idset_pop_oldest(sg_idset *s)
 	return (long)slot;
 }
 
-size_t sg_idset_add(sg_idset *s, const uint8_t id[SG_ID_LEN], long *evicted)
+size_t sg_idset_add(sg_idset *s, const sg_env *env,
+		    const uint8_t id[SG_ID_LEN], long *evicted)
 {
-	size_t slot, i;
+	size_t slot;
 	long ev = -1;
 
-	if (s->count == s->cap)
+	if (s->count == s->cap && (s->cap == s->max || grow(s, env) != 0))
 		ev = sg_idset_pop_oldest(s);
 	slot = (s->head + s->count) % s->cap;
 	s->count++;
-	memcpy(s->ids[slot], id, SG_ID_LEN);
-	i = hash(s, id);
-	while (s->index[i] != 0)
-		i = (i + 1) & (s->tcap - 1);
-	s->index[i] = (uint32_t)slot + 1;
+	memcpy(s->ent + slot * s->stride, id, SG_ID_LEN);
+	if (ev < 0)
+		memset(s->ent + slot * s->stride + SG_ID_LEN, 0,
+		       s->stride - SG_ID_LEN);
+	index_put(s, slot);
 	if (evicted != NULL)
 		*evicted = ev;
 	return slot;

@@ -56,10 +56,34 @@ typedef struct nbr {
 	int32_t score;
 	uint64_t backoff_until;
 	uint64_t next_full;          /* next full SUMMARY to it */
-	size_t lazy_n;               /* queued IHAVE entries */
-	uint8_t (*lazy_ids)[SG_ID_LEN];
+	size_t lazy_n, lazy_cap;     /* queued IHAVE entries, room */
+	uint8_t (*lazy_ids)[SG_ID_LEN]; /* grow up to ihave_batch_max */
 	uint32_t *lazy_hops;
 } nbr;
+
+/* Per-id values of the tables (sg_idset values). */
+typedef struct cache_val {
+	uint8_t *buf; /* the envelope */
+	size_t len;
+	uint64_t time;
+	sg_peer_id pub; /* its publisher */
+	uint32_t hops;
+	int parent; /* neighbour index it came from, -1 own */
+} cache_val;
+
+typedef struct miss_val {
+	uint64_t deadline;
+	uint32_t hops;
+	uint8_t live, nann, next;
+	sg_peer_id ann[]; /* max_announcers */
+} miss_val;
+
+typedef struct pub_val {
+	uint64_t lazy; /* a bit per neighbour slot; 0 = eager */
+	uint64_t max;  /* newest sequence number */
+	uint64_t bits[WINDOW_BITS / 64]; /* bit i: max - i seen */
+	uint8_t fresh; /* no sequence number seen yet */
+} pub_val;
 
 typedef struct txq_item {
 	sg_peer_id to;
@@ -93,37 +117,25 @@ struct sg_plumtree {
 
 	nbr *nbrs;
 
+	/* Every table starts small and grows on demand up to its bound
+	 * (idset.h), so an idle topic costs a few KiB, not megabytes. */
+
 	/* Cache of verified messages (answers GRAFT and IWANT). */
-	sg_idset cache;
-	uint8_t **cache_buf;
-	size_t *cache_len;
-	uint64_t *cache_time;
-	sg_peer_id *cache_pub; /* each message's publisher */
-	uint32_t *cache_hops;
-	int *cache_parent; /* neighbour index it came from, -1 own */
+	sg_idset cache; /* values: cache_val */
 	size_t cache_total;
 
 	sg_idset seen;
 
 	/* Announced but not yet received. */
-	sg_idset miss;
-	sg_peer_id *miss_ann; /* [max_missing][max_announcers] */
-	size_t *miss_nann, *miss_next;
-	uint64_t *miss_deadline;
-	uint32_t *miss_hops;
-	int *miss_live;
+	sg_idset miss; /* values: miss_val */
 	size_t miss_live_n;
 
-	/* Per publisher: replay window and tree (lazy neighbours, a bit per
-	 * neighbour slot; 0 = eager). */
-	sg_idset pubs;
+	/* Per publisher: replay window and tree. */
+	sg_idset pubs; /* values: pub_val */
 	uint64_t shared_lazy; /* the topic-wide tree new publishers start from */
-	uint64_t *pub_lazy;
-	uint8_t *pub_fresh; /* no sequence number seen yet */
-	uint64_t *pub_max;
-	uint64_t (*pub_bits)[WINDOW_BITS / 64];
 
-	pending_key *pend;
+	pending_key *pend; /* grows up to max_pending_key */
+	size_t pend_cap;
 
 	txq_item *txq; /* ring, grows on demand up to max_tx */
 	size_t tx_head, tx_n, tx_cap;
@@ -136,6 +148,21 @@ struct sg_plumtree {
 	uint64_t next_ihave, next_summary;
 	sg_plumtree_stats st;
 };
+
+static cache_val *cval(const sg_plumtree *pt, size_t slot)
+{
+	return sg_idset_val(&pt->cache, slot);
+}
+
+static miss_val *mval(const sg_plumtree *pt, size_t slot)
+{
+	return sg_idset_val(&pt->miss, slot);
+}
+
+static pub_val *pval(const sg_plumtree *pt, size_t slot)
+{
+	return sg_idset_val(&pt->pubs, slot);
+}
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -193,7 +220,6 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 			     const sg_topic_id *topic, sg_keycache *keys)
 {
 	sg_plumtree *pt;
-	size_t i;
 	int ok;
 
 	if (!config_ok(cfg) || keys == NULL)
@@ -206,48 +232,22 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 	pt->topic = *topic;
 	pt->keys = keys;
 	pt->nbrs = sg_calloc(env, cfg->max_neighbors, sizeof(nbr));
-	ok = pt->nbrs != NULL;
-	for (i = 0; ok && i < cfg->max_neighbors; i++) {
-		pt->nbrs[i].lazy_ids =
-			sg_calloc(env, cfg->ihave_batch_max, SG_ID_LEN);
-		pt->nbrs[i].lazy_hops =
-			sg_calloc(env, cfg->ihave_batch_max, sizeof(uint32_t));
-		ok = pt->nbrs[i].lazy_ids && pt->nbrs[i].lazy_hops;
-	}
-	ok = ok && sg_idset_init(&pt->cache, env, cfg->cache_msgs) == 0 &&
-	     sg_idset_init(&pt->seen, env, cfg->seen_max) == 0 &&
-	     sg_idset_init(&pt->miss, env, cfg->max_missing) == 0 &&
-	     sg_idset_init(&pt->pubs, env, cfg->max_publishers) == 0;
+	ok = pt->nbrs != NULL &&
+	     sg_idset_init(&pt->cache, env, cfg->cache_msgs,
+			   sizeof(cache_val)) == 0 &&
+	     sg_idset_init(&pt->seen, env, cfg->seen_max, 0) == 0 &&
+	     sg_idset_init(&pt->miss, env, cfg->max_missing,
+			   sizeof(miss_val) +
+				   cfg->max_announcers * sizeof(sg_peer_id)) ==
+		     0 &&
+	     sg_idset_init(&pt->pubs, env, cfg->max_publishers,
+			   sizeof(pub_val)) == 0;
 	if (ok) {
-		pt->cache_buf = sg_calloc(env, cfg->cache_msgs, sizeof(uint8_t *));
-		pt->cache_len = sg_calloc(env, cfg->cache_msgs, sizeof(size_t));
-		pt->cache_time = sg_calloc(env, cfg->cache_msgs, sizeof(uint64_t));
-		pt->cache_pub = sg_calloc(env, cfg->cache_msgs, sizeof(sg_peer_id));
-		pt->cache_hops = sg_calloc(env, cfg->cache_msgs, sizeof(uint32_t));
-		pt->cache_parent = sg_calloc(env, cfg->cache_msgs, sizeof(int));
-		pt->miss_ann = sg_calloc(env, cfg->max_missing * cfg->max_announcers,
-					 sizeof(sg_peer_id));
-		pt->miss_nann = sg_calloc(env, cfg->max_missing, sizeof(size_t));
-		pt->miss_next = sg_calloc(env, cfg->max_missing, sizeof(size_t));
-		pt->miss_deadline = sg_calloc(env, cfg->max_missing, sizeof(uint64_t));
-		pt->miss_hops = sg_calloc(env, cfg->max_missing, sizeof(uint32_t));
-		pt->miss_live = sg_calloc(env, cfg->max_missing, sizeof(int));
-		pt->pub_max = sg_calloc(env, cfg->max_publishers, sizeof(uint64_t));
-		pt->pub_lazy = sg_calloc(env, cfg->max_publishers, sizeof(uint64_t));
-		pt->pub_fresh = sg_calloc(env, cfg->max_publishers, 1);
-		pt->pub_bits = sg_calloc(env, cfg->max_publishers,
-					 sizeof(pt->pub_bits[0]));
-		pt->pend = sg_calloc(env, cfg->max_pending_key, sizeof(pending_key));
 		pt->tx_cap = cfg->max_tx < 16 ? cfg->max_tx : 16;
 		pt->ev_cap = cfg->max_events < 16 ? cfg->max_events : 16;
 		pt->txq = sg_calloc(env, pt->tx_cap, sizeof(txq_item));
 		pt->evq = sg_calloc(env, pt->ev_cap, sizeof(evq_item));
-		ok = pt->cache_buf && pt->cache_len && pt->cache_time &&
-		     pt->cache_pub && pt->pub_lazy && pt->pub_fresh &&
-		     pt->cache_hops && pt->cache_parent && pt->miss_ann &&
-		     pt->miss_nann && pt->miss_next && pt->miss_deadline &&
-		     pt->miss_hops && pt->miss_live && pt->pub_max &&
-		     pt->pub_bits && pt->pend && pt->txq && pt->evq;
+		ok = pt->txq && pt->evq;
 	}
 	if (!ok) {
 		sg_plumtree_del(pt);
@@ -271,42 +271,20 @@ void sg_plumtree_del(sg_plumtree *pt)
 		}
 		sg_free(&env, pt->nbrs);
 	}
-	if (pt->cache_buf != NULL)
-		for (i = 0; i < pt->cfg.cache_msgs; i++)
-			sg_free(&env, pt->cache_buf[i]);
-	if (pt->pend != NULL)
-		for (i = 0; i < pt->cfg.max_pending_key; i++)
-			sg_free(&env, pt->pend[i].buf);
+	for (i = 0; i < pt->cache.count; i++)
+		sg_free(&env, cval(pt, sg_idset_nth(&pt->cache, i))->buf);
+	for (i = 0; i < pt->pend_cap; i++)
+		sg_free(&env, pt->pend[i].buf);
 	for (i = 0; pt->txq != NULL && i < pt->tx_n; i++)
 		sg_free(&env, pt->txq[(pt->tx_head + i) % pt->tx_cap].buf);
 	for (i = 0; pt->evq != NULL && i < pt->ev_n; i++)
 		sg_free(&env, pt->evq[(pt->ev_head + i) % pt->ev_cap].buf);
 	sg_free(&env, pt->tx_last);
 	sg_free(&env, pt->ev_last);
-	if (pt->cache.ids != NULL)
-		sg_idset_fini(&pt->cache, &env);
-	if (pt->seen.ids != NULL)
-		sg_idset_fini(&pt->seen, &env);
-	if (pt->miss.ids != NULL)
-		sg_idset_fini(&pt->miss, &env);
-	if (pt->pubs.ids != NULL)
-		sg_idset_fini(&pt->pubs, &env);
-	sg_free(&env, pt->cache_buf);
-	sg_free(&env, pt->cache_len);
-	sg_free(&env, pt->cache_time);
-	sg_free(&env, pt->cache_pub);
-	sg_free(&env, pt->pub_lazy);
-	sg_free(&env, pt->pub_fresh);
-	sg_free(&env, pt->cache_hops);
-	sg_free(&env, pt->cache_parent);
-	sg_free(&env, pt->miss_ann);
-	sg_free(&env, pt->miss_nann);
-	sg_free(&env, pt->miss_next);
-	sg_free(&env, pt->miss_deadline);
-	sg_free(&env, pt->miss_hops);
-	sg_free(&env, pt->miss_live);
-	sg_free(&env, pt->pub_max);
-	sg_free(&env, pt->pub_bits);
+	sg_idset_fini(&pt->cache, &env);
+	sg_idset_fini(&pt->seen, &env);
+	sg_idset_fini(&pt->miss, &env);
+	sg_idset_fini(&pt->pubs, &env);
 	sg_free(&env, pt->pend);
 	sg_free(&env, pt->txq);
 	sg_free(&env, pt->evq);
@@ -559,9 +537,39 @@ static void flush_lazy(sg_plumtree *pt, nbr *n)
 	n->lazy_n = 0;
 }
 
+/* Makes room for one more queued IHAVE entry: doubles the neighbour's
+ * batch (from 4 up to ihave_batch_max). 0, or -1 when memory is short. */
+static int lazy_grow(sg_plumtree *pt, nbr *n)
+{
+	size_t ncap = n->lazy_cap ? n->lazy_cap * 2 : 4;
+	void *ids, *hops;
+
+	if (ncap > pt->cfg.ihave_batch_max)
+		ncap = pt->cfg.ihave_batch_max;
+	ids = sg_realloc(&pt->env, n->lazy_ids, ncap * SG_ID_LEN);
+	if (ids == NULL)
+		return -1;
+	n->lazy_ids = ids;
+	hops = sg_realloc(&pt->env, n->lazy_hops, ncap * sizeof(uint32_t));
+	if (hops == NULL)
+		return -1;
+	n->lazy_hops = hops;
+	n->lazy_cap = ncap;
+	return 0;
+}
+
 static void queue_ihave(sg_plumtree *pt, nbr *n, const uint8_t id[SG_ID_LEN],
 			uint32_t hops)
 {
+	if (n->lazy_n == n->lazy_cap && lazy_grow(pt, n) != 0) {
+		/* Send what is queued now; without any room the
+		 * announcement is lost (a SUMMARY still repairs it). */
+		flush_lazy(pt, n);
+		if (n->lazy_cap == 0) {
+			pt->st.tx_dropped++;
+			return;
+		}
+	}
 	memcpy(n->lazy_ids[n->lazy_n], id, SG_ID_LEN);
 	n->lazy_hops[n->lazy_n] = hops;
 	if (++n->lazy_n == pt->cfg.ihave_batch_max)
@@ -577,7 +585,7 @@ static long pub_find(const sg_plumtree *pt, const sg_peer_id *p)
 
 static int is_eager(const sg_plumtree *pt, long ps, int i)
 {
-	uint64_t lazy = ps < 0 ? pt->shared_lazy : pt->pub_lazy[ps];
+	uint64_t lazy = ps < 0 ? pt->shared_lazy : pval(pt, (size_t)ps)->lazy;
 	return !(lazy >> i & 1);
 }
 
@@ -587,14 +595,14 @@ static void set_eager(sg_plumtree *pt, long ps, int i, uint64_t now_ms)
 		return;
 	pt->shared_lazy &= ~((uint64_t)1 << i);
 	if (ps >= 0)
-		pt->pub_lazy[ps] &= ~((uint64_t)1 << i);
+		pval(pt, (size_t)ps)->lazy &= ~((uint64_t)1 << i);
 }
 
 static void set_lazy(sg_plumtree *pt, long ps, int i)
 {
 	pt->shared_lazy |= (uint64_t)1 << i;
 	if (ps >= 0)
-		pt->pub_lazy[ps] |= (uint64_t)1 << i;
+		pval(pt, (size_t)ps)->lazy |= (uint64_t)1 << i;
 }
 
 /* The slot of a verified message's publisher, created with the shared
@@ -603,15 +611,19 @@ static size_t pub_slot(sg_plumtree *pt, const sg_peer_id *p, uint64_t now_ms)
 {
 	long s = pub_find(pt, p);
 	size_t slot, i;
+	pub_val *v;
 
 	if (s >= 0)
 		return (size_t)s;
-	slot = sg_idset_add(&pt->pubs, p->bytes, NULL);
-	pt->pub_fresh[slot] = 1;
-	pt->pub_lazy[slot] = pt->cfg.flood_new_publishers ? 0 : pt->shared_lazy;
+	/* An evicted publisher's value is simply overwritten. */
+	slot = sg_idset_add(&pt->pubs, &pt->env, p->bytes, NULL);
+	v = pval(pt, slot);
+	memset(v, 0, sizeof(*v));
+	v->fresh = 1;
+	v->lazy = pt->cfg.flood_new_publishers ? 0 : pt->shared_lazy;
 	for (i = 0; i < pt->cfg.max_neighbors; i++)
 		if (pt->nbrs[i].in_use && pt->nbrs[i].backoff_until > now_ms)
-			pt->pub_lazy[slot] |= (uint64_t)1 << i;
+			v->lazy |= (uint64_t)1 << i;
 	return slot;
 }
 
@@ -629,8 +641,7 @@ static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
 		size_t k;
 		set_lazy(pt, -1, idx);
 		for (k = 0; k < pt->pubs.count; k++)
-			set_lazy(pt, (long)((pt->pubs.head + k) % pt->pubs.cap),
-				 idx);
+			set_lazy(pt, (long)sg_idset_nth(&pt->pubs, k), idx);
 		n->backoff_until = now_ms + pt->cfg.backoff_ms;
 		n->score = 0;
 	}
@@ -656,8 +667,9 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 		n->lazy_n = 0;
 		/* A new neighbour is eager in every tree (section 3.2). */
 		pt->shared_lazy &= ~((uint64_t)1 << i);
-		for (j = 0; j < pt->cfg.max_publishers; j++)
-			pt->pub_lazy[j] &= ~((uint64_t)1 << i);
+		for (j = 0; j < pt->pubs.count; j++)
+			pval(pt, sg_idset_nth(&pt->pubs, j))->lazy &=
+				~((uint64_t)1 << i);
 		return 0;
 	}
 	return SG_ERR_FULL;
@@ -672,9 +684,16 @@ void sg_plumtree_neighbor_down(sg_plumtree *pt, const sg_peer_id *peer)
 		return;
 	pt->nbrs[i].in_use = 0;
 	pt->nbrs[i].lazy_n = 0;
-	for (m = 0; m < pt->cfg.cache_msgs; m++)
-		if (pt->cache_parent[m] == i)
-			pt->cache_parent[m] = -1;
+	pt->nbrs[i].lazy_cap = 0;
+	sg_free(&pt->env, pt->nbrs[i].lazy_ids);
+	sg_free(&pt->env, pt->nbrs[i].lazy_hops);
+	pt->nbrs[i].lazy_ids = NULL;
+	pt->nbrs[i].lazy_hops = NULL;
+	for (m = 0; m < pt->cache.count; m++) {
+		cache_val *c = cval(pt, sg_idset_nth(&pt->cache, m));
+		if (c->parent == i)
+			c->parent = -1;
+	}
 }
 
 int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer,
@@ -688,10 +707,12 @@ int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer,
 
 static void cache_evict_slot(sg_plumtree *pt, size_t slot)
 {
-	pt->cache_total -= pt->cache_len[slot];
-	sg_free(&pt->env, pt->cache_buf[slot]);
-	pt->cache_buf[slot] = NULL;
-	pt->cache_len[slot] = 0;
+	cache_val *c = cval(pt, slot);
+
+	pt->cache_total -= c->len;
+	sg_free(&pt->env, c->buf);
+	c->buf = NULL;
+	c->len = 0;
 	pt->st.cache_evicted++;
 }
 
@@ -700,6 +721,7 @@ static void cache_put(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
 		      size_t len, uint32_t hops, int parent, uint64_t now_ms)
 {
 	uint8_t *copy = dup_bytes(pt, envb, len);
+	cache_val *c;
 	long ev;
 	size_t slot;
 
@@ -708,37 +730,38 @@ static void cache_put(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
 	while (pt->cache.count > 0 &&
 	       pt->cache_total + len > pt->cfg.cache_bytes)
 		cache_evict_slot(pt, (size_t)sg_idset_pop_oldest(&pt->cache));
-	slot = sg_idset_add(&pt->cache, id, &ev);
+	slot = sg_idset_add(&pt->cache, &pt->env, id, &ev);
 	if (ev >= 0)
 		cache_evict_slot(pt, (size_t)ev);
-	pt->cache_buf[slot] = copy;
-	pt->cache_len[slot] = len;
-	pt->cache_time[slot] = now_ms;
-	pt->cache_hops[slot] = hops;
-	pt->cache_parent[slot] = parent;
-	pt->cache_pub[slot] = *publisher;
+	c = cval(pt, slot);
+	c->buf = copy;
+	c->len = len;
+	c->time = now_ms;
+	c->hops = hops;
+	c->parent = parent;
+	c->pub = *publisher;
 	pt->cache_total += len;
 }
 
 /* Replay window of publisher slot s: 0 if seq is new (and records it). */
 static int replay_check(sg_plumtree *pt, size_t s, uint64_t seq)
 {
-	uint64_t *bits, max, off;
+	pub_val *pv = pval(pt, s);
+	uint64_t *bits = pv->bits, max, off;
 
-	if (pt->pub_fresh[s]) {
-		pt->pub_fresh[s] = 0;
-		pt->pub_max[s] = seq;
-		memset(pt->pub_bits[s], 0, sizeof(pt->pub_bits[s]));
-		pt->pub_bits[s][0] = 1;
+	if (pv->fresh) {
+		pv->fresh = 0;
+		pv->max = seq;
+		memset(pv->bits, 0, sizeof(pv->bits));
+		pv->bits[0] = 1;
 		return 0;
 	}
-	bits = pt->pub_bits[s];
-	max = pt->pub_max[s];
+	max = pv->max;
 	if (seq > max) {
 		uint64_t shift = seq - max;
 		int w;
 		if (shift >= WINDOW_BITS) {
-			memset(bits, 0, sizeof(pt->pub_bits[0]));
+			memset(bits, 0, sizeof(pv->bits));
 		} else {
 			/* bit i means max - i; shift the window left. */
 			unsigned ws = (unsigned)(shift / 64), bs = (unsigned)(shift % 64);
@@ -753,7 +776,7 @@ static int replay_check(sg_plumtree *pt, size_t s, uint64_t seq)
 			}
 		}
 		bits[0] |= 1;
-		pt->pub_max[s] = seq;
+		pv->max = seq;
 		return 0;
 	}
 	off = max - seq;
@@ -799,10 +822,10 @@ static void accept(sg_plumtree *pt, size_t ps, const sg_msg_view *v,
 {
 	long m;
 
-	sg_idset_add(&pt->seen, v->id, NULL);
+	sg_idset_add(&pt->seen, &pt->env, v->id, NULL);
 	m = sg_idset_find(&pt->miss, v->id);
-	if (m >= 0 && pt->miss_live[m]) {
-		pt->miss_live[m] = 0;
+	if (m >= 0 && mval(pt, (size_t)m)->live) {
+		mval(pt, (size_t)m)->live = 0;
 		pt->miss_live_n--;
 	}
 	cache_put(pt, v->id, &v->hdr.publisher, envb, len, hops, from, now_ms);
@@ -816,6 +839,26 @@ static void accept(sg_plumtree *pt, size_t ps, const sg_msg_view *v,
 		pt->st.delivered++;
 	}
 	forward(pt, (long)ps, v->id, envb, len, hops, from);
+}
+
+/* Doubles the pending-key table (from 4 up to max_pending_key); the new
+ * entries are free. 0, or -1 at the bound or when memory is short. */
+static int pend_grow(sg_plumtree *pt)
+{
+	size_t ncap = pt->pend_cap ? pt->pend_cap * 2 : 4;
+	pending_key *np;
+
+	if (ncap > pt->cfg.max_pending_key)
+		ncap = pt->cfg.max_pending_key;
+	if (ncap <= pt->pend_cap)
+		return -1;
+	np = sg_realloc(&pt->env, pt->pend, ncap * sizeof(*np));
+	if (np == NULL)
+		return -1;
+	memset(np + pt->pend_cap, 0, (ncap - pt->pend_cap) * sizeof(*np));
+	pt->pend = np;
+	pt->pend_cap = ncap;
+	return 0;
 }
 
 /* Checks before anything is marked seen. Returns 0 when v may be accepted,
@@ -841,9 +884,11 @@ static int check_message(sg_plumtree *pt, const sg_msg_view *v, int from,
 		pending_key *p = NULL;
 		if (from < 0)
 			return SG_ERR_NOTFOUND;
-		for (i = 0; i < pt->cfg.max_pending_key && p == NULL; i++)
+		for (i = 0; i < pt->pend_cap && p == NULL; i++)
 			if (!pt->pend[i].in_use)
 				p = &pt->pend[i];
+		if (p == NULL && pend_grow(pt) == 0)
+			p = &pt->pend[i];
 		if (p == NULL || (p->buf = dup_bytes(pt, envb, len)) == NULL) {
 			pt->st.key_dropped++;
 			return SG_ERR_FULL;
@@ -946,35 +991,35 @@ static void remember_announcer(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
 			       uint64_t now_ms)
 {
 	long m = sg_idset_find(&pt->miss, id);
-	size_t slot, k;
-	sg_peer_id *ann;
+	size_t k;
+	miss_val *mv;
 
 	if (m < 0) {
 		long ev;
-		slot = sg_idset_add(&pt->miss, id, &ev);
-		if (ev >= 0 && pt->miss_live[ev]) {
+		size_t slot = sg_idset_add(&pt->miss, &pt->env, id, &ev);
+		mv = mval(pt, slot);
+		if (ev >= 0 && mv->live) {
 			pt->st.missing_dropped++;
 			pt->miss_live_n--;
 		}
-		pt->miss_live[slot] = 1;
+		mv->live = 1;
 		pt->miss_live_n++;
-		pt->miss_nann[slot] = 0;
-		pt->miss_next[slot] = 0;
-		pt->miss_hops[slot] = hops;
-		pt->miss_deadline[slot] = now_ms + pt->cfg.graft_timeout_ms;
+		mv->nann = 0;
+		mv->next = 0;
+		mv->hops = hops;
+		mv->deadline = now_ms + pt->cfg.graft_timeout_ms;
 	} else {
-		slot = (size_t)m;
-		if (!pt->miss_live[slot])
+		mv = mval(pt, (size_t)m);
+		if (!mv->live)
 			return;
 	}
-	ann = &pt->miss_ann[slot * pt->cfg.max_announcers];
-	for (k = 0; k < pt->miss_nann[slot]; k++)
-		if (sg_peer_id_equal(&ann[k], peer))
+	for (k = 0; k < mv->nann; k++)
+		if (sg_peer_id_equal(&mv->ann[k], peer))
 			return;
-	if (pt->miss_nann[slot] < pt->cfg.max_announcers)
-		ann[pt->miss_nann[slot]++] = *peer;
-	if (hops < pt->miss_hops[slot])
-		pt->miss_hops[slot] = hops;
+	if (mv->nann < pt->cfg.max_announcers)
+		mv->ann[mv->nann++] = *peer;
+	if (hops < mv->hops)
+		mv->hops = hops;
 }
 
 /* Section 3.8: an announcement on a path optimize_hops shorter than the
@@ -982,14 +1027,15 @@ static void remember_announcer(sg_plumtree *pt, const uint8_t id[SG_ID_LEN],
 static void maybe_optimize(sg_plumtree *pt, int from, long slot, uint32_t hops,
 			   uint64_t now_ms)
 {
-	int parent = pt->cache_parent[slot];
-	const sg_peer_id *pub = &pt->cache_pub[slot];
+	cache_val *c = cval(pt, (size_t)slot);
+	int parent = c->parent;
+	const sg_peer_id *pub = &c->pub;
 	long ps = pub_find(pt, pub);
 	nbr *n = &pt->nbrs[from];
 
 	if (ps < 0 || parent < 0 || parent == from || is_eager(pt, ps, from) ||
 	    n->backoff_until > now_ms ||
-	    pt->cache_hops[slot] < hops + pt->cfg.optimize_hops)
+	    c->hops < hops + pt->cfg.optimize_hops)
 		return;
 	set_eager(pt, ps, from, now_ms);
 	send_graft(pt, &n->id, NULL, pub);
@@ -997,8 +1043,8 @@ static void maybe_optimize(sg_plumtree *pt, int from, long slot, uint32_t hops,
 		set_lazy(pt, ps, parent);
 		send_prune(pt, &pt->nbrs[parent].id, pub);
 	}
-	pt->cache_parent[slot] = from;
-	pt->cache_hops[slot] = hops;
+	c->parent = from;
+	c->hops = hops;
 }
 
 static int on_ihave(sg_plumtree *pt, int from, const sg_peer_id *peer,
@@ -1063,13 +1109,15 @@ static int each_id(sg_plumtree *pt, sg_cbor_dec *d, size_t max,
 static void serve_id(sg_plumtree *pt, int from, const uint8_t *id, void *arg)
 {
 	long slot = sg_idset_find(&pt->cache, id);
+	cache_val *c;
+
 	if (slot < 0)
 		return;
+	c = cval(pt, (size_t)slot);
 	if (arg != NULL)
-		set_eager(pt, pub_find(pt, &pt->cache_pub[slot]), from,
+		set_eager(pt, pub_find(pt, &c->pub), from,
 			  *(const uint64_t *)arg);
-	send_gossip(pt, &pt->nbrs[from].id, pt->cache_hops[slot] + 1,
-		    pt->cache_buf[slot], pt->cache_len[slot]);
+	send_gossip(pt, &pt->nbrs[from].id, c->hops + 1, c->buf, c->len);
 }
 
 /* GRAFT's publisher list: rejoin those publishers' trees. */
@@ -1094,7 +1142,7 @@ static void want_unknown(sg_plumtree *pt, int from, const uint8_t *id,
 	if (sg_idset_find(&pt->seen, id) >= 0 || w->n == w->cap)
 		return;
 	m = sg_idset_find(&pt->miss, id);
-	if (m >= 0 && pt->miss_live[m])
+	if (m >= 0 && mval(pt, (size_t)m)->live)
 		return; /* already being fetched through the tree */
 	memcpy(w->ids[w->n++], id, SG_ID_LEN);
 }
@@ -1109,7 +1157,7 @@ static void on_keyresp(sg_plumtree *pt, const sg_peer_id *peer,
 
 	sg_peer_id_from_pk(&id, pk);
 	/* Only keys we asked this neighbour for are taken. */
-	for (i = 0; i < pt->cfg.max_pending_key; i++)
+	for (i = 0; i < pt->pend_cap; i++)
 		if (pt->pend[i].in_use &&
 		    sg_peer_id_equal(&pt->pend[i].publisher, &id) &&
 		    sg_peer_id_equal(&pt->pend[i].from, peer))
@@ -1117,18 +1165,20 @@ static void on_keyresp(sg_plumtree *pt, const sg_peer_id *peer,
 	if (!wanted)
 		return;
 	sg_keycache_put(pt->keys, pk);
-	for (i = 0; i < pt->cfg.max_pending_key; i++) {
-		pending_key *p = &pt->pend[i];
+	for (i = 0; i < pt->pend_cap; i++) {
+		pending_key p = pt->pend[i];
 		int from;
-		if (!p->in_use || !sg_peer_id_equal(&p->publisher, &id))
+		if (!p.in_use || !sg_peer_id_equal(&p.publisher, &id))
 			continue;
-		p->in_use = 0;
-		from = find_nbr(pt, &p->from);
+		/* Released before on_gossip(), which may grow (move) the
+		 * table. */
+		pt->pend[i].in_use = 0;
+		pt->pend[i].buf = NULL;
+		from = find_nbr(pt, &p.from);
 		if (from >= 0)
-			on_gossip(pt, from, &p->from, p->hops, p->buf, p->len,
+			on_gossip(pt, from, &p.from, p.hops, p.buf, p.len,
 				  now_ms, wall_ms);
-		sg_free(&pt->env, p->buf);
-		p->buf = NULL;
+		sg_free(&pt->env, p.buf);
 	}
 }
 
@@ -1274,12 +1324,13 @@ static size_t collect_ids(sg_plumtree *pt, uint8_t (*ids)[SG_ID_LEN],
 	size_t n = 0, k;
 
 	for (k = pt->cache.count; k > 0 && n < cap; k--) {
-		size_t slot = (pt->cache.head + k - 1) % pt->cache.cap;
-		uint64_t age = now_ms - pt->cache_time[slot];
-		if (pt->cache_buf[slot] == NULL || age > max_age ||
+		size_t slot = sg_idset_nth(&pt->cache, k - 1);
+		const cache_val *c = cval(pt, slot);
+		uint64_t age = now_ms - c->time;
+		if (c->buf == NULL || age > max_age ||
 		    age < pt->cfg.summary_settle_ms)
 			continue;
-		memcpy(ids[n++], pt->cache.ids[slot], SG_ID_LEN);
+		memcpy(ids[n++], sg_idset_id(&pt->cache, slot), SG_ID_LEN);
 	}
 	return n;
 }
@@ -1342,37 +1393,37 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 	/* Section 3.5: an announced message still missing is requested with
 	 * GRAFT from the next announcer, which joins the tree. */
 	for (k = 0; pt->miss_live_n > 0 && k < pt->miss.count; k++) {
-		size_t slot = (pt->miss.head + k) % pt->miss.cap;
-		sg_peer_id *ann;
+		miss_val *mv = mval(pt, sg_idset_nth(&pt->miss, k));
 		int idx;
-		if (!pt->miss_live[slot] || pt->miss_deadline[slot] > now_ms)
+		if (!mv->live || mv->deadline > now_ms)
 			continue;
-		ann = &pt->miss_ann[slot * pt->cfg.max_announcers];
 		/* The previous announcer did not deliver in time. */
-		if (pt->miss_next[slot] > 0) {
-			idx = find_nbr(pt, &ann[pt->miss_next[slot] - 1]);
+		if (mv->next > 0) {
+			idx = find_nbr(pt, &mv->ann[mv->next - 1]);
 			if (idx >= 0)
 				adjust_score(pt, idx, SCORE_UNANSWERED, now_ms);
 		}
 		idx = -1;
-		while (pt->miss_next[slot] < pt->miss_nann[slot] && idx < 0) {
-			idx = find_nbr(pt, &ann[pt->miss_next[slot]++]);
+		while (mv->next < mv->nann && idx < 0) {
+			idx = find_nbr(pt, &mv->ann[mv->next++]);
 			if (idx >= 0 && pt->nbrs[idx].backoff_until > now_ms)
 				idx = -1;
 		}
 		if (idx < 0) {
-			pt->miss_live[slot] = 0;
+			mv->live = 0;
 			pt->miss_live_n--;
 			pt->st.missing_gave_up++;
 			continue;
 		}
 		/* The announcer makes us eager in the message's tree when
 		 * it gets this; we do when its copy arrives (accept()). */
-		send_graft(pt, &pt->nbrs[idx].id, pt->miss.ids[slot], NULL);
-		pt->miss_deadline[slot] = now_ms + pt->cfg.graft_retry_ms;
+		send_graft(pt, &pt->nbrs[idx].id,
+			   sg_idset_id(&pt->miss, sg_idset_nth(&pt->miss, k)),
+			   NULL);
+		mv->deadline = now_ms + pt->cfg.graft_retry_ms;
 	}
 	/* Pending key requests time out. */
-	for (i = 0; i < pt->cfg.max_pending_key; i++) {
+	for (i = 0; i < pt->pend_cap; i++) {
 		pending_key *p = &pt->pend[i];
 		if (p->in_use && p->deadline <= now_ms) {
 			p->in_use = 0;
@@ -1384,11 +1435,12 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 	/* Cache age. */
 	while (pt->cache.count > 0) {
 		long slot = sg_idset_oldest(&pt->cache);
-		if (pt->cache_buf[slot] != NULL &&
-		    now_ms - pt->cache_time[slot] <= pt->cfg.cache_age_ms)
+		const cache_val *c = cval(pt, (size_t)slot);
+		if (c->buf != NULL &&
+		    now_ms - c->time <= pt->cfg.cache_age_ms)
 			break;
 		sg_idset_pop_oldest(&pt->cache);
-		if (pt->cache_buf[slot] != NULL)
+		if (c->buf != NULL)
 			cache_evict_slot(pt, (size_t)slot);
 	}
 	if (pt->cfg.summary_interval_ms > 0 && now_ms >= pt->next_summary) {
@@ -1407,11 +1459,11 @@ uint64_t sg_plumtree_next_deadline(const sg_plumtree *pt)
 		if (pt->nbrs[i].in_use && pt->nbrs[i].lazy_n > 0)
 			d = pt->next_ihave;
 	for (k = 0; pt->miss_live_n > 0 && k < pt->miss.count; k++) {
-		size_t slot = (pt->miss.head + k) % pt->miss.cap;
-		if (pt->miss_live[slot] && pt->miss_deadline[slot] < d)
-			d = pt->miss_deadline[slot];
+		const miss_val *mv = mval(pt, sg_idset_nth(&pt->miss, k));
+		if (mv->live && mv->deadline < d)
+			d = mv->deadline;
 	}
-	for (i = 0; i < pt->cfg.max_pending_key; i++)
+	for (i = 0; i < pt->pend_cap; i++)
 		if (pt->pend[i].in_use && pt->pend[i].deadline < d)
 			d = pt->pend[i].deadline;
 	if (pt->cfg.summary_interval_ms > 0 && pt->next_summary < d)
@@ -1476,7 +1528,7 @@ void sg_plumtree_stats_get(const sg_plumtree *pt, sg_plumtree_stats *st)
 	*st = pt->st;
 	st->eager = st->lazy = 0;
 	for (k = 0; k < pt->pubs.count; k++) {
-		long ps = (long)((pt->pubs.head + k) % pt->pubs.cap);
+		long ps = (long)sg_idset_nth(&pt->pubs, k);
 		for (i = 0; i < pt->cfg.max_neighbors; i++) {
 			if (!pt->nbrs[i].in_use)
 				continue;

@@ -1,7 +1,9 @@
 /*
  * The bounded id set against a naive model: random adds, lookups and pops,
- * with heavy wrap-around and eviction, and ids that collide in their first
- * bytes.
+ * with heavy wrap-around, growth and eviction, and ids that collide in
+ * their first bytes; each id's value must follow it through growth. Then
+ * growth under allocation failure: the set keeps working at the size it
+ * has, evicting the oldest.
  */
 #include "testutil.h"
 #include "pubsub/idset.h"
@@ -30,7 +32,8 @@ static void test_model(void **state)
 
 	sg_test_env_init(&t, 1, -1);
 	sg_test_rng_seed(&rng, 9);
-	assert_int_equal(sg_idset_init(&s, &t.env, CAP), 0);
+	assert_int_equal(sg_idset_init(&s, &t.env, CAP, sizeof(unsigned)), 0);
+	assert_true(s.cap < CAP); /* starts small */
 	for (step = 0; step < 100000; step++) {
 		unsigned op = (unsigned)(sg_test_rng_u64(&rng) % 10);
 		v = (unsigned)(sg_test_rng_u64(&rng) % UNIVERSE);
@@ -42,17 +45,26 @@ static void test_model(void **state)
 			assert_int_equal(sg_idset_find(&s, id) >= 0, present);
 			if (!present) {
 				long ev;
-				size_t slot = sg_idset_add(&s, id, &ev);
+				size_t slot = sg_idset_add(&s, &t.env, id, &ev);
 				if (count == CAP) {
 					assert_true(ev >= 0);
+					assert_int_equal((size_t)ev, slot);
+					/* the evicted value is still there */
+					assert_int_equal(
+						*(unsigned *)sg_idset_val(&s, slot),
+						fifo[head] + 1000);
 					head = (head + 1) % CAP;
 					count--;
 				} else {
 					assert_int_equal(ev, -1);
+					assert_int_equal(
+						*(unsigned *)sg_idset_val(&s, slot),
+						0);
 				}
 				fifo[(head + count) % CAP] = v;
 				count++;
 				assert_int_equal(sg_idset_find(&s, id), (long)slot);
+				*(unsigned *)sg_idset_val(&s, slot) = v + 1000;
 			}
 		} else if (op < 9) { /* lookup */
 			int present = 0;
@@ -72,10 +84,15 @@ static void test_model(void **state)
 		}
 		assert_int_equal(s.count, count);
 	}
-	/* Every remaining id is still found. */
+	/* Every remaining id is still found, in order, with its value. */
+	assert_int_equal(s.cap, CAP);
 	for (k = 0; k < count; k++) {
+		long slot;
 		make_id(id, fifo[(head + k) % CAP]);
-		assert_true(sg_idset_find(&s, id) >= 0);
+		slot = sg_idset_find(&s, id);
+		assert_int_equal(slot, (long)sg_idset_nth(&s, k));
+		assert_int_equal(*(unsigned *)sg_idset_val(&s, (size_t)slot),
+				 fifo[(head + k) % CAP] + 1000);
 	}
 	sg_idset_fini(&s, &t.env);
 	assert_int_equal(t.allocs, t.frees);
@@ -87,9 +104,51 @@ static void test_errors(void **state)
 	sg_idset s;
 	(void)state;
 	sg_test_env_init(&t, 1, -1);
-	assert_int_equal(sg_idset_init(&s, &t.env, 0), SG_ERR_RANGE);
+	assert_int_equal(sg_idset_init(&s, &t.env, 0, 0), SG_ERR_RANGE);
+	assert_int_equal(sg_idset_init(&s, &t.env, 10, 1u << 20), SG_ERR_RANGE);
 	sg_test_env_init(&t, 1, 1); /* second allocation fails */
-	assert_int_equal(sg_idset_init(&s, &t.env, 10), SG_ERR_NOMEM);
+	assert_int_equal(sg_idset_init(&s, &t.env, 10, 0), SG_ERR_NOMEM);
+	assert_int_equal(t.allocs, t.frees);
+}
+
+/* Growth that finds no memory leaves the set at its current size, working:
+ * adds evict the oldest, everything else is still found. */
+static void test_grow_nomem(void **state)
+{
+	sg_test_env t;
+	sg_idset s;
+	uint8_t id[SG_ID_LEN];
+	unsigned v;
+	(void)state;
+
+	sg_test_env_init(&t, 1, -1);
+	assert_int_equal(sg_idset_init(&s, &t.env, 1000, 8), 0);
+	for (v = 0; v < 100; v++) { /* grows 4 -> 128 */
+		make_id(id, v);
+		(void)sg_idset_add(&s, &t.env, id, NULL);
+	}
+	assert_int_equal(s.cap, 128);
+	t.budget = t.allocs; /* no more memory */
+	for (v = 100; v < 300; v++) {
+		long ev;
+		make_id(id, v);
+		(void)sg_idset_add(&s, &t.env, id, &ev);
+		assert_true(v < 128 ? ev == -1 : ev >= 0);
+	}
+	assert_int_equal(s.cap, 128);
+	assert_int_equal(s.count, 128);
+	assert_true(s.nomem > 0);
+	for (v = 0; v < 300; v++) {
+		make_id(id, v);
+		assert_int_equal(sg_idset_find(&s, id) >= 0, v >= 300 - 128);
+	}
+	/* Memory is back: it grows again. */
+	t.budget = -1;
+	make_id(id, 300);
+	(void)sg_idset_add(&s, &t.env, id, NULL);
+	assert_int_equal(s.cap, 256);
+	assert_int_equal(s.count, 129);
+	sg_idset_fini(&s, &t.env);
 	assert_int_equal(t.allocs, t.frees);
 }
 
@@ -98,6 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_grow_nomem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
