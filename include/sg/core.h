@@ -187,6 +187,12 @@ SG_API size_t sg_core_topic_neighbors(const sg_core *c,
 SG_API int sg_core_topic_stats(const sg_core *c, const sg_topic_id *topic,
 			       sg_plumtree_stats *st);
 
+/* A topic's Plumtree view of a swarm neighbour (its score and back-off):
+ * SG_ERR_NOTFOUND when not subscribed or peer is no swarm neighbour. */
+SG_API int sg_core_topic_peer_info(const sg_core *c, const sg_topic_id *topic,
+				   const sg_peer_id *peer,
+				   sg_plumtree_peer_info *info);
+
 /* Transport addresses in membership messages: family (4 or 6), the
  * address bytes (4 or 16) and the port (big-endian): 7 or 19 bytes.
  * encode returns the length or SG_ERR_INVAL; decode 0 or SG_ERR_MALFORMED. */

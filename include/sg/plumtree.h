@@ -67,7 +67,7 @@ typedef struct sg_plumtree_config {
 	uint32_t key_timeout_ms;  /* then dropped: 5000 */
 	size_t max_tx;            /* queued frames: 8192 */
 	size_t max_events;        /* queued events: 4096 */
-	int32_t prune_score;      /* a neighbour scored below is pruned: -20 */
+	int32_t prune_score;      /* a neighbour scored below is pruned: -15 */
 	uint32_t backoff_ms;      /* and not grafted again for: 60000 */
 	/* Signature check; NULL means sg_msg_verify(). A simulator running
 	 * thousands of nodes in one process may pass a memoising verifier
@@ -109,6 +109,10 @@ typedef struct sg_plumtree_stats {
 	uint64_t eager_sent, ihave_sent, graft_sent, prune_sent, iwant_sent;
 	uint64_t key_requests, key_dropped, missing_dropped, missing_gave_up;
 	uint64_t tx_dropped, events_dropped, cache_evicted;
+	/* GRAFTs for a missing id that the neighbour did not answer in
+	 * time; neighbours whose score fell below prune_score (each then
+	 * in back-off) */
+	uint64_t unanswered, score_prunes;
 	/* eager, lazy: (publisher, neighbour) pairs over the tracked
 	 * publishers' trees */
 	size_t eager, lazy, cached, missing;
@@ -149,6 +153,22 @@ SG_API size_t sg_plumtree_poll_tx(sg_plumtree *pt, sg_peer_id *to,
 SG_API int sg_plumtree_poll_event(sg_plumtree *pt, sg_plumtree_event *ev);
 
 SG_API void sg_plumtree_stats_get(const sg_plumtree *pt, sg_plumtree_stats *st);
+/* A neighbour's standing: its score (+1 per first copy it delivered,
+ * -2 per GRAFT it left unanswered, -100 per invalid frame; below
+ * prune_score it is pruned from every tree, not grafted again until
+ * backoff_until, and its score restarts at 0) and how often that
+ * happened since it came up. */
+typedef struct sg_plumtree_peer_info {
+	int32_t score;
+	uint64_t backoff_until; /* 0: never pruned for its score */
+	uint32_t prunes;
+} sg_plumtree_peer_info;
+
+/* SG_ERR_NOTFOUND when peer is no neighbour. */
+SG_API int sg_plumtree_peer_info_get(const sg_plumtree *pt,
+				     const sg_peer_id *peer,
+				     sg_plumtree_peer_info *info);
+
 /* Whether peer is an eager (tree) neighbour in publisher's tree (for a
  * publisher not seen yet: in the topic's shared tree). */
 SG_API int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer,

@@ -1865,3 +1865,13 @@ int sg_core_topic_stats(const sg_core *c, const sg_topic_id *topic,
 	sg_plumtree_stats_get(c->topics[i].pt, st);
 	return 0;
 }
+
+int sg_core_topic_peer_info(const sg_core *c, const sg_topic_id *topic,
+			    const sg_peer_id *peer, sg_plumtree_peer_info *info)
+{
+	long i = find_topic(c, topic);
+
+	if (i < 0)
+		return SG_ERR_NOTFOUND;
+	return sg_plumtree_peer_info_get(c->topics[i].pt, peer, info);
+}

@@ -118,11 +118,11 @@ static void index_put(sg_idset *s, size_t slot)
 	s->index[i] = (uint32_t)slot + 1;
 }
 
-/* Doubles the ring (up to max) and rebuilds the index. 0, or -1 when
- * memory is short (the set is left as it was). */
-static int grow(sg_idset *s, const sg_env *env)
+/* Moves the entries, oldest first, into a ring of ncap >= count slots and
+ * rebuilds the index. 0, or -1 when memory is short (the set is left as
+ * it was). */
+static int resize(sg_idset *s, const sg_env *env, size_t ncap)
 {
-	size_t ncap = s->cap * 2 > s->max ? s->max : s->cap * 2;
 	size_t ntcap = index_size(ncap), k;
 	uint8_t *ent = sg_calloc(env, ncap, s->stride);
 	uint32_t *index = sg_calloc(env, ntcap, sizeof(uint32_t));
@@ -130,7 +130,6 @@ static int grow(sg_idset *s, const sg_env *env)
 	if (ent == NULL || index == NULL) {
 		sg_free(env, ent);
 		sg_free(env, index);
-		s->nomem++;
 		return -1;
 	}
 	for (k = 0; k < s->count; k++)
@@ -146,6 +145,26 @@ static int grow(sg_idset *s, const sg_env *env)
 	for (k = 0; k < s->count; k++)
 		index_put(s, k);
 	return 0;
+}
+
+/* Doubles the ring, up to max. */
+static int grow(sg_idset *s, const sg_env *env)
+{
+	if (resize(s, env, s->cap * 2 > s->max ? s->max : s->cap * 2) != 0) {
+		s->nomem++;
+		return -1;
+	}
+	return 0;
+}
+
+void sg_idset_shrink(sg_idset *s, const sg_env *env)
+{
+	size_t ncap = s->cap;
+
+	while (ncap / 2 >= SG_IDSET_INITIAL && s->count <= ncap / 4)
+		ncap /= 2;
+	if (ncap < s->cap)
+		(void)resize(s, env, ncap);
 }
 
 long sg_idset_oldest(const sg_idset *s)

@@ -6,11 +6,13 @@
  *
  * The ring starts small (SG_IDSET_INITIAL slots) and doubles on demand up
  * to its maximum, so a topic with little traffic holds little memory.
+ * sg_idset_shrink() gives memory back once the set has emptied to a quarter.
  * Adding to a set at its maximum evicts the oldest id; so does adding to a
  * full set whose growth finds no memory (counted in nomem): a short
  * allocator degrades the set to a smaller bound, it never fails an add.
  *
- * Growth moves entries: a slot number is valid until the next add.
+ * Growing and shrinking move entries: a slot number is valid until the
+ * next add or shrink.
  */
 #ifndef SG_PUBSUB_IDSET_H
 #define SG_PUBSUB_IDSET_H
@@ -44,6 +46,11 @@ long sg_idset_find(const sg_idset *s, const uint8_t id[SG_ID_LEN]);
  * -1 and the new value is zeroed. */
 size_t sg_idset_add(sg_idset *s, const sg_env *env,
 		    const uint8_t id[SG_ID_LEN], long *evicted);
+/* Halves the ring (repeatedly, not below SG_IDSET_INITIAL) while it is
+ * at most a quarter full, so a burst's memory is given back; the hysteresis
+ * keeps add/shrink from thrashing. Moves entries. Memory being short
+ * leaves the set as it is. */
+void sg_idset_shrink(sg_idset *s, const sg_env *env);
 /* Removes the oldest id; returns its slot (its value stays readable until
  * the next add) or -1 when empty. */
 long sg_idset_pop_oldest(sg_idset *s);

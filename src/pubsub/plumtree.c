@@ -47,14 +47,15 @@ enum {
 #define WINDOW_BITS 256
 #define SCORE_FIRST 1
 #define SCORE_INVALID (-100)
-#define SCORE_UNANSWERED (-2)
-#define SCORE_MAX 100
+#define SCORE_UNANSWERED (-5)
+#define SCORE_MAX 10
 
 typedef struct nbr {
 	sg_peer_id id;
 	int in_use;
 	int32_t score;
 	uint64_t backoff_until;
+	uint32_t prunes;             /* times its score fell below */
 	uint64_t next_full;          /* next full SUMMARY to it */
 	size_t lazy_n, lazy_cap;     /* queued IHAVE entries, room */
 	uint8_t (*lazy_ids)[SG_ID_LEN]; /* grow up to ihave_batch_max */
@@ -124,6 +125,8 @@ struct sg_plumtree {
 	sg_idset cache; /* values: cache_val */
 	size_t cache_total;
 
+	/* Ids of accepted messages; value: the time (now_ms) after which a
+	 * copy would be refused as expired anyway, when the id is let go. */
 	sg_idset seen;
 
 	/* Announced but not yet received. */
@@ -194,7 +197,7 @@ void sg_plumtree_config_default(sg_plumtree_config *c)
 	c->key_timeout_ms = 5000;
 	c->max_tx = 8192;
 	c->max_events = 4096;
-	c->prune_score = -20;
+	c->prune_score = -15;
 	c->backoff_ms = 60000;
 }
 
@@ -235,7 +238,8 @@ sg_plumtree *sg_plumtree_new(const sg_env *env, const sg_plumtree_config *cfg,
 	ok = pt->nbrs != NULL &&
 	     sg_idset_init(&pt->cache, env, cfg->cache_msgs,
 			   sizeof(cache_val)) == 0 &&
-	     sg_idset_init(&pt->seen, env, cfg->seen_max, 0) == 0 &&
+	     sg_idset_init(&pt->seen, env, cfg->seen_max, sizeof(uint64_t)) ==
+		     0 &&
 	     sg_idset_init(&pt->miss, env, cfg->max_missing,
 			   sizeof(miss_val) +
 				   cfg->max_announcers * sizeof(sg_peer_id)) ==
@@ -644,6 +648,8 @@ static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
 			set_lazy(pt, (long)sg_idset_nth(&pt->pubs, k), idx);
 		n->backoff_until = now_ms + pt->cfg.backoff_ms;
 		n->score = 0;
+		n->prunes++;
+		pt->st.score_prunes++;
 	}
 }
 
@@ -663,6 +669,7 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 		n->id = *peer;
 		n->score = 0;
 		n->backoff_until = 0;
+		n->prunes = 0;
 		n->next_full = 0; /* a full summary at the next interval */
 		n->lazy_n = 0;
 		/* A new neighbour is eager in every tree (section 3.2). */
@@ -694,6 +701,19 @@ void sg_plumtree_neighbor_down(sg_plumtree *pt, const sg_peer_id *peer)
 		if (c->parent == i)
 			c->parent = -1;
 	}
+}
+
+int sg_plumtree_peer_info_get(const sg_plumtree *pt, const sg_peer_id *peer,
+			      sg_plumtree_peer_info *info)
+{
+	int i = find_nbr(pt, peer);
+
+	if (i < 0)
+		return SG_ERR_NOTFOUND;
+	info->score = pt->nbrs[i].score;
+	info->backoff_until = pt->nbrs[i].backoff_until;
+	info->prunes = pt->nbrs[i].prunes;
+	return 0;
 }
 
 int sg_plumtree_is_eager(const sg_plumtree *pt, const sg_peer_id *peer,
@@ -815,14 +835,36 @@ static void misbehaved(sg_plumtree *pt, int idx, const sg_peer_id *peer,
 	ev_push(pt, SG_PLUMTREE_MISBEHAVED, peer, NULL, 0, 0, reason);
 }
 
+/* The first now_ms at which a copy of v would be refused as expired
+ * (sg_msg_check_time at the wall time matching now_ms): until then its id
+ * must stay in the seen set. Beyond it (and should the wall clock step
+ * back) the replay window still refuses copies of tracked publishers. */
+static uint64_t seen_until(const sg_plumtree *pt, const sg_msg_view *v,
+			   uint64_t now_ms, uint64_t wall_ms)
+{
+	uint64_t last;
+
+	if (v->hdr.expires_ms >= UINT64_MAX - pt->cfg.skew_ms)
+		return UINT64_MAX;
+	last = v->hdr.expires_ms + pt->cfg.skew_ms;
+	if (last < wall_ms)
+		return now_ms;
+	if (last - wall_ms >= UINT64_MAX - now_ms)
+		return UINT64_MAX;
+	return now_ms + (last - wall_ms) + 1;
+}
+
 /* A verified, fresh, first copy: section 3.3's "deliver and forward". */
 static void accept(sg_plumtree *pt, size_t ps, const sg_msg_view *v,
 		   const uint8_t *envb, size_t len, uint32_t hops, int from,
-		   const sg_peer_id *peer, uint64_t now_ms)
+		   const sg_peer_id *peer, uint64_t now_ms, uint64_t wall_ms)
 {
+	uint64_t until = seen_until(pt, v, now_ms, wall_ms);
+	size_t slot;
 	long m;
 
-	sg_idset_add(&pt->seen, &pt->env, v->id, NULL);
+	slot = sg_idset_add(&pt->seen, &pt->env, v->id, NULL);
+	memcpy(sg_idset_val(&pt->seen, slot), &until, sizeof(until));
 	m = sg_idset_find(&pt->miss, v->id);
 	if (m >= 0 && mval(pt, (size_t)m)->live) {
 		mval(pt, (size_t)m)->live = 0;
@@ -957,7 +999,7 @@ static int on_gossip(sg_plumtree *pt, int from, const sg_peer_id *peer,
 		pt->st.replayed++;
 		return SG_ERR_REPLAY;
 	}
-	accept(pt, ps, &v, envb, len, hops, from, peer, now_ms);
+	accept(pt, ps, &v, envb, len, hops, from, peer, now_ms, wall_ms);
 	return 0;
 }
 
@@ -980,7 +1022,7 @@ int sg_plumtree_publish(sg_plumtree *pt, const uint8_t *envb, size_t len,
 	ps = pub_slot(pt, &v.hdr.publisher, now_ms);
 	if (replay_check(pt, ps, v.hdr.seq) != 0)
 		return SG_ERR_REPLAY;
-	accept(pt, ps, &v, envb, len, 0, -1, &self, now_ms);
+	accept(pt, ps, &v, envb, len, 0, -1, &self, now_ms, wall_ms);
 	return 0;
 }
 
@@ -1400,8 +1442,10 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 		/* The previous announcer did not deliver in time. */
 		if (mv->next > 0) {
 			idx = find_nbr(pt, &mv->ann[mv->next - 1]);
-			if (idx >= 0)
+			if (idx >= 0) {
+				pt->st.unanswered++;
 				adjust_score(pt, idx, SCORE_UNANSWERED, now_ms);
+			}
 		}
 		idx = -1;
 		while (mv->next < mv->nann && idx < 0) {
@@ -1443,6 +1487,27 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 		if (c->buf != NULL)
 			cache_evict_slot(pt, (size_t)slot);
 	}
+	/* Seen ids whose messages can no longer be accepted (FIFO: one
+	 * with a longer life holds later ones back, within seen_max). */
+	while (pt->seen.count > 0) {
+		uint64_t until;
+		memcpy(&until,
+		       sg_idset_val(&pt->seen,
+				    (size_t)sg_idset_oldest(&pt->seen)),
+		       sizeof(until));
+		if (until > now_ms)
+			break;
+		sg_idset_pop_oldest(&pt->seen);
+	}
+	/* Missing ids that arrived or were given up (ones still awaited
+	 * hold later ones back). */
+	while (pt->miss.count > 0 &&
+	       !mval(pt, (size_t)sg_idset_oldest(&pt->miss))->live)
+		sg_idset_pop_oldest(&pt->miss);
+	/* Give back what a burst grew. */
+	sg_idset_shrink(&pt->cache, &pt->env);
+	sg_idset_shrink(&pt->seen, &pt->env);
+	sg_idset_shrink(&pt->miss, &pt->env);
 	if (pt->cfg.summary_interval_ms > 0 && now_ms >= pt->next_summary) {
 		if (pt->next_summary != 0)
 			summaries(pt, now_ms);

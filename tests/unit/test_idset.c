@@ -152,12 +152,66 @@ static void test_grow_nomem(void **state)
 	assert_int_equal(t.allocs, t.frees);
 }
 
+/* Shrinking gives memory back once a quarter full, keeping every id, its
+ * order and its value. */
+static void test_shrink(void **state)
+{
+	sg_test_env t;
+	sg_idset s;
+	uint8_t id[SG_ID_LEN];
+	unsigned v;
+	(void)state;
+
+	sg_test_env_init(&t, 1, -1);
+	assert_int_equal(sg_idset_init(&s, &t.env, 1000, sizeof(unsigned)), 0);
+	for (v = 0; v < 100; v++) {
+		make_id(id, v);
+		*(unsigned *)sg_idset_val(&s, sg_idset_add(&s, &t.env, id,
+							   NULL)) = v;
+	}
+	assert_int_equal(s.cap, 128);
+	sg_idset_shrink(&s, &t.env); /* 100 of 128: stays */
+	assert_int_equal(s.cap, 128);
+	for (v = 0; v < 70; v++)
+		assert_true(sg_idset_pop_oldest(&s) >= 0);
+	sg_idset_shrink(&s, &t.env); /* 30 of 128 -> 64 */
+	assert_int_equal(s.cap, 64);
+	for (v = 70; v < 97; v++)
+		assert_true(sg_idset_pop_oldest(&s) >= 0);
+	sg_idset_shrink(&s, &t.env); /* 3 of 64 -> 8 */
+	assert_int_equal(s.cap, 8);
+	for (v = 0; v < 100; v++) {
+		long slot;
+		make_id(id, v);
+		slot = sg_idset_find(&s, id);
+		assert_int_equal(slot >= 0, v >= 97);
+		if (slot >= 0) {
+			assert_int_equal(slot, (long)sg_idset_nth(&s, v - 97));
+			assert_int_equal(*(unsigned *)sg_idset_val(
+						 &s, (size_t)slot),
+					 v);
+		}
+	}
+	/* Short of memory: it stays as it is. */
+	while (s.count > 0)
+		(void)sg_idset_pop_oldest(&s);
+	t.budget = t.allocs;
+	sg_idset_shrink(&s, &t.env);
+	assert_int_equal(s.cap, 8);
+	t.budget = -1;
+	sg_idset_shrink(&s, &t.env);
+	assert_int_equal(s.cap, SG_IDSET_INITIAL);
+	sg_idset_fini(&s, &t.env);
+	assert_int_equal(t.allocs, t.frees);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_grow_nomem),
+		cmocka_unit_test(test_shrink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

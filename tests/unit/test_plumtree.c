@@ -525,7 +525,8 @@ static void *c_realloc(void *ud, void *ptr, size_t len)
 }
 
 /* Tables start small: a topic with 32 neighbours and no traffic holds a
- * few KiB, not the ~2 MiB its bounds allow; traffic grows them. */
+ * few KiB, not the ~2 MiB its bounds allow; traffic grows them, and they
+ * shrink back once the messages expire. */
 static void test_tables_grow_on_demand(void **state)
 {
 	counting cnt = {0, 0};
@@ -599,6 +600,17 @@ static void test_tables_grow_on_demand(void **state)
 	/* Seen set and cache grew to 512 slots (ids + values); the cached
 	 * envelopes themselves are the bulk. */
 	assert_true(cnt.now > idle + 300 * 3000);
+	/* Once the messages have expired (10 min + 5 min skew) their ids
+	 * leave the seen set, the cache has aged out, and the tables give
+	 * their memory back. */
+	sg_plumtree_tick(pt, 300 + 900001);
+	{
+		sg_plumtree_stats st;
+		sg_plumtree_stats_get(pt, &st);
+		assert_int_equal(st.cached, 0);
+	}
+	/* What stays: the publisher's window, grown queue rings. */
+	assert_true(cnt.now < idle + 4096);
 	sg_plumtree_del(pt);
 	sg_keycache_del(kc);
 	assert_int_equal(cnt.now, 0);
