@@ -10,6 +10,7 @@
  */
 #include "coresim.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -35,6 +36,7 @@ struct node {
 	uint64_t timer_at;
 	uint32_t epoch;
 	uint8_t alive, group;
+	sg_coresim_mem mem; /* count_memory */
 };
 
 struct msg {
@@ -253,6 +255,66 @@ void sg_coresim_config_default(sg_coresim_config *cfg)
 	cfg->core.max_events = 64;
 }
 
+/* Counting allocator (count_memory): a max_align_t-sized header in front
+ * of each block holds its size. */
+typedef union mem_hdr {
+	size_t len;
+	max_align_t align;
+} mem_hdr;
+
+static void *cnt_alloc(void *ud, size_t len)
+{
+	struct node *n = ud;
+	mem_hdr *h = malloc(sizeof(*h) + len);
+
+	if (h == NULL)
+		return NULL;
+	h->len = len;
+	n->mem.bytes += len;
+	n->mem.blocks++;
+	if (n->mem.bytes > n->mem.peak)
+		n->mem.peak = n->mem.bytes;
+	return h + 1;
+}
+
+static void cnt_free(void *ud, void *p)
+{
+	struct node *n = ud;
+	mem_hdr *h = p;
+
+	if (h == NULL)
+		return;
+	h--;
+	n->mem.bytes -= h->len;
+	n->mem.blocks--;
+	free(h);
+}
+
+static void *cnt_realloc(void *ud, void *p, size_t len)
+{
+	struct node *n = ud;
+	mem_hdr *h;
+	size_t old;
+
+	if (p == NULL)
+		return cnt_alloc(ud, len);
+	h = (mem_hdr *)p - 1;
+	old = h->len;
+	h = realloc(h, sizeof(*h) + len);
+	if (h == NULL)
+		return NULL;
+	h->len = len;
+	n->mem.bytes = n->mem.bytes - old + len;
+	if (n->mem.bytes > n->mem.peak)
+		n->mem.peak = n->mem.bytes;
+	return h + 1;
+}
+
+void sg_coresim_node_memory(const sg_coresim *s, size_t i, sg_coresim_mem *m)
+{
+	*m = s->nodes[i].mem;
+}
+
 sg_coresim *sg_coresim_new(const sg_coresim_config *cfg)
 {
 	sg_coresim *s;
@@ -316,6 +378,12 @@ sg_coresim *sg_coresim_new(const sg_coresim_config *cfg)
 		}
 		n->addr_len = (size_t)alen;
 		sg_simenv_init(&n->env, n->rng, env_now, s);
+		if (cfg->count_memory) {
+			n->env.alloc = cnt_alloc;
+			n->env.realloc = cnt_realloc;
+			n->env.free = cnt_free;
+			n->env.alloc_ud = n;
+		}
 	}
 	return s;
 }

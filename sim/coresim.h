@@ -48,6 +48,9 @@ typedef struct sg_coresim_config {
 	 * verify_every is set. */
 	sg_core_config core;
 	int verify_every; /* every node runs ML-DSA verification itself */
+	/* Every node's allocations go through a counter (a size header per
+	 * block): sg_coresim_node_memory() reports what each core holds. */
+	int count_memory;
 	/* Sees every frame a live node sends, before the link: may change
 	 * it in place (same length) or return nonzero to drop it. */
 	int (*tap)(void *ud, size_t from, size_t to, uint8_t *frame,
@@ -148,6 +151,15 @@ void sg_coresim_stats_get(const sg_coresim *s, sg_coresim_stats *st);
  * nodes counted. */
 size_t sg_coresim_components(const sg_coresim *s, const sg_topic_id *topic,
 			     size_t *largest, size_t *members);
+
+/* With count_memory: the bytes node i's core holds now (as requested of
+ * the allocator, headers not included), its live blocks, and the most
+ * bytes it held at once since the simulator was built. */
+typedef struct sg_coresim_mem {
+	size_t bytes, blocks, peak;
+} sg_coresim_mem;
+void sg_coresim_node_memory(const sg_coresim *s, size_t i,
+			    sg_coresim_mem *m);
 
 /* Process peak resident memory in KiB. */
 long sg_coresim_peak_rss_kb(void);
