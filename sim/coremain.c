@@ -12,11 +12,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sg-coresim [--scenario pubsub|crash|forge|partition]\n"
+		"usage: sg-coresim [--scenario pubsub|crash|forge|partition|drop]\n"
 		"       [--nodes N] [--seed S] [--topics 1|2] [--sub-frac F]\n"
 		"       [--msgs M] [--gap-ms MS] [--join-time S] [--settle S]\n"
 		"       [--swarm-time S] [--drain S] [--crash-frac F]\n"
 		"       [--bound S] [--forgers K] [--cut K] [--cut-time S]\n"
+		"       [--droppers K] [--drop-warmup M]\n"
 		"       [--coordinators K] [--loss P] [--verify-every]\n"
 		"       [--json]\n"
 		"SG_SIM_SEED=S overrides --seed (to replay a failure).\n");
@@ -82,6 +83,10 @@ int main(int argc, char **argv)
 			s.bound_ms = 1000 * strtoull(v, NULL, 10);
 		else if (strcmp(a, "--forgers") == 0)
 			s.forgers = (size_t)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--droppers") == 0)
+			s.droppers = (size_t)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--drop-warmup") == 0)
+			s.drop_warmup = (size_t)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--cut") == 0)
 			s.cut = (size_t)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--cut-time") == 0)

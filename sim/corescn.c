@@ -9,9 +9,17 @@
 #include <time.h>
 
 #include "coresim.h"
+#include "sg/cbor.h"
 #include "sg/err.h"
 
 #define MAX_TOPICS 2
+#define MAX_DROPPERS 16
+/* Pub/sub frame kind and Plumtree frame types (src/node/core.c,
+ * docs/PROTOCOL.md). */
+#define PS_TOPIC 1
+#define PT_GOSSIP 1
+#define PT_IHAVE 2
+#define PT_GRAFT 4
 
 void sg_cscn_default(sg_cscn *s, const char *name)
 {
@@ -41,6 +49,15 @@ void sg_cscn_default(sg_cscn *s, const char *name)
 	} else if (strcmp(name, "forge") == 0) {
 		s->topics = 1;
 		s->forgers = 5;
+	} else if (strcmp(name, "drop") == 0) {
+		/* Trees form over 100 messages (about 60 publishers), then
+		 * 5 droppers turn and 200 more follow, at 10 a second. */
+		s->topics = 1;
+		s->droppers = 5;
+		s->drop_warmup = 100;
+		s->msgs = 300;
+		s->msg_gap_ms = 100;
+		s->warmup = 100;
 	} else if (strcmp(name, "partition") == 0) {
 		s->topics = 1;
 		s->cut = 3;
@@ -91,8 +108,26 @@ struct run {
 	 * still swarm neighbours after the report, per forger */
 	uint64_t mis_reports, mis_honest, mis_still_nbr;
 	uint32_t *mis_per;
+	/* drop: the droppers (node ids), whether they have turned (from
+	 * turn_ms), per (dropper, node) pair: ever swarm neighbours, time
+	 * of the first prune (0: none); GRAFTs to droppers, those during a
+	 * back-off; per node: pruned an honest neighbour */
+	uint8_t *dropper;
+	size_t drop_id[MAX_DROPPERS], n_drop;
+	int turned;
+	uint64_t turn_ms, backoff_ms;
+	uint8_t *pair_nbr;
+	uint64_t *pair_prune;
+	uint64_t grafts_to_droppers, grafts_in_backoff;
+	uint8_t *pruned_honest;
 	int failed;
 };
+
+static int bad(const struct run *r, size_t i)
+{
+	return (r->forger != NULL && r->forger[i]) ||
+	       (r->dropper != NULL && r->dropper[i]);
+}
 
 static int fail(struct run *r, const char *why)
 {
@@ -164,18 +199,123 @@ static void diagnose(struct run *r, size_t k, size_t i, size_t t)
 		live, cs.links, cs.active, (unsigned long long)cs.queries_sent);
 }
 
+/* An honest node grafts a dropper: never while the dropper is in back-off
+ * for it (its score fell below the threshold). */
+static void graft_seen(struct run *r, size_t from, size_t to,
+		       const uint8_t *topic)
+{
+	sg_core *c = sg_coresim_core(r->sim, from);
+	sg_plumtree_peer_info info;
+	sg_topic_id t;
+
+	memcpy(t.bytes, topic, SG_TOPIC_ID_LEN);
+	r->grafts_to_droppers++;
+	if (c != NULL &&
+	    sg_core_topic_peer_info(c, &t, &sg_coresim_identity(r->sim, to)->id,
+				    &info) == 0 &&
+	    info.backoff_until > sg_coresim_now(r->sim))
+		r->grafts_in_backoff++;
+}
+
+/* A dropper's GOSSIP to `to` becomes an IHAVE for the same message
+ * claiming 1 hop (a short path invites a GRAFT), sent now. */
+static void announce_instead(struct run *r, size_t from, size_t to,
+			     const uint8_t *frame, size_t len)
+{
+	size_t pre = 6 + 1 + 32, elen, n;
+	uint8_t out[6 + 1 + 32 + 64];
+	const uint8_t *env;
+	uint64_t type, hops;
+	sg_cbor_dec d;
+	sg_cbor_enc e;
+	sg_msg_view v;
+	long body;
+
+	sg_cbor_dec_init(&d, frame + pre, len - pre);
+	if (sg_cbor_get_array(&d, &n) != 0 || n != 3 ||
+	    sg_cbor_get_uint(&d, &type) != 0 ||
+	    sg_cbor_get_uint(&d, &hops) != 0 ||
+	    sg_cbor_get_bytes(&d, &env, &elen) != 0 ||
+	    sg_msg_decode(&v, env, elen) != 0)
+		return;
+	memcpy(out + 6, frame + 6, 1 + 32);
+	sg_cbor_enc_init(&e, out + pre, sizeof(out) - pre);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, PT_IHAVE);
+	sg_cbor_put_array(&e, 1);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_bytes(&e, v.id, SG_MSG_ID_LEN);
+	sg_cbor_put_uint(&e, 1);
+	body = sg_cbor_enc_finish(&e);
+	if (body < 0 ||
+	    sg_frame_header_encode(out, SG_FRAME_PUBSUB, 1 + 32 + (size_t)body,
+				   SG_FRAME_DEFAULT_MAX) != 0)
+		return;
+	sg_coresim_inject(r->sim, from, to, out, pre + (size_t)body);
+}
+
+/* drop: records, for every honest subscriber, which droppers are its
+ * swarm neighbours and when it first pruned one, and whether it pruned
+ * an honest neighbour. */
+static void drop_poll(struct run *r)
+{
+	const sg_cscn *s = r->s;
+	sg_peer_id nb[64];
+	size_t i, q, n, k;
+
+	for (i = 0; i < s->nodes; i++) {
+		sg_core *c = sg_coresim_core(r->sim, i);
+		if (!r->sub[0][i] || bad(r, i) || c == NULL)
+			continue;
+		n = sg_core_topic_neighbors(c, &r->topic[0], nb, 64);
+		for (q = 0; q < n && q < 64; q++) {
+			sg_plumtree_peer_info info;
+			long j = sg_coresim_node_of(r->sim, &nb[q]);
+			if (j < 0 ||
+			    sg_core_topic_peer_info(c, &r->topic[0], &nb[q],
+						    &info) != 0)
+				continue;
+			if (!r->dropper[j]) {
+				if (info.prunes > 0)
+					r->pruned_honest[i] = 1;
+				continue;
+			}
+			for (k = 0; k < r->n_drop; k++)
+				if (r->drop_id[k] == (size_t)j)
+					break;
+			if (k == r->n_drop || !r->turned)
+				continue;
+			r->pair_nbr[k * s->nodes + i] = 1;
+			if (info.prunes > 0 && r->pair_prune[k * s->nodes + i] == 0)
+				r->pair_prune[k * s->nodes + i] =
+					info.backoff_until -
+					r->backoff_ms;
+		}
+	}
+}
+
 /* A forger damages the signature of every GOSSIP it sends (the
  * envelope, and so the signature, ends the frame). */
 static int tap(void *ud, size_t from, size_t to, uint8_t *frame, size_t len)
 {
 	struct run *r = ud;
 	size_t pre = 6 + 1 + 32;
+	int topic_frame = len > pre + 2 && frame[1] == SG_FRAME_PUBSUB &&
+			  frame[6] == PS_TOPIC;
 
-	(void)to;
 	if (r->forger != NULL && r->forger[from] && len > pre + 3400 &&
-	    frame[1] == 2 && frame[6] == 1 && frame[pre] == 0x83 &&
-	    frame[pre + 1] == 0x01)
+	    topic_frame && frame[pre] == 0x83 && frame[pre + 1] == PT_GOSSIP)
 		frame[len - 7] ^= 0x10;
+	if (r->dropper == NULL || !topic_frame)
+		return 0;
+	if (r->dropper[to] && !r->dropper[from] && frame[pre] == 0x83 &&
+	    frame[pre + 1] == PT_GRAFT)
+		graft_seen(r, from, to, frame + 7);
+	if (r->turned && r->dropper[from] && frame[pre] == 0x83 &&
+	    frame[pre + 1] == PT_GOSSIP) {
+		announce_instead(r, from, to, frame, len);
+		return 1;
+	}
 	return 0;
 }
 
@@ -279,6 +419,90 @@ static long publish(struct run *r, size_t t, const uint8_t *not)
 	return publish_by(r, -1, t, not);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* drop: every dropper pruned by honest neighbours, none grafted during
+ * its back-off, no honest neighbour pruned. */
+static void check_drop(struct run *r)
+{
+	const sg_cscn *s = r->s;
+	uint64_t pairs = 0, pruned = 0, honest = 0, *dt;
+	size_t k, i, unpruned = 0, nd = 0;
+	double p50 = 0, pmax = 0;
+
+	dt = calloc(r->n_drop * s->nodes + 1, sizeof(*dt));
+	if (dt == NULL)
+		abort();
+	for (k = 0; k < r->n_drop; k++) {
+		size_t by = 0;
+		for (i = 0; i < s->nodes; i++) {
+			uint64_t at = r->pair_prune[k * s->nodes + i];
+			if (!r->pair_nbr[k * s->nodes + i])
+				continue;
+			pairs++;
+			if (at == 0)
+				continue;
+			pruned++;
+			by++;
+			dt[nd++] = at > r->turn_ms ? at - r->turn_ms : 0;
+		}
+		unpruned += by == 0;
+	}
+	for (i = 0; i < s->nodes; i++)
+		honest += r->pruned_honest[i];
+	if (nd > 0) {
+		qsort(dt, nd, sizeof(*dt), cmp_u64);
+		p50 = (double)dt[(nd * 50 + 99) / 100 - 1];
+		pmax = (double)dt[nd - 1];
+	}
+	free(dt);
+	if (s->json)
+		fprintf(s->out,
+			"{\"scenario\":\"core-%s\",\"droppers\":%zu,"
+			"\"pairs\":%llu,\"pruned\":%llu,\"unpruned_droppers\":"
+			"%zu,\"prune_ms\":{\"p50\":%.0f,\"max\":%.0f},"
+			"\"grafts_to_droppers\":%llu,\"grafts_in_backoff\":"
+			"%llu,\"honest_pruned\":%llu}\n",
+			s->name, r->n_drop, (unsigned long long)pairs,
+			(unsigned long long)pruned, unpruned, p50, pmax,
+			(unsigned long long)r->grafts_to_droppers,
+			(unsigned long long)r->grafts_in_backoff,
+			(unsigned long long)honest);
+	else
+		fprintf(s->out,
+			"[core-%s] %zu droppers: pruned by %llu of their %llu "
+			"honest swarm neighbours (%zu droppers by none), "
+			"%.0f/%.0f ms (p50/max) from the turn to a prune; "
+			"%llu GRAFTs to droppers, %llu during a back-off; "
+			"%llu honest nodes pruned an honest neighbour\n",
+			s->name, r->n_drop, (unsigned long long)pruned,
+			(unsigned long long)pairs, unpruned, p50, pmax,
+			(unsigned long long)r->grafts_to_droppers,
+			(unsigned long long)r->grafts_in_backoff,
+			(unsigned long long)honest);
+	if (s->result != NULL) {
+		s->result->drop_pairs = pairs;
+		s->result->drop_pruned = pruned;
+		s->result->grafts_in_backoff = r->grafts_in_backoff;
+		s->result->honest_pruned = honest;
+		s->result->prune_p50_ms = p50;
+		s->result->prune_max_ms = pmax;
+	}
+	if (r->n_drop == 0)
+		fail(r, "no dropper");
+	if (unpruned != 0)
+		fail(r, "a dropper was pruned by none of its neighbours");
+	if (r->grafts_in_backoff != 0)
+		fail(r, "a dropper was grafted during its back-off");
+	if (honest != 0)
+		fail(r, "an honest neighbour was pruned for its score");
+}
+
 /* Checks the deliveries of the messages marked checked; prints the
  * figures. */
 static void check(struct run *r)
@@ -318,10 +542,9 @@ static void check(struct run *r)
 			unsigned c = sg_coresim_delivered(r->sim, k, i, &l);
 			int want = t < s->topics && r->sub[t][i] &&
 				   sg_coresim_alive(r->sim, i) &&
-				   i != m->publisher &&
-				   (r->forger == NULL || !r->forger[i]);
+				   i != m->publisher && !bad(r, i);
 
-			if (r->forger != NULL && r->forger[i])
+			if (bad(r, i))
 				continue;
 			if (!want) {
 				if (c != 0 && !(t < s->topics && r->sub[t][i]))
@@ -489,6 +712,8 @@ static void check(struct run *r)
 	} else if (st.misbehaved != 0) {
 		fail(r, "misbehaviour reported without a forger");
 	}
+	if (s->droppers > 0)
+		check_drop(r);
 }
 
 static int scenario(const sg_cscn *s)
@@ -517,6 +742,11 @@ static int scenario(const sg_cscn *s)
 	cfg.ud = &r;
 	r.sim = sg_coresim_new(&cfg);
 	r.forger = calloc(s->nodes, 1);
+	r.dropper = calloc(s->nodes, 1);
+	r.pruned_honest = calloc(s->nodes, 1);
+	r.pair_nbr = calloc(MAX_DROPPERS * s->nodes, 1);
+	r.pair_prune = calloc(MAX_DROPPERS * s->nodes, sizeof(uint64_t));
+	r.backoff_ms = cfg.core.pt.backoff_ms;
 	r.mis_per = calloc(s->nodes, sizeof(*r.mis_per));
 	r.cut = calloc(s->nodes, 1);
 	r.counted = calloc(s->msgs + s->forgers + 16, 1);
@@ -524,6 +754,8 @@ static int scenario(const sg_cscn *s)
 	for (t = 0; t < s->topics; t++)
 		r.sub[t] = calloc(s->nodes, 1);
 	if (r.sim == NULL || r.forger == NULL || r.mis_per == NULL ||
+	    r.dropper == NULL || r.pruned_honest == NULL ||
+	    r.pair_nbr == NULL || r.pair_prune == NULL ||
 	    r.cut == NULL ||
 	    r.counted == NULL || r.checked == NULL || r.sub[s->topics - 1] ==
 	    NULL || join_all(&r) != 0)
@@ -554,6 +786,15 @@ static int scenario(const sg_cscn *s)
 
 		if (f >= 0)
 			r.forger[f] = 1;
+	}
+	while (r.n_drop < s->droppers && r.n_drop < MAX_DROPPERS &&
+	       r.n_drop < r.n_sub[0] / 2) {
+		long f = pick(&r, 0, r.dropper);
+
+		if (f < 0)
+			break;
+		r.dropper[f] = 1;
+		r.drop_id[r.n_drop++] = (size_t)f;
 	}
 	sg_coresim_run_until(r.sim, t0 + s->swarm_ms);
 	show_swarms(&r, "swarms");
@@ -637,19 +878,31 @@ static int scenario(const sg_cscn *s)
 			sg_coresim_run_until(r.sim, sg_coresim_now(r.sim) +
 						       s->msg_gap_ms);
 		}
-		for (k = 0; k < s->msgs; k++) {
-			long m = publish(&r, k % s->topics,
-					 s->forgers > 0 ? r.forger : NULL);
+		const uint8_t *not = s->forgers > 0    ? r.forger
+				     : s->droppers > 0 ? r.dropper
+						       : NULL;
 
+		for (k = 0; k < s->msgs; k++) {
+			long m;
+
+			if (s->droppers > 0 && k == s->drop_warmup) {
+				r.turned = 1;
+				r.turn_ms = sg_coresim_now(r.sim);
+			}
+			m = publish(&r, k % s->topics, not);
 			if (m >= 0) {
 				r.checked[m] = 1;
 				r.counted[m] = k >= s->warmup;
 			}
 			sg_coresim_run_until(r.sim, sg_coresim_now(r.sim) +
 						       s->msg_gap_ms);
+			if (r.turned && k % 5 == 0)
+				drop_poll(&r);
 		}
 	}
 	sg_coresim_run_until(r.sim, sg_coresim_now(r.sim) + s->drain_ms);
+	if (r.turned)
+		drop_poll(&r);
 	show_swarms(&r, "end");
 	if (sg_coresim_msg_count(r.sim) < s->msgs + s->forgers)
 		rc = fail(&r, "fewer messages published than asked");
@@ -665,6 +918,10 @@ static int scenario(const sg_cscn *s)
 out:
 	sg_coresim_del(r.sim);
 	free(r.forger);
+	free(r.dropper);
+	free(r.pruned_honest);
+	free(r.pair_nbr);
+	free(r.pair_prune);
 	free(r.mis_per);
 	free(r.cut);
 	free(r.counted);
@@ -677,7 +934,8 @@ out:
 int sg_cscn_run(const sg_cscn *s)
 {
 	if (strcmp(s->name, "pubsub") != 0 && strcmp(s->name, "crash") != 0 &&
-	    strcmp(s->name, "forge") != 0 && strcmp(s->name, "partition") != 0)
+	    strcmp(s->name, "forge") != 0 && strcmp(s->name, "partition") != 0 &&
+	    strcmp(s->name, "drop") != 0)
 		return -1;
 	return scenario(s);
 }

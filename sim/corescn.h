@@ -17,6 +17,13 @@
  *              reach every honest subscriber
  *   partition  a few subscribers are cut off; messages published meanwhile
  *              reach them after the heal (Plumtree catch-up)
+ *   drop       some subscribers turn bad after a warm-up: they announce
+ *              (IHAVE, at once, claiming 1 hop) every message they would
+ *              forward and deliver none, not even when grafted. Honest
+ *              neighbours' scores for them fall below the threshold, they
+ *              are pruned and not grafted again during the back-off, no
+ *              honest neighbour is pruned, and every honest subscriber
+ *              still gets every message
  *
  * A failing scenario prints its seed; SG_SIM_SEED overrides the seed.
  */
@@ -31,6 +38,12 @@ typedef struct sg_cscn_result {
 	size_t messages;
 	uint64_t expected, missed, late, unexpected, duplicates;
 	uint64_t forged_accepted, reports, reports_honest;
+	/* drop: (honest subscriber, dropper) swarm-neighbour pairs, those
+	 * where the dropper was pruned for its score, GRAFTs sent to a
+	 * dropper in back-off, honest neighbours pruned; from the turn to
+	 * each pair's prune */
+	uint64_t drop_pairs, drop_pruned, grafts_in_backoff, honest_pruned;
+	double prune_p50_ms, prune_max_ms;
 	double p50_ms, p95_ms, p99_ms, max_ms, rmr;
 	int failed;
 } sg_cscn_result;
@@ -53,6 +66,8 @@ typedef struct sg_cscn {
 	uint64_t bound_ms;   /* crash: a message must arrive within this */
 	uint64_t crash_delay_ms; /* crash: first message this long after */
 	size_t forgers;	     /* forge: subscribers that corrupt */
+	size_t droppers;     /* drop: subscribers that turn bad */
+	size_t drop_warmup;  /* drop: messages before they turn */
 	size_t cut;	     /* partition: subscribers cut off */
 	uint64_t cut_ms;     /* partition: how long */
 	double loss;
