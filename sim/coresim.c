@@ -249,9 +249,9 @@ void sg_coresim_config_default(sg_coresim_config *cfg)
 	/* A peer's topic list takes max_topics ids in each of the
 	 * max_remote_topics slots: 128 KiB per node with the defaults. */
 	cfg->core.max_topics = 8;
-	/* sg_calloc touches what it allocates: the default key cache (1,024
-	 * keys, 2 MB) and event ring would take 2.3 MB per node. */
-	cfg->core.keycache_cap = 32;
+	/* sg_calloc touches what it allocates: the default event ring
+	 * (1,024 events of 344 bytes) would take 352 KB per node. The key
+	 * cache grows on demand: its default bound (1,024 keys) stays. */
 	cfg->core.max_events = 64;
 }
 

@@ -42,8 +42,8 @@ typedef struct sg_coresim_config {
 	uint32_t lat_min_ms, lat_max_ms; /* one-way, per link: 10, 50 */
 	double loss;			 /* per frame: 0 */
 	/* Every node's core configuration. The defaults are the library's
-	 * except max_topics 8, keycache_cap 32 and max_events 64 (memory at
-	 * 10,000 nodes: sg_calloc touches what it allocates);
+	 * except max_topics 8 and max_events 64 (memory at 10,000 nodes:
+	 * sg_calloc touches what it allocates);
 	 * pt.verify is replaced by the memoising verifier unless
 	 * verify_every is set. */
 	sg_core_config core;
