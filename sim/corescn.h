@@ -17,7 +17,7 @@
  *              reach every honest subscriber
  *   partition  a few subscribers are cut off; messages published meanwhile
  *              reach them after the heal (Plumtree catch-up)
- *   drop       some subscribers turn bad after a warm-up: they announce
+ *   drop       some subscribers turn bad after a warm-up (300 messages): they announce
  *              (IHAVE, at once, claiming 1 hop) every message they would
  *              forward and deliver none, not even when grafted. Honest
  *              neighbours' scores for them fall below the threshold, they

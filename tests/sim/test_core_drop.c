@@ -1,7 +1,7 @@
 /*
  * Scenario test (node-core simulator, optimised build): 5 of the 100
  * subscribers of a topic (1,000 nodes) forward honestly while the trees
- * form (100 messages), then turn: every GOSSIP they would send becomes an
+ * form (300 messages), then turn: every GOSSIP they would send becomes an
  * IHAVE claiming 1 hop, and they deliver nothing, not even when grafted
  * (DESIGN section 7: "a node that drops what it forwards ... being
  * pruned"). Asserted (sim/corescn.c): every honest subscriber still
