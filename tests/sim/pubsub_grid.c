@@ -659,6 +659,12 @@ int main(int argc, char **argv)
 			tot.iwant_sent += st.iwant_sent;
 			tot.missing_gave_up += st.missing_gave_up;
 			tot.eager_sent += st.eager_sent;
+			tot.missing_dropped += st.missing_dropped;
+			tot.tx_dropped += st.tx_dropped;
+			tot.events_dropped += st.events_dropped;
+			tot.unanswered += st.unanswered;
+			tot.score_prunes += st.score_prunes;
+			tot.replayed += st.replayed;
 		}
 		fprintf(stderr, "grafts %llu prunes %llu dups %llu iwant %llu "
 			"gaveup %llu eager_sent %llu; eager links %zu lazy %zu\n",
@@ -668,6 +674,15 @@ int main(int argc, char **argv)
 			(unsigned long long)tot.iwant_sent,
 			(unsigned long long)tot.missing_gave_up,
 			(unsigned long long)tot.eager_sent, tot.eager, tot.lazy);
+		fprintf(stderr, "missing dropped %llu tx dropped %llu events "
+			"dropped %llu unanswered grafts %llu score prunes %llu "
+			"replayed %llu\n",
+			(unsigned long long)tot.missing_dropped,
+			(unsigned long long)tot.tx_dropped,
+			(unsigned long long)tot.events_dropped,
+			(unsigned long long)tot.unanswered,
+			(unsigned long long)tot.score_prunes,
+			(unsigned long long)tot.replayed);
 	}
 	if (assert_targets) {
 		int bad = 0;
