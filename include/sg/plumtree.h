@@ -13,7 +13,9 @@
  * keys come from a shared key cache; a missing key is asked of the
  * neighbour that sent the message (it verified it, so it holds the key).
  *
- * Every table is bounded by the configuration and counts what it drops.
+ * Every table is bounded by the configuration and counts what it drops;
+ * each starts small and grows on demand up to its bound (an idle topic
+ * holds a few KiB), and gives memory back as entries age out.
  * Wire messages are in docs/PROTOCOL.md ("Pub/sub: Plumtree").
  */
 #ifndef SG_PLUMTREE_H
