@@ -665,6 +665,7 @@ int main(int argc, char **argv)
 			tot.unanswered += st.unanswered;
 			tot.score_prunes += st.score_prunes;
 			tot.replayed += st.replayed;
+			tot.too_many_hops += st.too_many_hops;
 		}
 		fprintf(stderr, "grafts %llu prunes %llu dups %llu iwant %llu "
 			"gaveup %llu eager_sent %llu; eager links %zu lazy %zu\n",
@@ -676,13 +677,14 @@ int main(int argc, char **argv)
 			(unsigned long long)tot.eager_sent, tot.eager, tot.lazy);
 		fprintf(stderr, "missing dropped %llu tx dropped %llu events "
 			"dropped %llu unanswered grafts %llu score prunes %llu "
-			"replayed %llu\n",
+			"replayed %llu too many hops %llu\n",
 			(unsigned long long)tot.missing_dropped,
 			(unsigned long long)tot.tx_dropped,
 			(unsigned long long)tot.events_dropped,
 			(unsigned long long)tot.unanswered,
 			(unsigned long long)tot.score_prunes,
-			(unsigned long long)tot.replayed);
+			(unsigned long long)tot.replayed,
+			(unsigned long long)tot.too_many_hops);
 	}
 	if (assert_targets) {
 		int bad = 0;
