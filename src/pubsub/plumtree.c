@@ -56,6 +56,7 @@ typedef struct nbr {
 	int32_t score;
 	uint64_t backoff_until;
 	uint32_t prunes;             /* times its score fell below */
+	uint64_t heard_ms;           /* its latest frame to us */
 	uint64_t next_full;          /* next full SUMMARY to it */
 	size_t lazy_n, lazy_cap;     /* queued IHAVE entries, room */
 	uint8_t (*lazy_ids)[SG_ID_LEN]; /* grow up to ihave_batch_max */
@@ -657,7 +658,6 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 			    uint64_t now_ms)
 {
 	size_t i, j;
-	(void)now_ms;
 
 	if (find_nbr(pt, peer) >= 0)
 		return 0;
@@ -670,6 +670,7 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 		n->score = 0;
 		n->backoff_until = 0;
 		n->prunes = 0;
+		n->heard_ms = now_ms;
 		n->next_full = 0; /* a full summary at the next interval */
 		n->lazy_n = 0;
 		/* A new neighbour is eager in every tree (section 3.2). */
@@ -1237,6 +1238,7 @@ int sg_plumtree_recv(sg_plumtree *pt, const sg_peer_id *peer,
 		pt->st.unknown_peer++;
 		return SG_ERR_NOTFOUND;
 	}
+	pt->nbrs[from].heard_ms = now_ms;
 	rc = sg_cbor_validate(frame, len, NULL);
 	sg_cbor_dec_init(&d, frame, len);
 	if (rc == 0)
@@ -1439,12 +1441,19 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 		int idx;
 		if (!mv->live || mv->deadline > now_ms)
 			continue;
-		/* The previous announcer did not deliver in time. */
+		/* The previous announcer did not deliver in time. It loses
+		 * score only if it spoke to us since the GRAFT: a peer that
+		 * announces but does not deliver is cheating, one that went
+		 * silent is gone or restarting (and must not come back into
+		 * a back-off for what it could not answer). */
 		if (mv->next > 0) {
 			idx = find_nbr(pt, &mv->ann[mv->next - 1]);
 			if (idx >= 0) {
 				pt->st.unanswered++;
-				adjust_score(pt, idx, SCORE_UNANSWERED, now_ms);
+				if (pt->nbrs[idx].heard_ms + pt->cfg.graft_retry_ms >=
+				    mv->deadline)
+					adjust_score(pt, idx, SCORE_UNANSWERED,
+						     now_ms);
 			}
 		}
 		idx = -1;
