@@ -74,6 +74,7 @@ typedef struct tnet {
 	double *lat; /* ms, every delivery */
 	size_t nlat, cap_lat;
 	int verbose;
+	size_t parallel; /* messages published at once (--parallel) */
 } tnet;
 
 static uint64_t mono_us(void)
@@ -532,8 +533,8 @@ static double pct(const double *v, size_t n, double p)
 	return v[i];
 }
 
-/* Messages published at once (from as many nodes) in a round. */
-#define PUBLISH_BATCH 8
+/* At most this many messages published at once (--parallel). */
+#define PUBLISH_BATCH 64
 
 typedef struct round_res {
 	size_t msgs, expected, received, incomplete;
@@ -549,14 +550,15 @@ static int run_round(tnet *t, int round, size_t m, unsigned timeout_ms,
 	char text[128];
 
 	memset(res, 0, sizeof(*res));
-	/* Up to PUBLISH_BATCH nodes publish at once (requests sent, then the
-	 * answers read), so the offered load is not one signature at a
-	 * time; deliveries are collected between batches. */
+	/* --parallel P nodes publish at once (requests sent, then the answers
+	 * read; P = 1: one after the other), so the offered load can exceed
+	 * one signature at a time; deliveries are collected between
+	 * batches. */
 	for (i = 0; i < m;) {
 		int fds[PUBLISH_BATCH];
 		size_t who[PUBLISH_BATCH], k, nb = 0;
 		uint64_t sent[PUBLISH_BATCH];
-		for (; nb < PUBLISH_BATCH && i < m; i++, nb++) {
+		for (; nb < t->parallel && i < m; i++, nb++) {
 			size_t tries = 0;
 			while (!t->nodes[pub % t->n].alive && tries++ < t->n)
 				pub++;
@@ -725,7 +727,8 @@ static void rm_rf(const char *dir)
 
 static const char testnet_usage[] =
 	"usage: saorsa-gossip testnet [--nodes N] [--messages M] "
-	"[--churn K] [--keep] [--json] [-v]\n"
+	"[--parallel P] [--churn K]\n"
+	"                             [--keep] [--json] [-v]\n"
 	"\n"
 	"Starts a coordinator and N nodes (default 10, at most 1000) as "
 	"separate processes\n"
@@ -739,6 +742,10 @@ static const char testnet_usage[] =
 	"every message\n"
 	"reached every node.\n"
 	"\n"
+	"  --parallel P  P nodes publish at once (default 1, at most 64): "
+	"the offered load\n"
+	"             for a throughput figure; latency is then queueing "
+	"too\n"
 	"  --churn K  then SIGKILL K nodes, publish M messages among the "
 	"rest, stop the\n"
 	"             coordinator, restart the K nodes (their peer caches "
@@ -753,6 +760,7 @@ int cli_testnet(cli *c, int argc, char **argv)
 		{"nodes", required_argument, NULL, 'n'},
 		{"messages", required_argument, NULL, 'm'},
 		{"churn", required_argument, NULL, 'k'},
+		{"parallel", required_argument, NULL, 'p'},
 		{"keep", no_argument, NULL, 'K'},
 		{"json", no_argument, NULL, 'j'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -760,7 +768,7 @@ int cli_testnet(cli *c, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	tnet t;
-	unsigned long nodes = 10, msgs = 20, churn = 0;
+	unsigned long nodes = 10, msgs = 20, churn = 0, parallel = 1;
 	int keep = 0, ch, ok = 1, first_json = 1, port;
 	size_t i, clean = 0;
 	ssize_t sl;
@@ -773,18 +781,22 @@ int cli_testnet(cli *c, int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end;
-		unsigned long *dst = ch == 'n' ? &nodes : ch == 'm' ? &msgs
-					      : &churn;
+		unsigned long *dst = ch == 'n'	 ? &nodes
+				     : ch == 'm' ? &msgs
+				     : ch == 'p' ? &parallel
+						 : &churn;
 		switch (ch) {
 		case 'n':
 		case 'm':
 		case 'k':
+		case 'p':
 			*dst = strtoul(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' ||
 			    optarg[0] == '-') {
 				cli_err(c, "--%s needs a number",
-					ch == 'n' ? "nodes"
+					ch == 'n'   ? "nodes"
 					: ch == 'm' ? "messages"
+					: ch == 'p' ? "parallel"
 						    : "churn");
 				return CLI_USAGE;
 			}
@@ -811,16 +823,17 @@ int cli_testnet(cli *c, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (nodes < 2 || nodes > MAX_NODES || msgs < 1 || msgs > 100000 ||
-	    churn >= nodes) {
+	    churn >= nodes || parallel < 1 || parallel > PUBLISH_BATCH) {
 		cli_err(c, "want 2 <= --nodes <= %d, 1 <= --messages <= "
-			   "100000, --churn < --nodes",
-			MAX_NODES);
+			   "100000, --churn < --nodes, 1 <= --parallel <= %d",
+			MAX_NODES, PUBLISH_BATCH);
 		return CLI_USAGE;
 	}
 	memset(&t, 0, sizeof(t));
 	t.c = c;
 	t.n = nodes;
 	t.verbose = c->verbose;
+	t.parallel = parallel;
 	sl = readlink("/proc/self/exe", t.self_dir, sizeof(t.self_dir) - 1);
 	if (sl <= 0) {
 		cli_err(c, "cannot find this program's directory");
