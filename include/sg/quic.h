@@ -35,7 +35,20 @@ typedef struct sg_quic_config {
 	 * idle timeout (the smaller of ours and the peer's); one side with
 	 * it keeps the connection open for both. */
 	uint32_t keep_alive_ms;
+	/* The largest UDP payload this side sends, between
+	 * SG_QUIC_MIN_UDP_PAYLOAD and SG_QUIC_MAX_UDP_PAYLOAD; default
+	 * SG_QUIC_DEFAULT_UDP_PAYLOAD. Packets start at 1,200 bytes and grow
+	 * only as far as Path MTU probes (RFC 9000 section 14.3, RFC 8899)
+	 * get through: 1,452 on an Ethernet path, more on loopback or jumbo
+	 * frames. The datagrams must not be fragmented (the endpoint sets
+	 * the socket's don't-fragment mode), or a probe could pass in
+	 * fragments. sg_quic_write only probes into a buffer this long. */
+	size_t max_udp_payload;
 } sg_quic_config;
+
+#define SG_QUIC_MIN_UDP_PAYLOAD 1200
+#define SG_QUIC_DEFAULT_UDP_PAYLOAD 16384
+#define SG_QUIC_MAX_UDP_PAYLOAD 65487 /* 65,535 less IPv6 + UDP headers */
 
 SG_API void sg_quic_config_default(sg_quic_config *cfg);
 
@@ -98,8 +111,11 @@ SG_API sg_quic_conn *sg_quic_server_new_validated(
  * without error, as QUIC requires. */
 SG_API int sg_quic_read(sg_quic_conn *c, const uint8_t *pkt, size_t len,
 			uint64_t now_ms);
-/* The next datagram to send into out (at least 1452 bytes): its length,
- * 0 when there is nothing to send now. */
+/* The next datagram to send into out (at least 1452 bytes; Path MTU
+ * probes larger than cap are not sent): its length, 0 when there is
+ * nothing to send now. A datagram longer than sg_quic_path_max_payload()
+ * is a Path MTU probe: send it alone (not in a GSO run, which would fail
+ * as a whole if the probe is too large for the path). */
 SG_API long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap,
 			  uint64_t now_ms);
 /* Queues a message. Messages leave in the order they were queued, each
@@ -107,6 +123,15 @@ SG_API long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap,
  * later one arrive first). SG_ERR_RANGE (too long), SG_ERR_FULL (queue
  * full), SG_ERR_STATE (not connected or closing), SG_ERR_NOMEM. */
 SG_API int sg_quic_send(sg_quic_conn *c, const uint8_t *msg, size_t len);
+/* The largest datagram the path is known to carry now (1,200 bytes until
+ * Path MTU probes succeed); sg_quic_write's datagrams are no longer, but
+ * for probes. */
+SG_API size_t sg_quic_path_max_payload(const sg_quic_conn *c);
+/* Counts the handshake's steps: flights of handshake messages produced,
+ * and its completion. If a datagram moved it, there is a flight (or the
+ * CONNECTED event) to act on at once; if not, what the datagram asks for
+ * is an acknowledgement, which may wait for the end of a read batch. */
+SG_API uint64_t sg_quic_handshake_steps(const sg_quic_conn *c);
 SG_API int sg_quic_poll_event(sg_quic_conn *c, sg_quic_event *ev);
 /* When tick() must run next (UINT64_MAX: never). */
 SG_API uint64_t sg_quic_next_deadline(const sg_quic_conn *c);

@@ -32,9 +32,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #ifdef SG_HAVE_SENDMMSG
-#include <netinet/in.h>
 #include <netinet/udp.h>
 #endif
 
@@ -43,8 +43,16 @@
  * side's congestion window, not the default ~200 KB receive buffer, limits
  * a fast sender. */
 #define SOCK_BUF_BYTES (4 << 20)
+/* Datagrams go out in batches of at most TX_BATCH, written one after the
+ * other into one buffer of TX_BYTES plus room for one more of the largest
+ * size: 32 Ethernet-sized datagrams, or four of 16 KB on loopback. */
 #define TX_BATCH 32
-#define TX_DGRAM 1500 /* sg_quic_write needs 1452 */
+#define TX_BYTES (TX_BATCH * 1500)
+#define TX_MIN_CAP 1452 /* sg_quic_write needs this much room */
+/* One UDP GSO send: at most 64 segments (the kernel's UDP_MAX_SEGMENTS)
+ * and an IP packet's length in all. */
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000
 
 /* A message the caller sent before the connection it waits for was up. */
 typedef struct ep_msg {
@@ -90,8 +98,10 @@ struct sg_endpoint {
 	size_t npending; /* datagrams read since the last flush */
 	uint8_t token_key[SG_QUIC_TOKEN_KEY_LEN]; /* Retry tokens; random */
 	uint8_t rxbuf[65536];
-	uint8_t txbuf[TX_BATCH][TX_DGRAM]; /* datagrams on their way out */
-	size_t txlen[TX_BATCH];
+	uint8_t *tx; /* datagrams on their way out, back to back */
+	size_t txcap, txwrite; /* tx's size; room given to sg_quic_write */
+	size_t txoff[TX_BATCH], txlen[TX_BATCH];
+	sg_quic_config quic_relayed; /* cfg.quic for relayed paths */
 	int gso; /* UDP_SEGMENT works here (cleared on the first refusal) */
 	sg_relay_limiter *rl; /* relaying for others (cfg.relay) */
 	uint64_t next_path;   /* numbers the relayed paths' addresses */
@@ -294,6 +304,7 @@ static void send_batch(sg_endpoint *ep, ep_conn *ec, size_t n)
 	size_t ctl[TX_BATCH][(CMSG_SPACE(sizeof(uint16_t)) + sizeof(size_t) -
 			      1) / sizeof(size_t)];
 	size_t cnt[TX_BATCH], nmsg = 0, m;
+	size_t pmax = sg_quic_path_max_payload(ec->qc);
 	uv_os_fd_t fd;
 
 	if (ep->cfg.tx_filter != NULL &&
@@ -305,14 +316,20 @@ again:
 	memset(msgs, 0, n * sizeof(msgs[0]));
 	for (i = 0, nmsg = 0; i < n; nmsg++) {
 		struct msghdr *h = &msgs[nmsg].msg_hdr;
-		size_t j = i + 1, seg = ep->txlen[i];
+		size_t j = i + 1, seg = ep->txlen[i], tot = seg;
 
-		iov[i].iov_base = ep->txbuf[i];
+		iov[i].iov_base = ep->tx + ep->txoff[i];
 		iov[i].iov_len = ep->txlen[i];
-		/* A GSO run: datagrams of one size, the last may be shorter. */
-		while (ep->gso && j < n && ep->txlen[j] <= seg) {
-			iov[j].iov_base = ep->txbuf[j];
+		/* A GSO run: datagrams of one size, the last may be shorter,
+		 * within the kernel's limits. A Path MTU probe (longer than
+		 * what the path is known to carry) goes alone: if the path
+		 * refuses it, it must not take others down with it. */
+		while (ep->gso && seg <= pmax && j < n && ep->txlen[j] <= seg &&
+		       j - i < GSO_MAX_SEGS &&
+		       tot + ep->txlen[j] <= GSO_MAX_BYTES) {
+			iov[j].iov_base = ep->tx + ep->txoff[j];
 			iov[j].iov_len = ep->txlen[j];
+			tot += ep->txlen[j];
 			if (ep->txlen[j++] < seg)
 				break;
 		}
@@ -362,7 +379,7 @@ one_by_one:
 		return;
 #endif
 	for (i = 0; i < n; i++) {
-		uv_buf_t b = uv_buf_init((char *)ep->txbuf[i],
+		uv_buf_t b = uv_buf_init((char *)ep->tx + ep->txoff[i],
 					 (unsigned)ep->txlen[i]);
 		if (uv_udp_try_send(&ep->udp, &b, 1, to) < 0)
 			ep->st.send_errors++;
@@ -385,12 +402,12 @@ static void write_relayed(sg_endpoint *ep, ep_conn *ec)
 	int sent = 0;
 	long len, fl;
 
-	while ((len = sg_quic_write(ec->qc, ep->txbuf[0], TX_DGRAM, now)) >
-	       0) {
+	while ((len = sg_quic_write(ec->qc, ep->tx, SG_RELAY_PACKET_MAX,
+				    now)) > 0) {
 		if (via == NULL ||
 		    (fl = sg_relay_frame_encode(frame, sizeof(frame),
 						SG_RELAY_KIND_RELAY, &ec->far,
-						ep->txbuf[0], (size_t)len)) < 0 ||
+						ep->tx, (size_t)len)) < 0 ||
 		    sg_quic_send(via->qc, frame, (size_t)fl) != 0) {
 			ep->st.relayed_dropped++;
 			continue;
@@ -405,7 +422,7 @@ static void write_relayed(sg_endpoint *ep, ep_conn *ec)
 static void write_out(sg_endpoint *ep, ep_conn *ec)
 {
 	uint64_t now = now_ms(ep);
-	size_t n = 0;
+	size_t n = 0, off = 0;
 	long len;
 
 	if (ec->relayed) {
@@ -413,12 +430,15 @@ static void write_out(sg_endpoint *ep, ep_conn *ec)
 		return;
 	}
 
-	while ((len = sg_quic_write(ec->qc, ep->txbuf[n], TX_DGRAM, now)) >
+	while ((len = sg_quic_write(ec->qc, ep->tx + off, ep->txwrite, now)) >
 	       0) {
+		ep->txoff[n] = off;
 		ep->txlen[n++] = (size_t)len;
-		if (n == TX_BATCH) {
+		off += (size_t)len;
+		if (n == TX_BATCH || ep->txcap - off < ep->txwrite) {
 			send_batch(ep, ec, n);
 			n = 0;
+			off = 0;
 		}
 	}
 	if (n > 0)
@@ -640,22 +660,30 @@ static int check_token(sg_endpoint *ep, const sg_quic_initial *ini,
 	return 0;
 }
 
+/* The QUIC configuration of a direct or a relayed connection. */
+static const sg_quic_config *quic_cfg(const sg_endpoint *ep, int relayed)
+{
+	return relayed ? &ep->quic_relayed : &ep->cfg.quic;
+}
+
 /* A server connection from pkt; odcid_len > 0: validated by a token. */
 static sg_quic_conn *server_conn(sg_endpoint *ep, const uint8_t *pkt,
 				 size_t len, const struct sockaddr *addr,
-				 const uint8_t *odcid, size_t odcid_len)
+				 const uint8_t *odcid, size_t odcid_len,
+				 int relayed)
 {
 	const struct sockaddr *local = (const struct sockaddr *)&ep->local;
+	const sg_quic_config *qcfg = quic_cfg(ep, relayed);
 	sg_quic_conn *qc;
 	int err;
 
 	if (odcid_len > 0)
 		qc = sg_quic_server_new_validated(
-			&ep->env, &ep->cfg.quic, ep->ident, pkt, len, odcid,
+			&ep->env, qcfg, ep->ident, pkt, len, odcid,
 			odcid_len, local, ep->local_len, addr, addr_len(addr),
 			now_ms(ep), &err);
 	else
-		qc = sg_quic_server_new(&ep->env, &ep->cfg.quic, ep->ident,
+		qc = sg_quic_server_new(&ep->env, qcfg, ep->ident,
 					pkt, len, local, ep->local_len, addr,
 					addr_len(addr), now_ms(ep), &err);
 	if (qc == NULL)
@@ -706,7 +734,7 @@ static ep_conn *admit(sg_endpoint *ep, const uint8_t *pkt, size_t len,
 		ep->st.hellos_dropped_limit++; /* max_conns */
 		return NULL;
 	}
-	ec->qc = server_conn(ep, pkt, len, addr, odcid, odcid_len);
+	ec->qc = server_conn(ep, pkt, len, addr, odcid, odcid_len, 0);
 	if (ec->qc == NULL)
 		return NULL;
 	memcpy(&ec->remote, addr, addr_len(addr));
@@ -744,7 +772,7 @@ static int crossed_dial(sg_endpoint *ep, ep_conn *ec, const uint8_t *pkt,
 	 * expected PeerId) by a server connection for the peer's dial. Our
 	 * client goes silently: the peer dropped its packets, and a
 	 * CONNECTION_CLOSE would only reach the peer's new server side. */
-	qc = server_conn(ep, pkt, len, addr, odcid, odcid_len);
+	qc = server_conn(ep, pkt, len, addr, odcid, odcid_len, ec->relayed);
 	if (qc == NULL)
 		return 1;
 	sg_quic_conn_del(ec->qc);
@@ -865,7 +893,7 @@ static ep_conn *admit_relayed(sg_endpoint *ep, const ep_conn *via,
 	}
 	make_virtual(ep, &va);
 	ec->qc = server_conn(ep, pkt, len, (const struct sockaddr *)&va, NULL,
-			     0);
+			     0, 1);
 	if (ec->qc == NULL)
 		return NULL;
 	ec->remote = va;
@@ -942,6 +970,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 	sg_endpoint *ep = u->data;
 	const uint8_t *pkt = (const uint8_t *)buf->base;
 	size_t len = (size_t)nread;
+	uint64_t steps = 0;
 	ep_conn *ec;
 	(void)flags;
 
@@ -977,19 +1006,56 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
 		if (ec->is_client && !ec->connected &&
 		    crossed_dial(ep, ec, pkt, len, addr))
 			return;
+		steps = sg_quic_handshake_steps(ec->qc);
 		sg_quic_read(ec->qc, pkt, len, now_ms(ep));
 	} else if ((ec = admit(ep, pkt, len, addr)) == NULL) {
 		return;
 	}
-	if (!ec->connected) {
-		/* A handshake: its flights go at once, so that the peer works
-		 * on its part while we read the rest of the batch (which may
-		 * hold more handshakes, each costing a signature). */
+	if (!ec->connected && sg_quic_handshake_steps(ec->qc) != steps) {
+		/* The handshake moved: its flight (or its completion) goes at
+		 * once, so that the peer works on its part while we read the
+		 * rest of the batch (which may hold more handshakes, each
+		 * costing a signature). A datagram that did not move it (a
+		 * part of a flight, an acknowledgement) is answered with the
+		 * rest of the batch: one acknowledgement for a whole flight. */
 		service(ep, ec);
 		rearm(ep);
 		return;
 	}
 	schedule_flush(ep, ec);
+}
+
+/* Datagrams leave with the don't-fragment bit and are never cut into IP
+ * fragments (RFC 9000 section 14: QUIC datagrams must not be fragmented;
+ * RFC 8899: a Path MTU probe too large for the path must be lost, not
+ * fragmented). IP_PMTUDISC_PROBE rather than _DO: the kernel's cached
+ * path MTU, which ICMP messages an attacker can forge lower, plays no
+ * part; QUIC's own probes find the size. 0 if set, else -1. */
+static int set_dont_fragment(sg_endpoint *ep)
+{
+#if defined(IP_MTU_DISCOVER) && defined(IPV6_MTU_DISCOVER)
+	uv_os_fd_t fd;
+	int v4 = IP_PMTUDISC_PROBE, v6 = IPV6_PMTUDISC_PROBE;
+
+	if (uv_fileno((const uv_handle_t *)&ep->udp, &fd) != 0)
+		return -1;
+	if (ep->local.ss_family == AF_INET6) {
+		/* IPv4-mapped peers of a dual-stack socket: best effort. */
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4,
+				 sizeof(v4));
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6,
+				  sizeof(v6)) == 0
+			       ? 0
+			       : -1;
+	}
+	return setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4)) ==
+			       0
+		       ? 0
+		       : -1;
+#else
+	(void)ep;
+	return -1;
+#endif
 }
 
 sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
@@ -1004,7 +1070,9 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	*err = SG_ERR_INVAL;
 	if (cfg->size != sizeof(*cfg) || cfg->max_conns == 0 ||
 	    cfg->max_pending_handshakes == 0 || cfg->max_pending_per_addr == 0 ||
-	    cfg->retry_token_lifetime_ms == 0)
+	    cfg->retry_token_lifetime_ms == 0 ||
+	    cfg->quic.max_udp_payload < SG_QUIC_MIN_UDP_PAYLOAD ||
+	    cfg->quic.max_udp_payload > SG_QUIC_MAX_UDP_PAYLOAD)
 		return NULL;
 	*err = SG_ERR_NOMEM;
 	ep = sg_calloc(env, 1, sizeof(*ep));
@@ -1018,9 +1086,24 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	ep->env = *env;
 	ep->cfg = *cfg;
 	ep->ident = ident;
+	/* A relayed path carries datagrams of at most SG_RELAY_PACKET_MAX
+	 * bytes in RELAY frames: its Path MTU probes stop there. */
+	ep->quic_relayed = cfg->quic;
+	if (ep->quic_relayed.max_udp_payload > SG_RELAY_PACKET_MAX)
+		ep->quic_relayed.max_udp_payload = SG_RELAY_PACKET_MAX;
 	ep->loop = loop;
 	ep->cb = cb;
 	ep->ud = ud;
+	ep->txwrite = cfg->quic.max_udp_payload > TX_MIN_CAP
+			      ? cfg->quic.max_udp_payload
+			      : TX_MIN_CAP;
+	ep->txcap = TX_BYTES + ep->txwrite;
+	ep->tx = sg_alloc(env, ep->txcap);
+	if (ep->tx == NULL) {
+		sg_free(env, ep->conns);
+		sg_free(env, ep);
+		return NULL;
+	}
 	uv_udp_init(loop, &ep->udp);
 	uv_timer_init(loop, &ep->timer);
 	ep->udp.data = ep;
@@ -1045,6 +1128,12 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 			       &namelen) != 0)
 		goto fail;
 	ep->local_len = (socklen_t)namelen;
+	if (set_dont_fragment(ep) != 0) {
+		/* Datagrams could leave in fragments: no Path MTU probing
+		 * beyond what an Ethernet path carries. */
+		if (ep->cfg.quic.max_udp_payload > SG_RELAY_PACKET_MAX)
+			ep->cfg.quic.max_udp_payload = SG_RELAY_PACKET_MAX;
+	}
 	{
 		int sz = SOCK_BUF_BYTES; /* best effort */
 		uv_recv_buffer_size((uv_handle_t *)&ep->udp, &sz);
@@ -1067,6 +1156,7 @@ static void on_handle_closed(uv_handle_t *h)
 		sg_env env = ep->env;
 		sg_wipe(ep->token_key, sizeof(ep->token_key));
 		sg_relay_limiter_del(ep->rl);
+		sg_free(&env, ep->tx);
 		sg_free(&env, ep->conns);
 		sg_free(&env, ep);
 	}
@@ -1166,7 +1256,7 @@ int sg_endpoint_dial_relayed(sg_endpoint *ep, const sg_peer_id *via,
 	if ((ec = free_slot(ep)) == NULL)
 		return SG_ERR_FULL;
 	make_virtual(ep, &ec->remote);
-	ec->qc = sg_quic_client_new(&ep->env, &ep->cfg.quic, ep->ident, peer,
+	ec->qc = sg_quic_client_new(&ep->env, quic_cfg(ep, 1), ep->ident, peer,
 				    (const struct sockaddr *)&ep->local,
 				    ep->local_len,
 				    (const struct sockaddr *)&ec->remote,

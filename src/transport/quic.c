@@ -21,7 +21,18 @@
 
 #define NS_PER_MS 1000000ull
 #define MAX_CRYPTO_CHUNKS 32
-#define MAX_UDP_PAYLOAD 1452
+/* Path MTU probes (RFC 8899 section 5.3, sizes tried in this order; one
+ * that fails rules out the larger ones): ngtcp2's defaults for common
+ * tunnels, then Ethernet, jumbo frames and loopback less the IPv6 and UDP
+ * headers; each connection stops at its max_udp_payload, its last probe. */
+static const uint16_t pmtud_sizes[] = {1406, 1342, 1232, 1444, 1452,
+				       8952, 16384, 65487};
+#define MAX_PROBES (sizeof(pmtud_sizes) / sizeof(pmtud_sizes[0]) + 1)
+/* H.8: the client's Initial flight is three datagrams (3,600 bytes) so the
+ * server may answer with up to 10,800 before the client's address is
+ * validated (RFC 9000 section 8.1), enough for its whole first flight;
+ * two datagrams (7,200) would hold its last ~1 KB back for a round trip. */
+#define INITIAL_DGRAMS 3
 #define CID_LEN 18
 
 typedef struct out_msg {
@@ -65,6 +76,11 @@ struct sg_quic_conn {
 	ngtcp2_ccerr ccerr;
 	uint8_t *crypto[MAX_CRYPTO_CHUNKS];
 	size_t ncrypto;
+	uint64_t hs_steps; /* flights handed to ngtcp2, and completion */
+	/* Client: the ClientHello goes out in INITIAL_DGRAMS parts, one per
+	 * Initial datagram (H.8); the part of it not handed to ngtcp2 yet. */
+	const uint8_t *ch_rest;
+	size_t ch_rest_len, ch_part;
 	/* The send queue, a ring of max_send_queue entries in the order the
 	 * messages were queued: nout entries from out_head, holes (gone
 	 * entries whose stream closed before an older one's) included, so a
@@ -84,6 +100,7 @@ struct sg_quic_conn {
 	ngtcp2_cid dcid0; /* client: the DCID its Initial packets carry */
 	uint64_t now_ms;
 	int error;
+	uint16_t probes[MAX_PROBES]; /* Path MTU probe sizes (ngtcp2 reads) */
 };
 
 /* A marker: ngtcp2 only checks the handles are non-NULL. */
@@ -104,6 +121,7 @@ void sg_quic_config_default(sg_quic_config *cfg)
 	cfg->idle_timeout_ms = 30000;
 	cfg->handshake_timeout_ms = 10000;
 	cfg->keep_alive_ms = 10000;
+	cfg->max_udp_payload = SG_QUIC_DEFAULT_UDP_PAYLOAD;
 }
 
 static ngtcp2_tstamp ts(uint64_t ms)
@@ -366,6 +384,23 @@ static ngtcp2_encryption_level to_ngtcp2_level(sg_handshake_level l)
 		       : NGTCP2_ENCRYPTION_LEVEL_1RTT;
 }
 
+/* Hands the next part of the client's ClientHello to ngtcp2 (which pads
+ * the Initial datagram that carries it to 1,200 bytes). */
+static int submit_hello_part(sg_quic_conn *c)
+{
+	size_t k = c->ch_rest_len < c->ch_part ? c->ch_rest_len : c->ch_part;
+
+	if (k == 0)
+		return 0;
+	if (ngtcp2_conn_submit_crypto_data(c->conn,
+					   NGTCP2_ENCRYPTION_LEVEL_INITIAL,
+					   c->ch_rest, k) != 0)
+		return SG_ERR_NOMEM;
+	c->ch_rest += k;
+	c->ch_rest_len -= k;
+	return 0;
+}
+
 /* Moves the handshake's output into CRYPTO frames (kept alive until the
  * connection is freed: ngtcp2 does not copy them). */
 static int flush_handshake(sg_quic_conn *c)
@@ -386,6 +421,19 @@ static int flush_handshake(sg_quic_conn *c)
 			return n < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 		}
 		c->crypto[c->ncrypto++] = buf;
+		c->hs_steps++;
+		if (!c->is_server && level == SG_HANDSHAKE_LEVEL_INITIAL &&
+		    c->ch_part == 0) {
+			/* The ClientHello: its first part now, the others
+			 * one per datagram (sg_quic_write). */
+			c->ch_part = ((size_t)n + INITIAL_DGRAMS - 1) /
+				     INITIAL_DGRAMS;
+			c->ch_rest = buf;
+			c->ch_rest_len = (size_t)n;
+			if (submit_hello_part(c) != 0)
+				return NGTCP2_ERR_CALLBACK_FAILURE;
+			continue;
+		}
 		if (ngtcp2_conn_submit_crypto_data(c->conn,
 						   to_ngtcp2_level(level), buf,
 						   (size_t)n) != 0)
@@ -552,6 +600,7 @@ static int cb_recv_crypto_data(ngtcp2_conn *conn,
 		return rc;
 	if (sg_handshake_done(&c->hs) && !c->completed) {
 		c->completed = 1;
+		c->hs_steps++;
 		ngtcp2_conn_tls_handshake_completed(conn);
 	}
 	return 0;
@@ -793,7 +842,9 @@ static sg_quic_conn *conn_alloc(const sg_env *env, const sg_quic_config *cfg,
 	size_t i;
 
 	if (cfg->size != sizeof(*cfg) || cfg->max_message == 0 ||
-	    cfg->max_send_queue == 0 || cfg->max_recv_streams == 0)
+	    cfg->max_send_queue == 0 || cfg->max_recv_streams == 0 ||
+	    cfg->max_udp_payload < SG_QUIC_MIN_UDP_PAYLOAD ||
+	    cfg->max_udp_payload > SG_QUIC_MAX_UDP_PAYLOAD)
 		return NULL;
 	c = sg_calloc(env, 1, sizeof(*c));
 	if (c == NULL)
@@ -854,10 +905,18 @@ static void fill_callbacks(ngtcp2_callbacks *cb, int is_server)
 static void fill_settings(sg_quic_conn *c, ngtcp2_settings *st,
 			  ngtcp2_transport_params *tp, uint64_t now_ms)
 {
+	size_t i, n = 0;
+
 	ngtcp2_settings_default(st);
 	st->initial_ts = ts(now_ms);
 	st->rand_ctx.native_handle = c;
-	st->max_tx_udp_payload_size = MAX_UDP_PAYLOAD;
+	st->max_tx_udp_payload_size = c->cfg.max_udp_payload;
+	for (i = 0; i < MAX_PROBES - 1; i++)
+		if (pmtud_sizes[i] < c->cfg.max_udp_payload)
+			c->probes[n++] = pmtud_sizes[i];
+	c->probes[n++] = (uint16_t)c->cfg.max_udp_payload;
+	st->pmtud_probes = c->probes;
+	st->pmtud_probeslen = n;
 	st->handshake_timeout = ts(c->cfg.handshake_timeout_ms);
 	ngtcp2_transport_params_default(tp);
 	tp->initial_max_streams_uni = c->cfg.max_recv_streams;
@@ -1222,6 +1281,13 @@ long sg_quic_write(sg_quic_conn *c, uint8_t *out, size_t cap, uint64_t now_ms)
 			return (long)n;
 		break; /* congestion or flow control: nothing goes now */
 	}
+	/* The next part of the ClientHello, one per Initial datagram. */
+	if (c->ch_rest_len > 0 && submit_hello_part(c) != 0) {
+		ngtcp2_ccerr_set_liberr(&c->ccerr, NGTCP2_ERR_NOMEM, NULL, 0);
+		fail(c, SG_ERR_NOMEM);
+		c->closing = 1;
+		return sg_quic_write(c, out, cap, now_ms);
+	}
 	n = ngtcp2_conn_write_pkt(c->conn, &c->ps.path, &pi, out, cap,
 				  ts(now_ms));
 	if (n < 0) {
@@ -1258,6 +1324,16 @@ int sg_quic_send(sg_quic_conn *c, const uint8_t *msg, size_t len)
 	m->len = len;
 	c->nout++;
 	return 0;
+}
+
+uint64_t sg_quic_handshake_steps(const sg_quic_conn *c)
+{
+	return c->hs_steps;
+}
+
+size_t sg_quic_path_max_payload(const sg_quic_conn *c)
+{
+	return ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
 }
 
 int sg_quic_poll_event(sg_quic_conn *c, sg_quic_event *ev)

@@ -35,6 +35,9 @@ typedef struct pair {
 	size_t last_len[2];
 	sg_test_rng rng;
 	int drop_every; /* drop every n-th datagram (0: none) */
+	/* The path: datagrams longer than mtu are lost (0: 1500); writes get
+	 * a buffer of cap bytes (0: 1500). Counts what was longest. */
+	size_t mtu, cap, longest[2];
 	int corrupt_every;
 	unsigned long sent;
 	/* Retry mode: the server side answers token-less Initials with a
@@ -113,8 +116,9 @@ static void drain_events(pair *p, int i)
 /* Moves datagrams both ways and runs timers for ms of virtual time. */
 static void pump(pair *p, uint64_t ms)
 {
-	static uint8_t buf[1500];
+	static uint8_t buf[65536];
 	uint64_t end = p->now + ms;
+	size_t cap = p->cap ? p->cap : 1500, mtu = p->mtu ? p->mtu : 1500;
 	int i, moved;
 
 	for (;;) {
@@ -123,10 +127,14 @@ static void pump(pair *p, uint64_t ms)
 			long n;
 			if (p->c[i] == NULL)
 				continue;
-			while ((n = sg_quic_write(p->c[i], buf, sizeof(buf),
-						  p->now)) > 0) {
+			while ((n = sg_quic_write(p->c[i], buf, cap, p->now)) >
+			       0) {
 				moved = 1;
 				p->sent++;
+				if ((size_t)n > mtu)
+					continue; /* too large for the path */
+				if ((size_t)n > p->longest[i])
+					p->longest[i] = (size_t)n;
 				if (p->drop_every &&
 				    p->sent % (unsigned long)p->drop_every == 0)
 					continue;
@@ -387,6 +395,123 @@ static void test_full_messages_in_order(void **state)
 	free_pair(p);
 }
 
+/* H.8: the client's Initial flight is three datagrams of at least 1,200
+ * bytes, so the server's anti-amplification allowance (three times what it
+ * received) covers its whole first flight: the client completes the
+ * handshake on that one flight, without acknowledging part of it first. */
+static void test_initial_flight_three_datagrams(void **state)
+{
+	pair *p = make_pair(1);
+	static uint8_t buf[8][1500];
+	size_t len[8], k, nc = 0, rx = 0, tx = 0;
+	long n;
+	int err;
+	(void)state;
+
+	while (nc < 8 && (n = sg_quic_write(p->c[0], buf[nc], sizeof(buf[0]),
+					    p->now)) > 0) {
+		assert_true(n >= 1200);
+		len[nc++] = (size_t)n;
+	}
+	assert_int_equal(nc, 3);
+	for (k = 0; k < nc; k++) {
+		rx += len[k];
+		if (k == 0) {
+			p->c[1] = sg_quic_server_new(
+				&p->tenv.env, &qcfg, &p->ids[1], buf[0], len[0],
+				(struct sockaddr *)&p->addr[1], sizeof(p->addr[1]),
+				(struct sockaddr *)&p->addr[0], sizeof(p->addr[0]),
+				p->now, &err);
+			assert_non_null(p->c[1]);
+		} else {
+			assert_int_equal(sg_quic_read(p->c[1], buf[k], len[k],
+						      p->now),
+					 0);
+		}
+	}
+	p->now += 1;
+	while ((n = sg_quic_write(p->c[1], buf[0], sizeof(buf[0]), p->now)) >
+	       0) {
+		tx += (size_t)n;
+		assert_int_equal(sg_quic_read(p->c[0], buf[0], (size_t)n,
+					      p->now),
+				 0);
+	}
+	assert_true(tx <= 3 * rx);
+	drain_events(p, 0);
+	assert_true(p->connected[0]); /* the whole flight came at once */
+	pump(p, 1000);
+	assert_true(p->connected[1]);
+	free_pair(p);
+}
+
+/* Path MTU discovery (RFC 9000 section 14.3): with room on the path, the
+ * datagrams grow to max_udp_payload once probes get through; where the
+ * path carries only 1,500 bytes, the larger probes are lost and the
+ * connection goes on at the largest size that passed. Messages arrive
+ * whole either way. */
+static void test_path_mtu(void **state)
+{
+	static const size_t mtus[] = {65536, 1500};
+	size_t t;
+	(void)state;
+
+	for (t = 0; t < 2; t++) {
+		pair *p;
+		uint8_t *m = malloc(200000);
+		int i;
+
+		sg_quic_config_default(&qcfg);
+		assert_int_equal(qcfg.max_udp_payload, 16384);
+		qcfg.max_message = 256 * 1024;
+		p = make_pair_q(1, 0);
+		p->cap = 65536;
+		p->mtu = mtus[t];
+		pump(p, 2000);
+		assert_true(p->connected[0] && p->connected[1]);
+		sg_test_rng_bytes(&p->rng, m, 200000);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(sg_quic_send(p->c[0], m, 200000), 0);
+			pump(p, 1000);
+		}
+		assert_int_equal(p->got[1], 3);
+		assert_int_equal(p->last_len[1], 200000);
+		assert_memory_equal(p->last[1], m, 200000);
+		if (t == 0) {
+			assert_int_equal(sg_quic_path_max_payload(p->c[0]),
+					 16384);
+			assert_int_equal(p->longest[0], 16384);
+		} else {
+			assert_int_equal(sg_quic_path_max_payload(p->c[0]),
+					 1452);
+			assert_int_equal(p->longest[0], 1452);
+		}
+		assert_false(p->closed[0] || p->closed[1]);
+		free(m);
+		free_pair(p);
+	}
+	/* Out-of-range sizes are refused. */
+	{
+		sg_test_env te;
+		sg_identity id;
+		uint8_t seed[32] = {1};
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		int err;
+		size_t bad[] = {SG_QUIC_MIN_UDP_PAYLOAD - 1,
+				SG_QUIC_MAX_UDP_PAYLOAD + 1};
+		sg_test_env_init(&te, 5, -1);
+		assert_int_equal(sg_identity_from_seed(&id, seed), 0);
+		for (t = 0; t < 2; t++) {
+			sg_quic_config_default(&qcfg);
+			qcfg.max_udp_payload = bad[t];
+			assert_null(sg_quic_client_new(
+				&te.env, &qcfg, &id, NULL,
+				(struct sockaddr *)&a, sizeof(a),
+				(struct sockaddr *)&a, sizeof(a), 1000, &err));
+		}
+	}
+}
+
 /* A server's Initial (its first flight), arriving where no connection
  * exists any more (a late retransmission to a client that has gone), looks
  * like a client's first datagram but does not open under the keys of its
@@ -642,6 +767,8 @@ int main(void)
 		cmocka_unit_test(test_loss_and_corruption),
 		cmocka_unit_test(test_full_messages_in_order),
 		cmocka_unit_test(test_server_initial_starts_nothing),
+		cmocka_unit_test(test_initial_flight_three_datagrams),
+		cmocka_unit_test(test_path_mtu),
 		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_retry_forged_tag),
 		cmocka_unit_test(test_retry_tokens),
