@@ -147,6 +147,9 @@ SG_API int sg_endpoint_close_peer(sg_endpoint *ep, const sg_peer_id *peer);
 
 typedef struct sg_endpoint_stats {
 	uint64_t datagrams_in, datagrams_out, dropped_in, send_errors;
+	/* The longest datagram sent: how far Path MTU discovery went (a
+	 * probe the path refused, EMSGSIZE, counts in send_errors). */
+	size_t largest_out;
 	size_t conns;
 	/* Simultaneous dials: the peer's Initial ignored because our dial
 	 * won, or our dial given up for the peer's. */

@@ -303,7 +303,7 @@ static void send_batch(sg_endpoint *ep, ep_conn *ec, size_t n)
 	/* Control data for UDP_SEGMENT, aligned like a cmsghdr. */
 	size_t ctl[TX_BATCH][(CMSG_SPACE(sizeof(uint16_t)) + sizeof(size_t) -
 			      1) / sizeof(size_t)];
-	size_t cnt[TX_BATCH], nmsg = 0, m;
+	size_t cnt[TX_BATCH], seg_of[TX_BATCH], nmsg = 0, m;
 	size_t pmax = sg_quic_path_max_payload(ec->qc);
 	uv_os_fd_t fd;
 
@@ -349,13 +349,17 @@ again:
 			memcpy(CMSG_DATA(cm), &seg16, sizeof(seg16));
 		}
 		cnt[nmsg] = j - i;
+		seg_of[nmsg] = seg;
 		i = j;
 	}
 	for (m = 0; m < nmsg;) {
 		int r = sendmmsg(fd, msgs + m, (unsigned)(nmsg - m), 0);
 		if (r > 0) {
-			for (; r > 0; r--, m++)
+			for (; r > 0; r--, m++) {
 				ep->st.datagrams_out += cnt[m];
+				if (seg_of[m] > ep->st.largest_out)
+					ep->st.largest_out = seg_of[m];
+			}
 		} else if (r < 0 && errno == EINTR) {
 			continue;
 		} else if (r < 0 && m == 0 && cnt[0] > 1 &&
@@ -381,10 +385,13 @@ one_by_one:
 	for (i = 0; i < n; i++) {
 		uv_buf_t b = uv_buf_init((char *)ep->tx + ep->txoff[i],
 					 (unsigned)ep->txlen[i]);
-		if (uv_udp_try_send(&ep->udp, &b, 1, to) < 0)
+		if (uv_udp_try_send(&ep->udp, &b, 1, to) < 0) {
 			ep->st.send_errors++;
-		else
+		} else {
 			ep->st.datagrams_out++;
+			if (ep->txlen[i] > ep->st.largest_out)
+				ep->st.largest_out = ep->txlen[i];
+		}
 	}
 }
 
