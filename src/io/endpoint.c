@@ -12,7 +12,12 @@
  * TX_BATCH of them in one sendmmsg() call where there is one (Linux),
  * runs of equal size as one UDP GSO send (UDP_SEGMENT: the kernel cuts
  * them apart, after its routing and checks ran once for the run), else
- * one uv_udp_try_send() each. After every input the single timer is
+ * one uv_udp_try_send() each. Datagrams leave with the don't-fragment bit,
+ * so the connections' Path MTU probes find what the path carries (16 KB
+ * datagrams on loopback: a twelfth of the packets to seal, send and open
+ * for bulk data). A datagram that only needs acknowledging is answered at
+ * the end of its batch, even during a handshake; one that moves a
+ * handshake is answered at once. After every input the single timer is
  * re-armed for the earliest connection deadline.
  *
  * Relayed paths (docs/PROTOCOL.md, "Relay"): a connection whose remote is

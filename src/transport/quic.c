@@ -9,6 +9,11 @@
  * allocated 32-byte keys; ngtcp2 owns them once installed and frees them
  * through the delete callbacks. CRYPTO data handed to ngtcp2 is not copied
  * by it, so every flight is kept until the connection goes away.
+ *
+ * Sizes: the client's ClientHello goes out in three Initial datagrams
+ * (PROTOCOL.md H.8) so the server's first flight is not held back by the
+ * anti-amplification limit; after the handshake, Path MTU probes (RFC
+ * 9000 section 14.3) raise the datagram size up to max_udp_payload.
  */
 #include "sg/quic.h"
 #include "sg/cbor.h"
