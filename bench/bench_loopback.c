@@ -466,9 +466,9 @@ static double run_messages(const char *name, size_t len, uint64_t count,
 		       "MB/s", name, (double)C->rep.msgs / secs,
 		       (unsigned long long)C->rep.msgs, len, secs,
 		       *bytes_per_s / 1e6);
-	printf("; datagrams %llu out, %llu send errors, %llu server out; CPU "
-	       "client %.0f%%, server %.0f%%)\n",
-	       (unsigned long long)st.datagrams_out,
+	printf("; datagrams %llu out (largest %zu B), %llu send errors, %llu "
+	       "server out; CPU client %.0f%%, server %.0f%%)\n",
+	       (unsigned long long)st.datagrams_out, st.largest_out,
 	       (unsigned long long)st.send_errors,
 	       (unsigned long long)(C->rep.st.datagrams_out - srv_out0),
 	       100 * c0 / secs,
