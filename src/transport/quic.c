@@ -858,12 +858,13 @@ static sg_quic_conn *conn_alloc(const sg_env *env, const sg_quic_config *cfg,
 	c->cfg = *cfg;
 	c->ident = ident;
 	c->is_server = is_server;
-	c->out = sg_calloc(env, cfg->max_send_queue, sizeof(out_msg));
+	/* The send queue (max_send_queue entries, 40 KB by default) comes
+	 * with the first message: many connections never send one (a dial
+	 * that fails, a handshake flood). */
 	c->in = sg_calloc(env, cfg->max_recv_streams, sizeof(in_stream));
 	c->ev_cap = cfg->max_recv_streams + 8;
 	c->evq = sg_calloc(env, c->ev_cap, sizeof(ev_item));
-	if (c->out == NULL || c->in == NULL || c->evq == NULL) {
-		sg_free(env, c->out);
+	if (c->in == NULL || c->evq == NULL) {
 		sg_free(env, c->in);
 		sg_free(env, c->evq);
 		sg_free(env, c);
@@ -1318,6 +1319,10 @@ int sg_quic_send(sg_quic_conn *c, const uint8_t *msg, size_t len)
 		return SG_ERR_STATE;
 	if (c->nout == c->cfg.max_send_queue)
 		return SG_ERR_FULL;
+	if (c->out == NULL &&
+	    (c->out = sg_calloc(&c->env, c->cfg.max_send_queue,
+				sizeof(out_msg))) == NULL)
+		return SG_ERR_NOMEM;
 	m = out_at(c, c->nout);
 	memset(m, 0, sizeof(*m));
 	m->sid = -1;
