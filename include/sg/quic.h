@@ -35,19 +35,21 @@ typedef struct sg_quic_config {
 	 * idle timeout (the smaller of ours and the peer's); one side with
 	 * it keeps the connection open for both. */
 	uint32_t keep_alive_ms;
-	/* The largest UDP payload this side sends, between
+	/* The largest UDP payload this side sends and accepts (its
+	 * max_udp_payload_size transport parameter), between
 	 * SG_QUIC_MIN_UDP_PAYLOAD and SG_QUIC_MAX_UDP_PAYLOAD; default
 	 * SG_QUIC_DEFAULT_UDP_PAYLOAD. Packets start at 1,200 bytes and grow
 	 * only as far as Path MTU probes (RFC 9000 section 14.3, RFC 8899)
 	 * get through: 1,452 on an Ethernet path, more on loopback or jumbo
 	 * frames. The datagrams must not be fragmented (the endpoint sets
-	 * the socket's don't-fragment mode), or a probe could pass in
-	 * fragments. sg_quic_write only probes into a buffer this long. */
+	 * the socket's don't-fragment mode and caps this by its receive
+	 * buffer), or a probe could pass in fragments. sg_quic_write only
+	 * probes into a buffer this long. */
 	size_t max_udp_payload;
 } sg_quic_config;
 
 #define SG_QUIC_MIN_UDP_PAYLOAD 1200
-#define SG_QUIC_DEFAULT_UDP_PAYLOAD 16384
+#define SG_QUIC_DEFAULT_UDP_PAYLOAD SG_QUIC_MAX_UDP_PAYLOAD
 #define SG_QUIC_MAX_UDP_PAYLOAD 65487 /* 65,535 less IPv6 + UDP headers */
 
 SG_API void sg_quic_config_default(sg_quic_config *cfg);

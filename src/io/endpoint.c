@@ -48,6 +48,7 @@
  * side's congestion window, not the default ~200 KB receive buffer, limits
  * a fast sender. */
 #define SOCK_BUF_BYTES (4 << 20)
+#define RCVBUF_DGRAMS 32
 /* Datagrams go out in batches of at most TX_BATCH, written one after the
  * other into one buffer of TX_BYTES plus room for one more of the largest
  * size: 32 Ethernet-sized datagrams, or four of 16 KB on loopback. */
@@ -1220,16 +1221,6 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	ep->loop = loop;
 	ep->cb = cb;
 	ep->ud = ud;
-	ep->txwrite = cfg->quic.max_udp_payload > TX_MIN_CAP
-			      ? cfg->quic.max_udp_payload
-			      : TX_MIN_CAP;
-	ep->txcap = TX_BYTES + ep->txwrite;
-	ep->tx = sg_alloc(env, ep->txcap);
-	if (ep->tx == NULL) {
-		sg_free(env, ep->conns);
-		sg_free(env, ep);
-		return NULL;
-	}
 	uv_udp_init(loop, &ep->udp);
 	uv_timer_init(loop, &ep->timer);
 	ep->udp.data = ep;
@@ -1265,7 +1256,27 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 		uv_recv_buffer_size((uv_handle_t *)&ep->udp, &sz);
 		sz = SOCK_BUF_BYTES;
 		uv_send_buffer_size((uv_handle_t *)&ep->udp, &sz);
+		/* What we accept (and send: the two sides of a path are
+		 * alike) is bounded by what the receive buffer holds: at
+		 * least RCVBUF_DGRAMS of the largest datagrams, so a burst
+		 * of a congestion window is not dropped here. */
+		sz = 0;
+		if (uv_recv_buffer_size((uv_handle_t *)&ep->udp, &sz) == 0 &&
+		    sz > 0 &&
+		    (size_t)sz / RCVBUF_DGRAMS < ep->cfg.quic.max_udp_payload)
+			ep->cfg.quic.max_udp_payload =
+				(size_t)sz / RCVBUF_DGRAMS > SG_RELAY_PACKET_MAX
+					? (size_t)sz / RCVBUF_DGRAMS
+					: SG_RELAY_PACKET_MAX;
 	}
+	*err = SG_ERR_NOMEM;
+	ep->txwrite = ep->cfg.quic.max_udp_payload > TX_MIN_CAP
+			      ? ep->cfg.quic.max_udp_payload
+			      : TX_MIN_CAP;
+	ep->txcap = TX_BYTES + ep->txwrite;
+	if ((ep->tx = sg_alloc(env, ep->txcap)) == NULL)
+		goto fail;
+	*err = SG_ERR_IO;
 	if (start_reading(ep) != 0)
 		goto fail;
 	*err = 0;

@@ -930,6 +930,7 @@ static void fill_settings(sg_quic_conn *c, ngtcp2_settings *st,
 	tp->initial_max_data = 4 * c->cfg.max_message;
 	tp->max_idle_timeout = ts(c->cfg.idle_timeout_ms);
 	tp->active_connection_id_limit = 4;
+	tp->max_udp_payload_size = c->cfg.max_udp_payload;
 }
 
 /* RFC 9000 section 10.1.2: a PING after keep_alive_ms without traffic

@@ -11,8 +11,8 @@
  * Retry; the per-address and global caps hold; an idle connection with
  * keep-alive outlives the idle timeout, one without it closes; a client
  * that closes and dials again from the same port at once connects at once.
- * Over loopback, Path MTU discovery takes datagrams to 16 KB, and UDP GRO
- * reads a run of them at once.
+ * Over loopback, Path MTU discovery takes datagrams past 1,452 bytes, and
+ * UDP GRO reads a run of them at once.
  */
 #include "testutil.h"
 #include "sg/endpoint.h"
@@ -197,11 +197,13 @@ static void test_two_endpoints(void **state)
 	assert_int_equal(W->bytes[0], 1 + 1000 + 70000 + (1 << 20));
 	assert_int_equal(W->bytes[1], W->bytes[0]);
 	/* Loopback carries any datagram: Path MTU discovery took both sides
-	 * to the default maximum payload, in GSO runs of 16 KB segments. */
+	 * past Ethernet's 1,452 bytes (to the default maximum, or what the
+	 * receive buffer allows). */
 	for (k = 0; k < 2; k++) {
 		sg_endpoint_stats st;
 		sg_endpoint_stats_get(W->ep[k], &st);
-		assert_int_equal(st.largest_out, SG_QUIC_DEFAULT_UDP_PAYLOAD);
+		assert_true(st.largest_out > 1452);
+		assert_true(st.largest_out <= SG_QUIC_DEFAULT_UDP_PAYLOAD);
 		assert_int_equal(st.send_errors, 0);
 #ifdef __linux__
 		/* UDP GRO: the GSO runs came in one read each. */

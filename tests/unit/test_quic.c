@@ -462,7 +462,7 @@ static void test_path_mtu(void **state)
 		int i;
 
 		sg_quic_config_default(&qcfg);
-		assert_int_equal(qcfg.max_udp_payload, 16384);
+		assert_int_equal(qcfg.max_udp_payload, 65487);
 		qcfg.max_message = 256 * 1024;
 		p = make_pair_q(1, 0);
 		p->cap = 65536;
@@ -479,8 +479,8 @@ static void test_path_mtu(void **state)
 		assert_memory_equal(p->last[1], m, 200000);
 		if (t == 0) {
 			assert_int_equal(sg_quic_path_max_payload(p->c[0]),
-					 16384);
-			assert_int_equal(p->longest[0], 16384);
+					 65487);
+			assert_int_equal(p->longest[0], 65487);
 		} else {
 			assert_int_equal(sg_quic_path_max_payload(p->c[0]),
 					 1452);
