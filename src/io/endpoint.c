@@ -13,9 +13,9 @@
  * runs of equal size as one UDP GSO send (UDP_SEGMENT: the kernel cuts
  * them apart, after its routing and checks ran once for the run), else
  * one uv_udp_try_send() each. Datagrams leave with the don't-fragment bit,
- * so the connections' Path MTU probes find what the path carries (16 KB
- * datagrams on loopback: a twelfth of the packets to seal, send and open
- * for bulk data). A datagram that only needs acknowledging is answered at
+ * so the connections' Path MTU probes find what the path carries (64 KB
+ * datagrams on loopback: a 45th of the packets to seal, send and open for
+ * bulk data). A datagram that only needs acknowledging is answered at
  * the end of its batch, even during a handshake; one that moves a
  * handshake is answered at once. After every input the single timer is
  * re-armed for the earliest connection deadline.
@@ -51,7 +51,7 @@
 #define RCVBUF_DGRAMS 32
 /* Datagrams go out in batches of at most TX_BATCH, written one after the
  * other into one buffer of TX_BYTES plus room for one more of the largest
- * size: 32 Ethernet-sized datagrams, or four of 16 KB on loopback. */
+ * size: 32 Ethernet-sized datagrams, or one of 64 KB on loopback. */
 #define TX_BATCH 32
 #define TX_BYTES (TX_BATCH * 1500)
 #define TX_MIN_CAP 1452 /* sg_quic_write needs this much room */
