@@ -150,9 +150,6 @@ typedef struct sg_endpoint_stats {
 	/* The longest datagram sent: how far Path MTU discovery went (a
 	 * probe the path refused, EMSGSIZE, counts in send_errors). */
 	size_t largest_out;
-	/* Reads from the socket: fewer than datagrams_in where UDP GRO
-	 * delivers a sender's run of datagrams in one read (Linux). */
-	uint64_t reads;
 	size_t conns;
 	/* Simultaneous dials: the peer's Initial ignored because our dial
 	 * won, or our dial given up for the peer's. */

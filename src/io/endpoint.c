@@ -94,11 +94,6 @@ struct sg_endpoint {
 	uv_loop_t *loop;
 	uv_udp_t udp;
 	uv_timer_t timer;
-#ifdef SG_HAVE_SENDMMSG
-	uv_poll_t poll; /* reads the socket (UDP GRO) */
-	int polling;
-	uv_os_fd_t fd;
-#endif
 	int closing, handles_open;
 	struct sockaddr_storage local;
 	socklen_t local_len;
@@ -628,6 +623,13 @@ static void on_timer(uv_timer_t *t)
 	rearm(ep);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	sg_endpoint *ep = h->data;
+	(void)suggested;
+	*buf = uv_buf_init((char *)ep->rxbuf, sizeof(ep->rxbuf));
+}
+
 static void send_retry(sg_endpoint *ep, const sg_quic_initial *ini,
 		       const struct sockaddr *addr)
 {
@@ -975,13 +977,28 @@ static int relay_intercept(sg_endpoint *ep, ep_conn *ec,
 	return 1;
 }
 
-/* One datagram of a read batch from addr. */
-static void recv_datagram(sg_endpoint *ep, const uint8_t *pkt, size_t len,
-			  const struct sockaddr *addr)
+static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
+		    const struct sockaddr *addr, unsigned flags)
 {
+	sg_endpoint *ep = u->data;
+	const uint8_t *pkt = (const uint8_t *)buf->base;
+	size_t len = (size_t)nread;
 	uint64_t steps = 0;
 	ep_conn *ec;
+	(void)flags;
 
+	if (ep->closing)
+		return;
+	if (addr == NULL) {
+		/* Nothing more to read now (or a read error). libuv may also
+		 * stop a long batch without saying so: then the timer, armed
+		 * for now by rearm(), flushes it. */
+		if (ep->npending > 0)
+			flush_scheduled(ep);
+		return;
+	}
+	if (nread <= 0)
+		return;
 	ep->st.datagrams_in++;
 	if (sg_endpoint_addr_is_virtual(addr)) {
 		ep->st.dropped_in++; /* spoofed: that prefix is ours */
@@ -1020,137 +1037,6 @@ static void recv_datagram(sg_endpoint *ep, const uint8_t *pkt, size_t len,
 	}
 	schedule_flush(ep, ec);
 }
-
-/* The end of a read batch: nothing more to read now (or a read error).
- * A reader may also stop a long batch early: then the timer, armed for
- * now by rearm(), flushes it. */
-static void end_batch(sg_endpoint *ep)
-{
-	if (ep->npending > 0)
-		flush_scheduled(ep);
-}
-
-#ifdef SG_HAVE_SENDMMSG
-/* Linux: the socket is read here rather than by libuv, for UDP GRO
- * (UDP_GRO, Linux 5.0): a run of datagrams from one sender, such as a
- * GSO send, arrives in one read with its segment size in a control
- * message (which libuv 1.44 does not pass on), and is cut apart here:
- * one system call per run instead of one per datagram. */
-#define RX_BATCH 32 /* reads per wake-up, as libuv does */
-static void on_readable(uv_poll_t *p, int status, int events)
-{
-	sg_endpoint *ep = p->data;
-	int n;
-	(void)events;
-
-	if (ep->closing)
-		return;
-	for (n = 0; n < RX_BATCH && status == 0; n++) {
-		struct sockaddr_storage from;
-		union {
-			struct cmsghdr h;
-			uint8_t b[CMSG_SPACE(sizeof(int))];
-		} ctl;
-		struct iovec iov;
-		struct msghdr h;
-		struct cmsghdr *cm;
-		size_t seg = 0, off, len;
-		ssize_t r;
-
-		iov.iov_base = ep->rxbuf;
-		iov.iov_len = sizeof(ep->rxbuf);
-		memset(&h, 0, sizeof(h));
-		h.msg_name = &from;
-		h.msg_namelen = sizeof(from);
-		h.msg_iov = &iov;
-		h.msg_iovlen = 1;
-		h.msg_control = ctl.b;
-		h.msg_controllen = sizeof(ctl.b);
-		r = recvmsg(ep->fd, &h, MSG_DONTWAIT);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break; /* EAGAIN: the batch is over (or an error) */
-		ep->st.reads++;
-		if ((h.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-		    h.msg_namelen > sizeof(from)) {
-			ep->st.dropped_in++;
-			continue;
-		}
-		for (cm = CMSG_FIRSTHDR(&h); cm != NULL;
-		     cm = CMSG_NXTHDR(&h, cm)) {
-			int g;
-			if (cm->cmsg_level != SOL_UDP ||
-			    cm->cmsg_type != UDP_GRO ||
-			    cm->cmsg_len < CMSG_LEN(sizeof(g)))
-				continue;
-			memcpy(&g, CMSG_DATA(cm), sizeof(g));
-			if (g > 0)
-				seg = (size_t)g;
-		}
-		len = (size_t)r;
-		if (seg == 0 || seg > len)
-			seg = len;
-		for (off = 0; off < len; off += seg) {
-			recv_datagram(ep, ep->rxbuf + off,
-				      len - off < seg ? len - off : seg,
-				      (const struct sockaddr *)&from);
-			if (ep->closing) /* a callback deleted the endpoint */
-				return;
-		}
-	}
-	end_batch(ep);
-}
-
-/* Reads the socket with on_readable, with UDP GRO if the kernel has it.
- * 0, or a libuv error. */
-static int start_reading(sg_endpoint *ep)
-{
-	uv_os_fd_t fd;
-	int one = 1, rc;
-
-	if ((rc = uv_fileno((const uv_handle_t *)&ep->udp, &fd)) != 0)
-		return rc;
-	ep->fd = fd;
-	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
-	if ((rc = uv_poll_init(ep->loop, &ep->poll, fd)) != 0)
-		return rc;
-	ep->poll.data = ep;
-	ep->polling = 1;
-	ep->handles_open++;
-	return uv_poll_start(&ep->poll, UV_READABLE, on_readable);
-}
-#else
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	sg_endpoint *ep = h->data;
-	(void)suggested;
-	*buf = uv_buf_init((char *)ep->rxbuf, sizeof(ep->rxbuf));
-}
-
-static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
-		    const struct sockaddr *addr, unsigned flags)
-{
-	sg_endpoint *ep = u->data;
-	(void)flags;
-
-	if (ep->closing)
-		return;
-	if (addr == NULL) {
-		end_batch(ep);
-		return;
-	}
-	ep->st.reads++;
-	if (nread > 0)
-		recv_datagram(ep, (const uint8_t *)buf->base, (size_t)nread,
-			      addr);
-}
-
-static int start_reading(sg_endpoint *ep)
-{
-	return uv_udp_recv_start(&ep->udp, on_alloc, on_recv);
-}
-#endif
 
 /* Datagrams leave with the don't-fragment bit and are never cut into IP
  * fragments (RFC 9000 section 14: QUIC datagrams must not be fragmented;
@@ -1277,7 +1163,7 @@ sg_endpoint *sg_endpoint_new(uv_loop_t *loop, const sg_env *env,
 	if ((ep->tx = sg_alloc(env, ep->txcap)) == NULL)
 		goto fail;
 	*err = SG_ERR_IO;
-	if (start_reading(ep) != 0)
+	if (uv_udp_recv_start(&ep->udp, on_alloc, on_recv) != 0)
 		goto fail;
 	*err = 0;
 	return ep;
@@ -1315,15 +1201,7 @@ void sg_endpoint_del(sg_endpoint *ep)
 		write_out(ep, ec);
 		free_conn(ep, ec);
 	}
-#ifdef SG_HAVE_SENDMMSG
-	if (ep->polling) {
-		/* First: libuv allows one watcher per descriptor. */
-		uv_poll_stop(&ep->poll);
-		uv_close((uv_handle_t *)&ep->poll, on_handle_closed);
-	}
-#else
 	uv_udp_recv_stop(&ep->udp);
-#endif
 	uv_timer_stop(&ep->timer);
 	uv_close((uv_handle_t *)&ep->udp, on_handle_closed);
 	uv_close((uv_handle_t *)&ep->timer, on_handle_closed);
