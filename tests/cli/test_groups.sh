@@ -113,11 +113,21 @@ check "invite self" 1 g invite --group alpha --peer "${id[0]}" --data-dir "$work
 check "invite into no group" 1 g invite --group gamma --peer "${id[1]}" --data-dir "$work/d0"
 expect_err "unknown group named" "no group 'gamma'"
 
+declare -A members # group -> node indices in it
+has_member() { "$cli" groups list --data-dir "$work/d$1" --json | grep -q "${id[$2]}"; }
 invite() { # from, to, group: invite and join
 	g invite --group "$3" --peer "${id[$2]}" --out "$work/inv-$2" --data-dir "$work/d$1" \
 		>"$work/out" 2>"$work/err" || { echo "FAIL: invite n$2 into $3"; cat "$work/err"; fails=$((fails + 1)); return; }
 	g join --invite-file "$work/inv-$2" --data-dir "$work/d$2" >"$work/out" 2>"$work/err" ||
 		{ echo "FAIL: n$2 joins $3"; cat "$work/err"; fails=$((fails + 1)); }
+	# every member has the commit before the next invite: an invite made
+	# on a member that has not yet seen another's commit would be a
+	# concurrent commit, and the losing one's invite is void (PROTOCOL.md)
+	local m
+	for m in ${members[$3]:-$1}; do
+		wait_for "n$m sees n$2 in $3" 20 has_member "$m" "$2"
+	done
+	members[$3]="${members[$3]:-$1} $2"
 }
 invite 0 1 alpha
 # an invite made for n2 is refused by n3 (and n2 can still use it)
@@ -128,14 +138,12 @@ check "n3 cannot use n2's invite" 1 g join --invite "$(cat "$work/inv-text")" --
 expect_err "another peer's invite" "for another peer"
 check "n2 joins from stdin" 0 sh -c "'$cli' groups join --invite-file - --data-dir '$work/d2' <'$work/inv-text'"
 check "joining twice" 1 g join --invite "$(cat "$work/inv-text")" --data-dir "$work/d2"
+for m in 0 1; do wait_for "n$m sees n2 in alpha" 20 has_member "$m" 2; done
+members[alpha]="${members[alpha]} 2"
 invite 1 3 alpha # any member may invite
 invite 0 4 alpha
 for i in 6 7 8 9; do invite 5 $i beta; done
 
-members() { # dir, group, count: the roster has count members in every view
-	g list --data-dir "$1" --json | grep -q "\"name\":\"$2\",\"epoch\":[0-9]*,\"presence\":[a-z]*,\"members\":\[$3\]"
-}
-roster_of() { g list --data-dir "$1" --json | sed -E 's/.*"members":\[([^]]*)\].*/\1/' | tr ',' '\n' | grep -c '[0-9a-f]\{64\}'; }
 for i in 0 1 2 3 4; do
 	wait_for "n$i sees five members of alpha" 20 sh -c "[ \$('$cli' groups list --data-dir '$work/d$i' --json | grep -o '[0-9a-f]\{64\}' | wc -l) -eq 6 ]"
 done
