@@ -53,7 +53,7 @@ typedef struct sg_plumtree_config {
 	size_t max_announcers;    /* remembered per missing id: 4 */
 	size_t max_missing;       /* announced ids awaited, globally: 4096 */
 	uint32_t max_hops;        /* hop limit: 32 */
-	uint32_t optimize_hops;   /* lazy path this much shorter swaps: 7 */
+	uint32_t optimize_hops;   /* lazy path this much shorter swaps: 3 */
 	size_t cache_msgs;        /* messages kept to answer GRAFT/IWANT: 1024 */
 	size_t cache_bytes;       /* and their total size: 16 MiB */
 	uint32_t cache_age_ms;    /* and their age: 120000 */

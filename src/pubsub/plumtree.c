@@ -182,7 +182,7 @@ void sg_plumtree_config_default(sg_plumtree_config *c)
 	c->max_announcers = 4;
 	c->max_missing = 4096;
 	c->max_hops = 32;
-	c->optimize_hops = 7;
+	c->optimize_hops = 3;
 	c->cache_msgs = 1024;
 	c->cache_bytes = 16u << 20;
 	c->cache_age_ms = 120000;
