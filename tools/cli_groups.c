@@ -150,6 +150,20 @@ static int only(cli *c, const gargs *a, const char *sub, const char *allowed)
 	return 0;
 }
 
+/* A command about one group: only the allowed options, and --group given
+ * (`what` names the command in the message). */
+static int need_group(cli *c, const gargs *a, const char *sub,
+		      const char *allowed, const char *what)
+{
+	int rc = only(c, a, sub, allowed);
+
+	if (rc == 0 && a->group == NULL) {
+		cli_err(c, "%s needs --group G", what);
+		rc = CLI_USAGE;
+	}
+	return rc;
+}
+
 static void put_hex(const uint8_t *p, size_t n)
 {
 	size_t i;
@@ -662,12 +676,11 @@ int cli_groups(cli *c, int argc, char **argv)
 	if (strcmp(sub, "list") == 0)
 		return (rc = only(c, &a, sub, "")) != 0 ? rc : g_list(c, dir);
 	if (strcmp(sub, "send") == 0 || strcmp(sub, "listen") == 0) {
-		if ((rc = only(c, &a, sub, sub[1] == 'e' ? "gm" : "g")) != 0)
+		char what[32];
+		snprintf(what, sizeof(what), "groups %s", sub);
+		if ((rc = need_group(c, &a, sub, sub[1] == 'e' ? "gm" : "g",
+				     what)) != 0)
 			return rc;
-		if (a.group == NULL) {
-			cli_err(c, "groups %s needs --group G", sub);
-			return CLI_USAGE;
-		}
 		if (sub[1] == 'e')
 			return g_send(c, dir, &a);
 		{
@@ -682,12 +695,8 @@ int cli_groups(cli *c, int argc, char **argv)
 		}
 	}
 	if (strcmp(sub, "leave") == 0) {
-		if ((rc = only(c, &a, sub, "g")) != 0)
+		if ((rc = need_group(c, &a, sub, "g", "groups leave")) != 0)
 			return rc;
-		if (a.group == NULL) {
-			cli_err(c, "groups leave needs --group G");
-			return CLI_USAGE;
-		}
 		return g_simple(c, dir, SG_CTL_GROUP_LEAVE, a.group,
 				"leaving (the others re-key without this "
 				"node)");

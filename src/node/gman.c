@@ -496,6 +496,16 @@ int sg_gman_load(sg_gman *m, const uint8_t *file, size_t len, uint64_t now_ms)
 
 /* ---- operations ------------------------------------------------------------ */
 
+/* The group at idx, unless it is gone (SG_ERR_NOTFOUND) or leaving
+ * (SG_ERR_STATE): what every operation on a group starts with. */
+static int live_slot(sg_gman *m, size_t idx, struct slot **s)
+{
+	if (idx >= m->n)
+		return SG_ERR_NOTFOUND;
+	*s = &m->slots[idx];
+	return (*s)->leaving ? SG_ERR_STATE : 0;
+}
+
 int sg_gman_create(sg_gman *m, const char *name, size_t len, uint64_t now_ms,
 		   size_t *idx)
 {
@@ -529,11 +539,8 @@ long sg_gman_invite(sg_gman *m, size_t idx, const uint8_t *card,
 	sg_peer_id who;
 	int rc;
 
-	if (idx >= m->n)
-		return SG_ERR_NOTFOUND;
-	s = &m->slots[idx];
-	if (s->leaving)
-		return SG_ERR_STATE;
+	if ((rc = live_slot(m, idx, &s)) != 0)
+		return rc;
 	if ((rc = sg_group_card_verify(&who, card, card_len)) != 0)
 		return rc;
 	if (!sg_group_is_member(s->g, &who)) {
@@ -591,11 +598,8 @@ int sg_gman_leave(sg_gman *m, size_t idx, uint64_t now_ms)
 	long len;
 	int rc;
 
-	if (idx >= m->n)
-		return SG_ERR_NOTFOUND;
-	s = &m->slots[idx];
-	if (s->leaving)
-		return SG_ERR_STATE;
+	if ((rc = live_slot(m, idx, &s)) != 0)
+		return rc;
 	if (m->tx_n + 2 > m->cfg.max_tx)
 		return SG_ERR_FULL;
 	if (s->presence_on) {
@@ -627,11 +631,8 @@ int sg_gman_send(sg_gman *m, size_t idx, const uint8_t *pt, size_t len)
 	long clen;
 	int rc;
 
-	if (idx >= m->n)
-		return SG_ERR_NOTFOUND;
-	s = &m->slots[idx];
-	if (s->leaving)
-		return SG_ERR_STATE;
+	if ((rc = live_slot(m, idx, &s)) != 0)
+		return rc;
 	if (m->tx_n == m->cfg.max_tx)
 		return SG_ERR_FULL;
 	buf = sg_alloc(&m->env, cap);
@@ -649,11 +650,8 @@ int sg_gman_presence_start(sg_gman *m, size_t idx, uint64_t now_ms)
 	struct slot *s;
 	int rc;
 
-	if (idx >= m->n)
-		return SG_ERR_NOTFOUND;
-	s = &m->slots[idx];
-	if (s->leaving)
-		return SG_ERR_STATE;
+	if ((rc = live_slot(m, idx, &s)) != 0)
+		return rc;
 	rc = sg_presence_start(s->p, m->me, m->addrs, m->naddrs, now_ms);
 	if (rc != 0)
 		return rc;
