@@ -744,6 +744,44 @@ static void ctl_ok_simple(struct ctl_client *cl)
 	ctl_send(cl, ok, sizeof(ok));
 }
 
+/* A successful answer [0, field...] being built in a heap buffer. */
+struct ctl_answer {
+	sg_cbor_enc e;
+	uint8_t *buf;
+	size_t cap;
+};
+
+/* Starts an answer of `fields` fields after the 0 in `cap` bytes. On
+ * failure the client has been told (`what`: no memory) and -1 returned. */
+static int answer_begin(struct ctl_client *cl, struct ctl_answer *a,
+			size_t cap, size_t fields, const char *what)
+{
+	a->cap = cap;
+	a->buf = sg_alloc(&cl->n->env, cap);
+	if (a->buf == NULL) {
+		ctl_error(cl, SG_ERR_NOMEM, what);
+		return -1;
+	}
+	sg_cbor_enc_init(&a->e, a->buf, cap);
+	sg_cbor_put_array(&a->e, fields + 1);
+	sg_cbor_put_uint(&a->e, 0);
+	return 0;
+}
+
+/* Sends the answer (or the encoder's error, for `what`) and frees it. */
+static void answer_end(struct ctl_client *cl, struct ctl_answer *a,
+		       const char *what)
+{
+	long len = sg_cbor_enc_finish(&a->e);
+
+	if (len > 0)
+		ctl_send(cl, a->buf, (size_t)len);
+	else
+		ctl_error(cl, (int)len, what);
+	sg_free(&cl->n->env, a->buf);
+	a->buf = NULL;
+}
+
 static void free_all(sg_node *n);
 
 /* One of the node's handles finished closing. */
@@ -826,31 +864,26 @@ static void ctl_status(struct ctl_client *cl)
 {
 	sg_node *n = cl->n;
 	sg_node_stats st;
-	uint8_t buf[512];
 	char addr[80];
-	sg_cbor_enc e;
-	long len;
+	struct ctl_answer a;
 
 	sg_node_stats_get(n, &st);
 	sg_node_format_addr((const struct sockaddr *)&n->local, addr,
 			    sizeof(addr));
-	sg_cbor_enc_init(&e, buf, sizeof(buf));
-	sg_cbor_put_array(&e, 12);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_bytes(&e, n->ident->id.bytes, SG_PEER_ID_LEN);
-	sg_cbor_put_text(&e, addr, strlen(addr));
-	sg_cbor_put_uint(&e, st.uptime_ms);
-	sg_cbor_put_uint(&e, st.core.active);
-	sg_cbor_put_uint(&e, st.core.passive);
-	sg_cbor_put_uint(&e, st.core.topics);
-	sg_cbor_put_uint(&e, st.core.published);
-	sg_cbor_put_uint(&e, st.core.delivered);
-	sg_cbor_put_uint(&e, st.ep.conns);
-	sg_cbor_put_uint(&e, n->cfg.roles);
-	sg_cbor_put_uint(&e, (uint64_t)SG_CTL_VERSION);
-	len = sg_cbor_enc_finish(&e);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
+	if (answer_begin(cl, &a, 512, 11, "status") != 0)
+		return;
+	sg_cbor_put_bytes(&a.e, n->ident->id.bytes, SG_PEER_ID_LEN);
+	sg_cbor_put_text(&a.e, addr, strlen(addr));
+	sg_cbor_put_uint(&a.e, st.uptime_ms);
+	sg_cbor_put_uint(&a.e, st.core.active);
+	sg_cbor_put_uint(&a.e, st.core.passive);
+	sg_cbor_put_uint(&a.e, st.core.topics);
+	sg_cbor_put_uint(&a.e, st.core.published);
+	sg_cbor_put_uint(&a.e, st.core.delivered);
+	sg_cbor_put_uint(&a.e, st.ep.conns);
+	sg_cbor_put_uint(&a.e, n->cfg.roles);
+	sg_cbor_put_uint(&a.e, (uint64_t)SG_CTL_VERSION);
+	answer_end(cl, &a, "status");
 }
 
 static void put_peer(sg_cbor_enc *e, const sg_peer_id *id,
@@ -873,10 +906,8 @@ static void ctl_peers(struct ctl_client *cl)
 	sg_node *n = cl->n;
 	sg_peer_id act[64];
 	sg_memb_peer *pas;
-	size_t na, np, i, cap;
-	uint8_t *buf;
-	sg_cbor_enc e;
-	long len;
+	size_t na, np, i;
+	struct ctl_answer a;
 
 	na = sg_core_active(n->core, act, 64);
 	if (na > 64)
@@ -887,33 +918,22 @@ static void ctl_peers(struct ctl_client *cl)
 		return;
 	}
 	np = sg_core_passive(n->core, pas, 256);
-	cap = 64 + (na + np) * 160;
-	buf = sg_alloc(&n->env, cap);
-	if (buf == NULL) {
+	if (answer_begin(cl, &a, 64 + (na + np) * 160, 1, "peers") != 0) {
 		sg_free(&n->env, pas);
-		ctl_error(cl, SG_ERR_NOMEM, "peers");
 		return;
 	}
-	sg_cbor_enc_init(&e, buf, cap);
-	sg_cbor_put_array(&e, 2);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_array(&e, na + np);
+	sg_cbor_put_array(&a.e, na + np);
 	for (i = 0; i < na; i++) {
 		sg_memb_peer p;
 		if (sg_core_peer_addr(n->core, &act[i], &p) != 0) {
 			memset(&p, 0, sizeof(p));
 			p.id = act[i];
 		}
-		put_peer(&e, &act[i], p.addr, p.addr_len, 1);
+		put_peer(&a.e, &act[i], p.addr, p.addr_len, 1);
 	}
 	for (i = 0; i < np; i++)
-		put_peer(&e, &pas[i].id, pas[i].addr, pas[i].addr_len, 2);
-	len = sg_cbor_enc_finish(&e);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
-	else
-		ctl_error(cl, (int)len, "peers");
-	sg_free(&n->env, buf);
+		put_peer(&a.e, &pas[i].id, pas[i].addr, pas[i].addr_len, 2);
+	answer_end(cl, &a, "peers");
 	sg_free(&n->env, pas);
 }
 
@@ -921,37 +941,26 @@ static void ctl_list(struct ctl_client *cl)
 {
 	sg_node *n = cl->n;
 	sg_topic_id ids[256];
-	size_t k = sg_core_topics(n->core, ids, 256), i, cap;
-	uint8_t *buf;
-	sg_cbor_enc e;
-	long len;
+	size_t k = sg_core_topics(n->core, ids, 256), i;
+	struct ctl_answer a;
 
 	if (k > 256)
 		k = 256;
-	cap = 32 + k * (SG_CTL_TOPIC_MAX + 48);
-	buf = sg_alloc(&n->env, cap);
-	if (buf == NULL) {
-		ctl_error(cl, SG_ERR_NOMEM, "list");
+	if (answer_begin(cl, &a, 32 + k * (SG_CTL_TOPIC_MAX + 48), 1,
+			 "list") != 0)
 		return;
-	}
-	sg_cbor_enc_init(&e, buf, cap);
-	sg_cbor_put_array(&e, 2);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_array(&e, k);
+	sg_cbor_put_array(&a.e, k);
 	for (i = 0; i < k; i++) {
 		struct tname *t = tname_find(n, &ids[i]);
 		const char *name = t != NULL ? t->name : "";
 		sg_peer_id nb[64];
-		sg_cbor_put_array(&e, 3);
-		sg_cbor_put_text(&e, name, strlen(name));
-		sg_cbor_put_bytes(&e, ids[i].bytes, SG_TOPIC_ID_LEN);
-		sg_cbor_put_uint(&e, sg_core_topic_neighbors(n->core, &ids[i],
-							     nb, 64));
+		sg_cbor_put_array(&a.e, 3);
+		sg_cbor_put_text(&a.e, name, strlen(name));
+		sg_cbor_put_bytes(&a.e, ids[i].bytes, SG_TOPIC_ID_LEN);
+		sg_cbor_put_uint(&a.e, sg_core_topic_neighbors(n->core, &ids[i],
+							       nb, 64));
 	}
-	len = sg_cbor_enc_finish(&e);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
-	sg_free(&n->env, buf);
+	answer_end(cl, &a, "list");
 }
 
 static void leave_now(sg_node *n);
@@ -1046,9 +1055,7 @@ static void ctl_found(struct ctl_client *cl, sg_foaf_kind kind,
 	struct sockaddr_storage sa;
 	const uint8_t *peer = target, *addr = ans;
 	char text[80];
-	uint8_t buf[160];
-	sg_cbor_enc e;
-	long len;
+	struct ctl_answer a;
 
 	if (kind == SG_FOAF_COORDINATOR) {
 		if (alen <= SG_PEER_ID_LEN) {
@@ -1064,15 +1071,12 @@ static void ctl_found(struct ctl_client *cl, sg_foaf_kind kind,
 		return;
 	}
 	sg_node_format_addr((const struct sockaddr *)&sa, text, sizeof(text));
-	sg_cbor_enc_init(&e, buf, sizeof(buf));
-	sg_cbor_put_array(&e, 4);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_text(&e, text, strlen(text));
-	sg_cbor_put_uint(&e, hops);
-	sg_cbor_put_bytes(&e, peer, SG_PEER_ID_LEN);
-	len = sg_cbor_enc_finish(&e);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
+	if (answer_begin(cl, &a, 160, 3, "find") != 0)
+		return;
+	sg_cbor_put_text(&a.e, text, strlen(text));
+	sg_cbor_put_uint(&a.e, hops);
+	sg_cbor_put_bytes(&a.e, peer, SG_PEER_ID_LEN);
+	answer_end(cl, &a, "find");
 }
 
 static void ctl_find(struct ctl_client *cl, const sg_ctl_request *r)
@@ -1266,10 +1270,8 @@ static void rdv_answer(struct ctl_client *cl)
 {
 	sg_node *n = cl->n;
 	sg_rdv_entry *e;
-	size_t k, i, j, cap;
-	uint8_t *buf;
-	sg_cbor_enc enc;
-	long len;
+	size_t k, i, j;
+	struct ctl_answer a;
 
 	e = sg_calloc(&n->env, 64, sizeof(*e));
 	if (e == NULL) {
@@ -1280,21 +1282,16 @@ static void rdv_answer(struct ctl_client *cl)
 			      wall_ms(n), e, 64);
 	if (k > 64)
 		k = 64;
-	cap = 32 + k * (48 + SG_RDV_ADDRS_MAX * 64);
-	buf = sg_alloc(&n->env, cap);
-	if (buf == NULL) {
+	if (answer_begin(cl, &a, 32 + k * (48 + SG_RDV_ADDRS_MAX * 64), 1,
+			 "find") != 0) {
 		sg_free(&n->env, e);
-		ctl_error(cl, SG_ERR_NOMEM, "find");
 		return;
 	}
-	sg_cbor_enc_init(&enc, buf, cap);
-	sg_cbor_put_array(&enc, 2);
-	sg_cbor_put_uint(&enc, 0);
-	sg_cbor_put_array(&enc, k);
+	sg_cbor_put_array(&a.e, k);
 	for (i = 0; i < k; i++) {
-		sg_cbor_put_array(&enc, 3);
-		sg_cbor_put_bytes(&enc, e[i].provider.bytes, SG_PEER_ID_LEN);
-		sg_cbor_put_array(&enc, e[i].n_addrs);
+		sg_cbor_put_array(&a.e, 3);
+		sg_cbor_put_bytes(&a.e, e[i].provider.bytes, SG_PEER_ID_LEN);
+		sg_cbor_put_array(&a.e, e[i].n_addrs);
 		for (j = 0; j < e[i].n_addrs; j++) {
 			struct sockaddr_storage sa;
 			char text[80] = "?";
@@ -1302,14 +1299,11 @@ static void rdv_answer(struct ctl_client *cl)
 			    0)
 				sg_node_format_addr((const struct sockaddr *)&sa,
 						    text, sizeof(text));
-			sg_cbor_put_text(&enc, text, strlen(text));
+			sg_cbor_put_text(&a.e, text, strlen(text));
 		}
-		sg_cbor_put_uint(&enc, e[i].expires_ms);
+		sg_cbor_put_uint(&a.e, e[i].expires_ms);
 	}
-	len = sg_cbor_enc_finish(&enc);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
-	sg_free(&n->env, buf);
+	answer_end(cl, &a, "find");
 	sg_free(&n->env, e);
 	cl->rdv_finding = 0;
 	if (cl->rdv_unsub)
@@ -1332,9 +1326,7 @@ static void ctl_rdv(struct ctl_client *cl, const sg_ctl_request *r)
 	i = rdv_registered(n, r->topic, r->topic_len);
 	switch (r->op) {
 	case SG_CTL_RDV_REGISTER: {
-		uint8_t buf[16];
-		sg_cbor_enc e;
-		long len;
+		struct ctl_answer a;
 		if (i < 0 && n->n_rdv_caps == RDV_MAX_REGISTERED) {
 			ctl_error(cl, SG_ERR_FULL, "register");
 			return;
@@ -1352,13 +1344,10 @@ static void ctl_rdv(struct ctl_client *cl, const sg_ctl_request *r)
 		       "rendezvous: registered '%s' (shard %04x)",
 		       n->rdv_caps[i < 0 ? (long)n->n_rdv_caps - 1 : i],
 		       (unsigned)sg_rdv_shard(r->topic, r->topic_len));
-		sg_cbor_enc_init(&e, buf, sizeof(buf));
-		sg_cbor_put_array(&e, 2);
-		sg_cbor_put_uint(&e, 0);
-		sg_cbor_put_uint(&e, sg_rdv_shard(r->topic, r->topic_len));
-		len = sg_cbor_enc_finish(&e);
-		if (len > 0)
-			ctl_send(cl, buf, (size_t)len);
+		if (answer_begin(cl, &a, 16, 1, "register") != 0)
+			return;
+		sg_cbor_put_uint(&a.e, sg_rdv_shard(r->topic, r->topic_len));
+		answer_end(cl, &a, "register");
 		return;
 	}
 	case SG_CTL_RDV_UNREGISTER:
@@ -1736,23 +1725,12 @@ static int ctl_group_sel(struct ctl_client *cl, const sg_ctl_request *r,
 /* Sends [0, bytes] to a control client. */
 static void ctl_ok_bytes(struct ctl_client *cl, const uint8_t *p, size_t len)
 {
-	size_t cap = len + 16;
-	uint8_t *buf = sg_alloc(&cl->n->env, cap);
-	sg_cbor_enc e;
-	long n;
+	struct ctl_answer a;
 
-	if (buf == NULL) {
-		ctl_error(cl, SG_ERR_NOMEM, "answer");
+	if (answer_begin(cl, &a, len + 16, 1, "answer") != 0)
 		return;
-	}
-	sg_cbor_enc_init(&e, buf, cap);
-	sg_cbor_put_array(&e, 2);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_bytes(&e, p, len);
-	n = sg_cbor_enc_finish(&e);
-	if (n > 0)
-		ctl_send(cl, buf, (size_t)n);
-	sg_free(&cl->n->env, buf);
+	sg_cbor_put_bytes(&a.e, p, len);
+	answer_end(cl, &a, "answer");
 }
 
 /* Answers a waiting GROUP_INVITE once the invitee's card is here. */
@@ -1877,79 +1855,65 @@ static void on_card(sg_node *n, const sg_peer_id *from, const uint8_t *card,
 static void ctl_group_list(struct ctl_client *cl)
 {
 	sg_node *n = cl->n;
-	size_t k = sg_gman_count(n->gman), i, j, cap;
-	uint8_t *buf;
-	sg_cbor_enc e;
-	long len;
+	size_t k = sg_gman_count(n->gman), i, j;
+	struct ctl_answer a;
 
-	cap = 64 + k * (SG_GROUP_NAME_MAX + 96 +
-			SG_GROUP_MAX_MEMBERS * (SG_PEER_ID_LEN + 4));
-	buf = sg_alloc(&n->env, cap);
-	if (buf == NULL) {
-		ctl_error(cl, SG_ERR_NOMEM, "list");
+	if (answer_begin(cl, &a,
+			 64 + k * (SG_GROUP_NAME_MAX + 96 +
+				   SG_GROUP_MAX_MEMBERS * (SG_PEER_ID_LEN + 4)),
+			 1, "list") != 0)
 		return;
-	}
-	sg_cbor_enc_init(&e, buf, cap);
-	sg_cbor_put_array(&e, 2);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_array(&e, k);
+	sg_cbor_put_array(&a.e, k);
 	for (i = 0; i < k; i++) {
 		const sg_group *g = sg_gman_group(n->gman, i);
 		size_t nl, m = sg_group_member_count(g);
 		const char *name = sg_group_name(g, &nl);
-		sg_cbor_put_array(&e, 5);
-		sg_cbor_put_bytes(&e, sg_group_id(g), SG_GROUP_ID_LEN);
-		sg_cbor_put_text(&e, name, nl);
-		sg_cbor_put_uint(&e, sg_group_epoch(g));
-		sg_cbor_put_bool(&e, sg_gman_presence_on(n->gman, i));
-		sg_cbor_put_array(&e, m);
+		sg_cbor_put_array(&a.e, 5);
+		sg_cbor_put_bytes(&a.e, sg_group_id(g), SG_GROUP_ID_LEN);
+		sg_cbor_put_text(&a.e, name, nl);
+		sg_cbor_put_uint(&a.e, sg_group_epoch(g));
+		sg_cbor_put_bool(&a.e, sg_gman_presence_on(n->gman, i));
+		sg_cbor_put_array(&a.e, m);
 		for (j = 0; j < m; j++) {
 			sg_peer_id id;
 			memset(&id, 0, sizeof(id));
 			(void)sg_group_member(g, j, &id);
-			sg_cbor_put_bytes(&e, id.bytes, SG_PEER_ID_LEN);
+			sg_cbor_put_bytes(&a.e, id.bytes, SG_PEER_ID_LEN);
 		}
 	}
-	len = sg_cbor_enc_finish(&e);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
-	else
-		ctl_error(cl, (int)len, "list");
-	sg_free(&n->env, buf);
+	answer_end(cl, &a, "list");
 }
 
 static void ctl_presence_online(struct ctl_client *cl, size_t idx)
 {
 	sg_node *n = cl->n;
 	sg_presence_entry *ents;
-	size_t k, i, j, cap;
-	uint8_t *buf;
-	sg_cbor_enc e;
-	long len;
+	size_t k, i, j;
+	struct ctl_answer a;
 
 	ents = sg_calloc(&n->env, SG_GROUP_MAX_MEMBERS, sizeof(*ents));
-	cap = 64 + SG_GROUP_MAX_MEMBERS *
-			   (SG_PEER_ID_LEN + 48 + SG_PRESENCE_MAX_ADDRS * 64);
-	buf = sg_alloc(&n->env, cap);
-	if (ents == NULL || buf == NULL) {
-		sg_free(&n->env, ents);
-		sg_free(&n->env, buf);
+	if (ents == NULL) {
 		ctl_error(cl, SG_ERR_NOMEM, "online");
+		return;
+	}
+	if (answer_begin(cl, &a,
+			 64 + SG_GROUP_MAX_MEMBERS *
+				      (SG_PEER_ID_LEN + 48 +
+				       SG_PRESENCE_MAX_ADDRS * 64),
+			 1, "online") != 0) {
+		sg_free(&n->env, ents);
 		return;
 	}
 	k = sg_gman_online(n->gman, idx, wall_ms(n), ents, SG_GROUP_MAX_MEMBERS);
 	if (k > SG_GROUP_MAX_MEMBERS)
 		k = SG_GROUP_MAX_MEMBERS;
-	sg_cbor_enc_init(&e, buf, cap);
-	sg_cbor_put_array(&e, 2);
-	sg_cbor_put_uint(&e, 0);
-	sg_cbor_put_array(&e, k);
+	sg_cbor_put_array(&a.e, k);
 	for (i = 0; i < k; i++) {
-		sg_cbor_put_array(&e, 4);
-		sg_cbor_put_bytes(&e, ents[i].member.bytes, SG_PEER_ID_LEN);
-		sg_cbor_put_uint(&e, ents[i].last_seen_ms);
-		sg_cbor_put_uint(&e, ents[i].expires_ms);
-		sg_cbor_put_array(&e, ents[i].naddrs);
+		sg_cbor_put_array(&a.e, 4);
+		sg_cbor_put_bytes(&a.e, ents[i].member.bytes, SG_PEER_ID_LEN);
+		sg_cbor_put_uint(&a.e, ents[i].last_seen_ms);
+		sg_cbor_put_uint(&a.e, ents[i].expires_ms);
+		sg_cbor_put_array(&a.e, ents[i].naddrs);
 		for (j = 0; j < ents[i].naddrs; j++) {
 			uint8_t m[SG_MEMB_ADDR_MAX];
 			struct sockaddr_storage sa;
@@ -1958,16 +1922,11 @@ static void ctl_presence_online(struct ctl_client *cl, size_t idx)
 			if (ml > 0 && memb_to_sa(m, (size_t)ml, &sa) == 0)
 				sg_node_format_addr((const struct sockaddr *)&sa,
 						    text, sizeof(text));
-			sg_cbor_put_text(&e, text, strlen(text));
+			sg_cbor_put_text(&a.e, text, strlen(text));
 		}
 	}
-	len = sg_cbor_enc_finish(&e);
-	if (len > 0)
-		ctl_send(cl, buf, (size_t)len);
-	else
-		ctl_error(cl, (int)len, "online");
+	answer_end(cl, &a, "online");
 	sg_free(&n->env, ents);
-	sg_free(&n->env, buf);
 }
 
 static void ctl_group(struct ctl_client *cl, const sg_ctl_request *r)
@@ -2229,9 +2188,7 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 		ctl_ok_simple(cl);
 		break;
 	case SG_CTL_PUBLISH: {
-		uint8_t id[SG_MSG_ID_LEN], rnd[32], buf[64];
-		sg_cbor_enc e;
-		long elen;
+		uint8_t id[SG_MSG_ID_LEN], rnd[32];
 		if (sg_random(&n->env, rnd, sizeof(rnd)) != 0) {
 			ctl_error(cl, SG_ERR_CRYPTO, "publish");
 			break;
@@ -2243,13 +2200,7 @@ static void ctl_request(struct ctl_client *cl, const uint8_t *body,
 			break;
 		}
 		tname_remember(n, &tid, r.topic, r.topic_len);
-		sg_cbor_enc_init(&e, buf, sizeof(buf));
-		sg_cbor_put_array(&e, 2);
-		sg_cbor_put_uint(&e, 0);
-		sg_cbor_put_bytes(&e, id, sizeof(id));
-		elen = sg_cbor_enc_finish(&e);
-		if (elen > 0)
-			ctl_send(cl, buf, (size_t)elen);
+		ctl_ok_bytes(cl, id, sizeof(id));
 		break;
 	}
 	}
