@@ -1,36 +1,7 @@
 #!/usr/bin/env bash
 # The identity commands as a user runs them: output, JSON, exit codes
 # (0 ok, 1 failure, 2 usage), sealing, signatures, and damaged files.
-set -u
-cli=${SG_CLI:?SG_CLI must name the saorsa-gossip binary}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SAORSA_GOSSIP_HOME="$work/home"
-unset SAORSA_GOSSIP_PASSPHRASE
-fails=0
-n=0
-
-check() { # description, expected exit code, command...
-	local what=$1 want=$2
-	shift 2
-	n=$((n + 1))
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, wanted $want"
-		sed 's/^/  out: /' "$work/out"
-		sed 's/^/  err: /' "$work/err"
-		fails=$((fails + 1))
-	fi
-}
-expect_out() { # description, pattern (grep -E) in stdout
-	n=$((n + 1))
-	grep -Eq -- "$2" "$work/out" || { echo "FAIL: $1: stdout lacks /$2/"; cat "$work/out"; fails=$((fails + 1)); }
-}
-expect_err() {
-	n=$((n + 1))
-	grep -Eq -- "$2" "$work/err" || { echo "FAIL: $1: stderr lacks /$2/"; cat "$work/err"; fails=$((fails + 1)); }
-}
+. "$(dirname "$0")/lib.sh"
 
 check "help" 0 "$cli" --help
 expect_out "help lists identity" "identity"
@@ -132,5 +103,4 @@ check "delete" 0 "$cli" identity delete Alice
 check "deleted gone" 1 "$cli" identity show Alice
 check "delete missing" 1 "$cli" identity delete Alice
 
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish "identity cli"

@@ -11,49 +11,10 @@
 #   - a member that leaves is removed by a commit of another member: the
 #     group's epoch moves on, the roster shrinks, the leaver has no group;
 #   - a restarted node keeps its groups (state files) and presence.
-set -u
-cli=${SG_CLI:?SG_CLI must name the saorsa-gossip binary}
-coord="$(dirname "$cli")/saorsa-gossip-coordinator"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-export SAORSA_GOSSIP_HOME="$work/home"
-unset SAORSA_GOSSIP_PASSPHRASE
-fails=0
+. "$(dirname "$0")/lib.sh"
 interval=3
 ttl=8
 N=10
-
-check() { # description, expected exit code, command...
-	local what=$1 want=$2
-	shift 2
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, wanted $want"
-		sed 's/^/  out: /' "$work/out" | head -10
-		sed 's/^/  err: /' "$work/err" | head -10
-		fails=$((fails + 1))
-	fi
-}
-expect_out() { grep -Eq -- "$2" "$work/out" || { echo "FAIL: $1: stdout lacks /$2/"; head -5 "$work/out"; fails=$((fails + 1)); }; }
-expect_err() { grep -Eq -- "$2" "$work/err" || { echo "FAIL: $1: stderr lacks /$2/"; head -5 "$work/err"; fails=$((fails + 1)); }; }
-wait_for() { # description, seconds, command...
-	local what=$1 secs=$2 i
-	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "FAIL: $what (waited ${secs}s)"
-	fails=$((fails + 1))
-	return 1
-}
 
 # ---- usage -------------------------------------------------------------------
 check "groups help" 0 "$cli" groups --help
@@ -93,13 +54,12 @@ start_node() { # index
 }
 declare -a pid id
 for i in $(seq 0 $((N - 1))); do
-	"$cli" identity create --alias "n$i" >/dev/null 2>&1 || { echo "FAIL: identity n$i"; fails=$((fails + 1)); }
+	"$cli" identity create --alias "n$i" >/dev/null 2>&1 || fail "identity n$i"
 	start_node "$i"
 done
-active() { "$cli" network status --data-dir "$1" --json | grep -Eq '"active":[1-9]'; }
 for i in $(seq 0 $((N - 1))); do
 	wait_for "n$i joined" 60 active "$work/d$i"
-	id[$i]=$("$cli" network status --data-dir "$work/d$i" --json | sed -E 's/.*"peer_id":"([0-9a-f]{64})".*/\1/')
+	id[$i]=$(peer_id "$work/d$i")
 done
 
 g() { "$cli" groups "$@"; }
@@ -117,9 +77,9 @@ declare -A members # group -> node indices in it
 has_member() { "$cli" groups list --data-dir "$work/d$1" --json | grep -q "${id[$2]}"; }
 invite() { # from, to, group: invite and join
 	g invite --group "$3" --peer "${id[$2]}" --out "$work/inv-$2" --data-dir "$work/d$1" \
-		>"$work/out" 2>"$work/err" || { echo "FAIL: invite n$2 into $3"; cat "$work/err"; fails=$((fails + 1)); return; }
+		>"$work/out" 2>"$work/err" || { fail "invite n$2 into $3"; cat "$work/err"; return; }
 	g join --invite-file "$work/inv-$2" --data-dir "$work/d$2" >"$work/out" 2>"$work/err" ||
-		{ echo "FAIL: n$2 joins $3"; cat "$work/err"; fails=$((fails + 1)); }
+		{ fail "n$2 joins $3"; cat "$work/err"; }
 	# every member has the commit before the next invite: an invite made
 	# on a member that has not yet seen another's commit would be a
 	# concurrent commit, and the losing one's invite is void (PROTOCOL.md)
@@ -132,7 +92,7 @@ invite() { # from, to, group: invite and join
 invite 0 1 alpha
 # an invite made for n2 is refused by n3 (and n2 can still use it)
 g invite --group alpha --peer "${id[2]}" --data-dir "$work/d0" >"$work/inv-text" 2>"$work/err" ||
-	{ echo "FAIL: invite n2 (text)"; cat "$work/err"; fails=$((fails + 1)); }
+	{ fail "invite n2 (text)"; cat "$work/err"; }
 check "invite text form" 0 grep -q '^sg-invite1:' "$work/inv-text"
 check "n3 cannot use n2's invite" 1 g join --invite "$(cat "$work/inv-text")" --data-dir "$work/d3"
 expect_err "another peer's invite" "for another peer"
@@ -161,7 +121,7 @@ for i in $(seq 0 $((N - 1))); do
 	grp=alpha
 	[ "$i" -ge 5 ] && grp=beta
 	"$cli" presence start --topic $grp --data-dir "$work/d$i" >/dev/null 2>"$work/err" ||
-		{ echo "FAIL: presence start n$i"; cat "$work/err"; fails=$((fails + 1)); }
+		{ fail "presence start n$i"; cat "$work/err"; }
 done
 t0=$(date +%s%N)
 online_count() { # dir, group: how many others it lists
@@ -182,11 +142,11 @@ echo "presence: everyone online $(( (t1 - t0) / 1000000 )) ms after the last sta
 check "online text" 0 "$cli" presence online --topic alpha --data-dir "$work/d0"
 expect_out "online lists n1 with an address" "^${id[1]}  [0-9T:Z-]+  [0-9T:Z-]+  127\\.0\\.0\\.1:[0-9]+"
 for i in 5 6 7 8 9; do
-	grep -q "${id[$i]}" "$work/out" && { echo "FAIL: n0 lists n$i of the other group"; fails=$((fails + 1)); }
+	grep -q "${id[$i]}" "$work/out" && fail "n0 lists n$i of the other group"
 done
 "$cli" presence online --topic beta --data-dir "$work/d7" --json >"$work/out"
 for i in 0 1 2 3 4; do
-	grep -q "${id[$i]}" "$work/out" && { echo "FAIL: n7 lists n$i of the other group"; fails=$((fails + 1)); }
+	grep -q "${id[$i]}" "$work/out" && fail "n7 lists n$i of the other group"
 done
 
 # group messages: encrypted on the group topic, read by members only
@@ -207,7 +167,7 @@ check "send to a group one is not in" 1 "$cli" groups send --group alpha --messa
 check "listen without group" 2 "$cli" groups listen --data-dir "$work/d1"
 check "message on another command" 2 "$cli" groups list --message x --data-dir "$work/d1"
 sleep 1
-grep -q "plans" "$work/listen6" && { echo "FAIL: a member of beta read alpha's message"; fails=$((fails + 1)); }
+grep -q "plans" "$work/listen6" && fail "a member of beta read alpha's message"
 kill -INT "$listen_pid" 2>/dev/null
 
 # FOAF for a member: a query only the group's members can answer and read
@@ -237,7 +197,7 @@ wait_for "n0 sees n3 removed" 30 sh -c "! '$cli' groups list --data-dir '$work/d
 wait_for "n1 sees n3 removed" 30 sh -c "! '$cli' groups list --data-dir '$work/d1' --json | grep -q '${id[3]}'"
 e0=$(g list --data-dir "$work/d0" --json | sed -E 's/.*"epoch":([0-9]+).*/\1/')
 e2=$(g list --data-dir "$work/d2" --json | sed -E 's/.*"epoch":([0-9]+).*/\1/')
-[ "$e0" -gt "$epoch_alpha" ] || { echo "FAIL: alpha's epoch did not move on ($epoch_alpha -> $e0)"; fails=$((fails + 1)); }
+[ "$e0" -gt "$epoch_alpha" ] || fail "alpha's epoch did not move on ($epoch_alpha -> $e0)"
 wait_for "n2 at the same epoch as n0" 15 sh -c "[ \"\$('$cli' groups list --data-dir '$work/d2' --json | sed -E 's/.*\"epoch\":([0-9]+).*/\\1/')\" = '$e0' ]"
 check "state file of n3 removed" 0 sh -c "[ -z \"\$(ls '$work/d3/groups')\" ]"
 check "state files private" 0 sh -c "[ \"\$(stat -c %a '$work/d0/groups/'*.group)\" = 600 ]"
@@ -253,14 +213,9 @@ wait_for "n0 sees n1 online again" $((interval + 10)) lists "$work/d0" alpha "${
 
 for i in $(seq 0 $((N - 1))); do
 	if grep -q "AddressSanitizer\|runtime error" "$work/n$i.log"; then
-		echo "FAIL: sanitizer report in n$i's log"
+		fail "sanitizer report in n$i's log"
 		grep -m3 "AddressSanitizer\|runtime error" "$work/n$i.log"
-		fails=$((fails + 1))
 	fi
 done
-if [ "$fails" -ne 0 ]; then
-	echo "test_groups: $fails failure(s); node 0 log tail:"
-	tail -20 "$work/n0.log"
-	exit 1
-fi
-echo "test_groups: all checks passed"
+[ "$fails" -eq 0 ] || { echo "node 0 log tail:"; tail -20 "$work/n0.log"; }
+finish test_groups

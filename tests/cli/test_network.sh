@@ -10,55 +10,7 @@
 #   - testnet --churn 5: 5 nodes SIGKILLed, the rest keep delivering; the
 #     coordinator is stopped, the 5 restart from identity and peer cache,
 #     rejoin, and every message reaches every node again.
-set -u
-cli=${SG_CLI:?SG_CLI must name the saorsa-gossip binary}
-coord="$(dirname "$cli")/saorsa-gossip-coordinator"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-export SAORSA_GOSSIP_HOME="$work/home"
-unset SAORSA_GOSSIP_PASSPHRASE
-fails=0
-n=0
-
-check() { # description, expected exit code, command...
-	local what=$1 want=$2
-	shift 2
-	n=$((n + 1))
-	"$@" >"$work/out" 2>"$work/err"
-	local got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, wanted $want"
-		sed 's/^/  out: /' "$work/out" | head -20
-		sed 's/^/  err: /' "$work/err" | head -20
-		fails=$((fails + 1))
-	fi
-}
-expect_out() {
-	n=$((n + 1))
-	grep -Eq -- "$2" "$work/out" || { echo "FAIL: $1: stdout lacks /$2/"; head -20 "$work/out"; fails=$((fails + 1)); }
-}
-expect_err() {
-	n=$((n + 1))
-	grep -Eq -- "$2" "$work/err" || { echo "FAIL: $1: stderr lacks /$2/"; head -20 "$work/err"; fails=$((fails + 1)); }
-}
-wait_for() { # description, seconds, command...: until the command succeeds
-	local what=$1 secs=$2 end
-	shift 2
-	end=$((SECONDS + secs)) # a deadline: some commands take seconds each
-	while ((SECONDS < end)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "FAIL: $what (waited ${secs}s)"
-	fails=$((fails + 1))
-	return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 # ---- usage and errors -------------------------------------------------------
 check "help lists network" 0 "$cli" --help
@@ -95,7 +47,7 @@ wait_for "coordinator control socket" 20 test -S "$work/coord/control.sock"
 check "coordinator status" 0 "$cli" network status --data-dir "$work/coord" --json
 expect_out "coordinator status json" '"peer_id":"[0-9a-f]{64}"'
 check "coordinator created its identity" 0 test -f "$work/coord.key"
-grep -q '"level":"info"' "$work/coord.log" || { echo "FAIL: coordinator log is not JSON"; fails=$((fails + 1)); }
+grep -q '"level":"info"' "$work/coord.log" || fail "coordinator log is not JSON"
 check "create alice" 0 "$cli" identity create --alias alice
 check "create bob" 0 "$cli" identity create --alias bob
 "$cli" network join --identity alice --coordinator "127.0.0.1:$port" \
@@ -105,20 +57,19 @@ alice_pid=$!
 "$cli" network join --identity bob --coordinator "127.0.0.1:$port" \
 	--bind 127.0.0.1:0 --data-dir "$work/bob" -v 2>"$work/bob.log" &
 pids+=($!)
-active() { "$cli" network status --data-dir "$1" --json | grep -Eq '"active":[1-9]'; }
 wait_for "alice joined" 30 active "$work/alice"
 wait_for "bob joined" 30 active "$work/bob"
 check "second node on the same data dir refused" 1 "$cli" network join \
 	--identity alice --data-dir "$work/alice" --bind 127.0.0.1:0
 expect_err "second node names the directory" "another node is running"
-grep -q "not pinned" "$work/alice.log" || { echo "FAIL: unpinned contact not logged"; fails=$((fails + 1)); }
+grep -q "not pinned" "$work/alice.log" || fail "unpinned contact not logged"
 check "status text" 0 "$cli" network status --data-dir "$work/alice"
 expect_out "status shows neighbours" "Neighbours: +[1-9]"
 check "peers" 0 "$cli" network peers --data-dir "$work/alice"
 expect_out "peers lists an active neighbour" "active +127\\.0\\.0\\.1:"
 check "peers json" 0 "$cli" network peers --data-dir "$work/alice" --json
 expect_out "peers json" '"view":"active"'
-bob_id=$("$cli" network status --data-dir "$work/bob" --json | sed -E 's/.*"peer_id":"([0-9a-f]{64})".*/\1/')
+bob_id=$(peer_id "$work/bob")
 check "find bob from alice" 0 "$cli" network find --peer "$bob_id" --data-dir "$work/alice"
 expect_out "find prints bob's address" "$bob_id is at 127\\.0\\.0\\.1:[0-9]+"
 check "find a coordinator" 0 "$cli" network find --any-coordinator --data-dir "$work/bob" --json
@@ -140,7 +91,7 @@ sleep 2
 check "publish" 0 "$cli" pubsub publish --topic chat --message "hello from alice" --data-dir "$work/alice"
 expect_out "publish prints the id" "Published 16 bytes to 'chat' \\(id [0-9a-f]{64}\\)"
 echo "from bob's stdin" | "$cli" pubsub publish --topic chat --data-dir "$work/bob" --json >"$work/out" 2>"$work/err" ||
-	{ echo "FAIL: publish from stdin"; fails=$((fails + 1)); }
+	fail "publish from stdin"
 expect_out "publish json" '"bytes":17'
 wait_for "bob received alice's message" 15 grep -q "hello from alice" "$work/sub.out"
 wait_for "alice received bob's message (json)" 15 grep -q '"payload":"from bob' "$work/subj.out"
@@ -156,7 +107,7 @@ check "unsubscribe twice" 1 "$cli" pubsub unsubscribe --topic chat --data-dir "$
 # rendezvous: alice provides "printer", bob finds her, then she withdraws
 check "rendezvous register" 0 "$cli" rendezvous register --capability printer --data-dir "$work/alice"
 expect_out "register names the shard" "Registered 'printer' \(rendezvous shard [0-9a-f]{4}\)"
-alice_id=$("$cli" network status --data-dir "$work/alice" --json | sed -E 's/.*"peer_id":"([0-9a-f]{64})".*/\1/')
+alice_id=$(peer_id "$work/alice")
 found_alice() { "$cli" rendezvous find --capability printer --wait 2 --data-dir "$work/bob" | grep -q "$alice_id"; }
 wait_for "bob finds alice's printer" 40 found_alice
 check "rendezvous find json" 0 "$cli" rendezvous find --capability printer --wait 2 --data-dir "$work/bob" --json
@@ -175,14 +126,14 @@ wait $sub_pid $subj_pid 2>/dev/null
 check "leave" 0 "$cli" network leave --data-dir "$work/alice"
 wait $alice_pid
 rc=$?
-[ $rc -eq 0 ] || { echo "FAIL: alice exited $rc after leave"; fails=$((fails + 1)); }
-grep -q "leave requested" "$work/alice.log" || { echo "FAIL: leave not logged"; fails=$((fails + 1)); }
+[ $rc -eq 0 ] || fail "alice exited $rc after leave"
+grep -q "leave requested" "$work/alice.log" || fail "leave not logged"
 check "status after leave" 1 "$cli" network status --data-dir "$work/alice"
-grep -q "DEBUG" "$work/bob.log" || { echo "FAIL: -v gave no DEBUG lines"; fails=$((fails + 1)); }
+grep -q "DEBUG" "$work/bob.log" || fail "-v gave no DEBUG lines"
 kill -TERM "$coord_pid"
 wait "$coord_pid"
 rc=$?
-[ $rc -eq 0 ] || { echo "FAIL: coordinator exited $rc on SIGTERM"; fails=$((fails + 1)); }
+[ $rc -eq 0 ] || fail "coordinator exited $rc on SIGTERM"
 check "bob leaves" 0 "$cli" network leave --data-dir "$work/bob"
 wait
 
@@ -197,5 +148,4 @@ expect_out "survivors round" '"round":"survivors","messages":10,"expected":140,"
 expect_out "restarted round" '"round":"restarted","messages":10,"expected":190,"received":190'
 cat "$work/out"
 
-echo "network cli: $n checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish "network cli"
