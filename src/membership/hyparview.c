@@ -339,9 +339,11 @@ sg_hyparview *sg_hyparview_new(const sg_env *env,
 	sg_mq_init(&hv->tx, cfg->max_tx);
 	sg_evq_init(&hv->ev, sizeof(sg_hyparview_event), cfg->max_events);
 	/* Spread periodic work so that nodes started together do not act in
-	 * lockstep. */
+	 * lockstep. The passive view starts empty: the first shuffle comes
+	 * at the fast pace of a thin passive view (see sg_hyparview_tick). */
 	hv->next_shuffle =
-	    now_ms + 1 + sg_mrand(env, (size_t)cfg->shuffle_interval_ms + 1);
+	    now_ms + 1 +
+	    sg_mrand(env, (size_t)cfg->shuffle_interval_ms / 6 + 1);
 	hv->next_repair =
 	    now_ms + 1 + sg_mrand(env, (size_t)cfg->repair_interval_ms + 1);
 	hv->next_heal =
@@ -758,6 +760,13 @@ void sg_hyparview_tick(sg_hyparview *hv, uint64_t now_ms)
 		if (now_ms >= hv->next_repair)
 			hv->next_repair = now_ms + hv->cfg.repair_interval_ms;
 	}
+	/* A short active view with an empty passive view (a node whose join
+	 * reached few peers) has nobody to ask for more: it shuffles at the
+	 * repair pace, as a shuffle reply is how it learns more peers. */
+	if (hv->n_passive == 0 && hv->n_active > 0 &&
+	    hv->n_active + hv->n_pending < hv->cfg.active_target &&
+	    hv->next_shuffle > now_ms + hv->cfg.repair_interval_ms)
+		hv->next_shuffle = now_ms + hv->cfg.repair_interval_ms;
 	if (now_ms >= hv->next_shuffle) {
 		start_shuffle(hv);
 		/* A passive view below a quarter of its size (a new node, or
