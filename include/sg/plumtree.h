@@ -155,8 +155,9 @@ SG_API size_t sg_plumtree_poll_tx(sg_plumtree *pt, sg_peer_id *to,
 SG_API int sg_plumtree_poll_event(sg_plumtree *pt, sg_plumtree_event *ev);
 
 SG_API void sg_plumtree_stats_get(const sg_plumtree *pt, sg_plumtree_stats *st);
-/* A neighbour's standing: its score (+1 per first copy it delivered,
- * -2 per GRAFT it left unanswered, -100 per invalid frame; below
+/* A neighbour's standing: its score (+1 per first copy it delivered, up
+ * to +10; -5 per GRAFT it left unanswered, doubled for each one in a row
+ * without a first copy between them; -100 per invalid frame; below
  * prune_score it is pruned from every tree, not grafted again until
  * backoff_until, and its score restarts at 0) and how often that
  * happened since it came up. */

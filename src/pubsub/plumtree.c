@@ -47,7 +47,8 @@ enum {
 #define WINDOW_BITS 256
 #define SCORE_FIRST 1
 #define SCORE_INVALID (-100)
-#define SCORE_UNANSWERED (-5)
+#define SCORE_UNANSWERED (-5) /* doubled per strike in a row, to -40 */
+#define STRIKES_MAX 3
 #define SCORE_MAX 10
 
 typedef struct nbr {
@@ -56,6 +57,8 @@ typedef struct nbr {
 	int32_t score;
 	uint64_t backoff_until;
 	uint32_t prunes;             /* times its score fell below */
+	uint8_t strikes;             /* GRAFTs unanswered since its last
+	                              * first copy (at most STRIKES_MAX) */
 	uint64_t heard_ms;           /* its latest frame to us */
 	uint64_t next_full;          /* next full SUMMARY to it */
 	size_t lazy_n, lazy_cap;     /* queued IHAVE entries, room */
@@ -649,6 +652,7 @@ static void adjust_score(sg_plumtree *pt, int idx, int32_t delta,
 			set_lazy(pt, (long)sg_idset_nth(&pt->pubs, k), idx);
 		n->backoff_until = now_ms + pt->cfg.backoff_ms;
 		n->score = 0;
+		n->strikes = 0;
 		n->prunes++;
 		pt->st.score_prunes++;
 	}
@@ -668,6 +672,7 @@ int sg_plumtree_neighbor_up(sg_plumtree *pt, const sg_peer_id *peer,
 		n->in_use = 1;
 		n->id = *peer;
 		n->score = 0;
+		n->strikes = 0;
 		n->backoff_until = 0;
 		n->prunes = 0;
 		n->heard_ms = now_ms;
@@ -876,6 +881,7 @@ static void accept(sg_plumtree *pt, size_t ps, const sg_msg_view *v,
 		/* Section 3.3: the sender of a first copy is (again) eager
 		 * in this publisher's tree. */
 		set_eager(pt, (long)ps, from, now_ms);
+		pt->nbrs[from].strikes = 0;
 		adjust_score(pt, from, SCORE_FIRST, now_ms);
 		ev_push(pt, SG_PLUMTREE_DELIVER, peer, dup_bytes(pt, envb, len),
 			len, hops, 0);
@@ -1445,15 +1451,24 @@ void sg_plumtree_tick(sg_plumtree *pt, uint64_t now_ms)
 		 * score only if it spoke to us since the GRAFT: a peer that
 		 * announces but does not deliver is cheating, one that went
 		 * silent is gone or restarting (and must not come back into
-		 * a back-off for what it could not answer). */
+		 * a back-off for what it could not answer). Strikes in a row,
+		 * with no first copy from it between them, cost twice as much
+		 * each time: a loss costs an honest peer little, while one
+		 * that never delivers is pruned after three or four however
+		 * much credit it earned before. */
 		if (mv->next > 0) {
 			idx = find_nbr(pt, &mv->ann[mv->next - 1]);
 			if (idx >= 0) {
+				nbr *a = &pt->nbrs[idx];
 				pt->st.unanswered++;
-				if (pt->nbrs[idx].heard_ms + pt->cfg.graft_retry_ms >=
-				    mv->deadline)
-					adjust_score(pt, idx, SCORE_UNANSWERED,
-						     now_ms);
+				if (a->heard_ms + pt->cfg.graft_retry_ms >=
+				    mv->deadline) {
+					int32_t pen = SCORE_UNANSWERED *
+						      (1 << a->strikes);
+					if (a->strikes < STRIKES_MAX)
+						a->strikes++;
+					adjust_score(pt, idx, pen, now_ms);
+				}
 			}
 		}
 		idx = -1;

@@ -4,7 +4,8 @@
  * through IHAVE/GRAFT when tree links drop frames, forged copies rejected
  * without suppressing the real message, replay and hop limits, catch-up
  * after a partition through SUMMARY/IWANT, publisher keys fetched from the
- * sending neighbour, and malformed frames.
+ * sending neighbour, malformed frames, and the score of a neighbour that
+ * announces but never delivers.
  */
 #include "testutil.h"
 #include "sg/cbor.h"
@@ -655,6 +656,98 @@ static void test_out_of_memory(void **state)
 	}
 }
 
+/* Node `from` announces a message that does not exist (an IHAVE claiming
+ * 1 hop for an id made of `tag` bytes) to node `to`. */
+static void announce_fake(net *w, int from, int to, uint8_t tag)
+{
+	uint8_t fr[64], id[32];
+	sg_cbor_enc e;
+	long n;
+
+	memset(id, tag, sizeof(id));
+	sg_cbor_enc_init(&e, fr, sizeof(fr));
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_uint(&e, 2); /* IHAVE */
+	sg_cbor_put_array(&e, 1);
+	sg_cbor_put_array(&e, 2);
+	sg_cbor_put_bytes(&e, id, sizeof(id));
+	sg_cbor_put_uint(&e, 1);
+	n = sg_cbor_enc_finish(&e);
+	assert_true(n > 0);
+	assert_int_equal(sg_plumtree_recv(w->pt[to], &w->ids[from].id, fr,
+					  (size_t)n, w->now, WALL0 + w->now),
+			 0);
+	collect(w, to);
+}
+
+static int32_t score_of(net *w, int at, int peer)
+{
+	sg_plumtree_peer_info info;
+
+	assert_int_equal(
+	    sg_plumtree_peer_info_get(w->pt[at], &w->ids[peer].id, &info), 0);
+	return info.score;
+}
+
+/* A neighbour that keeps announcing what it never delivers: each GRAFT it
+ * leaves unanswered while it goes on talking costs twice the one before
+ * (-5, -10, -20), so the third prunes it from full credit (+10), where a
+ * flat -5 would take six. A first copy from it clears its strikes. */
+static void test_unanswered_strikes(void **state)
+{
+	sg_plumtree_peer_info info;
+	net *w;
+	uint64_t k;
+	(void)state;
+
+	w = make_net(2, 1, NULL);
+	for (k = 0; k < 12; k++) {
+		publish(w, 0, k, NULL, NULL);
+		run_until(w, w->now + 200);
+	}
+	assert_int_equal(score_of(w, 1, 0), 10);
+	w->drop[1][0] = 1; /* node 1's GRAFTs go unanswered */
+	/* Each step announces one more id (node 0 "speaks") and runs past
+	 * the GRAFT of this id (500 ms) and the deadline of the previous
+	 * one (250 ms after its GRAFT). */
+	announce_fake(w, 0, 1, 0xa0);
+	run_until(w, w->now + 501);
+	assert_int_equal(score_of(w, 1, 0), 10);
+	announce_fake(w, 0, 1, 0xa1);
+	run_until(w, w->now + 501);
+	assert_int_equal(score_of(w, 1, 0), 5);
+	announce_fake(w, 0, 1, 0xa2);
+	run_until(w, w->now + 501);
+	assert_int_equal(score_of(w, 1, 0), -5);
+	announce_fake(w, 0, 1, 0xa3);
+	run_until(w, w->now + 501);
+	assert_int_equal(
+	    sg_plumtree_peer_info_get(w->pt[1], &w->ids[0].id, &info), 0);
+	assert_int_equal(info.prunes, 1);
+	assert_int_equal(info.score, 0);
+	assert_true(info.backoff_until > w->now);
+	free_net(w);
+
+	w = make_net(2, 1, NULL);
+	for (k = 0; k < 12; k++) {
+		publish(w, 0, k, NULL, NULL);
+		run_until(w, w->now + 200);
+	}
+	w->drop[1][0] = 1;
+	announce_fake(w, 0, 1, 0xb0);
+	run_until(w, w->now + 501);
+	announce_fake(w, 0, 1, 0xb1);
+	run_until(w, w->now + 501);
+	assert_int_equal(score_of(w, 1, 0), 5); /* 0xb0: strike 1 */
+	/* A first copy (+1) before 0xb1's deadline: the next strike is the
+	 * first again. */
+	publish(w, 0, 12, NULL, NULL);
+	run_until(w, w->now + 300);
+	assert_int_equal(w->delivered[1][12], 1);
+	assert_int_equal(score_of(w, 1, 0), 1); /* 5 + 1 - 5 */
+	free_net(w);
+}
+
 static void test_initial_seq(void **state)
 {
 	(void)state;
@@ -674,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_tables_grow_on_demand),
 		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_initial_seq),
+		cmocka_unit_test(test_unanswered_strikes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
