@@ -14,6 +14,7 @@
  * Over loopback, Path MTU discovery takes datagrams past 1,452 bytes.
  */
 #include "testutil.h"
+#include "epworld.h"
 #include "sg/endpoint.h"
 #include "sg/err.h"
 
@@ -26,118 +27,64 @@
 
 #define MAXE 20
 
-typedef struct world {
-	uv_loop_t loop;
-	sg_env env;
-	sg_identity ids[MAXE];
-	sg_endpoint *ep[MAXE];
-	struct sockaddr_storage addr[MAXE];
-	int n;
-	int connected[MAXE];
-	int closed[MAXE];
-	int close_err[MAXE];
-	size_t msgs[MAXE];
-	size_t bytes[MAXE];
-	int echo; /* answer a 7-byte message with an 8-byte one, in the callback */
-} world;
-
-static world *W;
+static epworld *W;
+/* Answer a 7-byte message with an 8-byte one, in the callback. */
+static int echo;
 /* The keep-alive of the endpoints make_world_cfg configures itself;
  * UINT32_MAX: the default. */
 static uint32_t world_keep_alive_ms = UINT32_MAX;
 
-static int index_of(sg_endpoint *ep)
-{
-	int i;
-	for (i = 0; i < W->n; i++)
-		if (W->ep[i] == ep)
-			return i;
-	return -1;
-}
-
-static void on_event(void *ud, sg_endpoint *ep, const struct sockaddr *remote,
+static void on_event(void *ud, epworld *w, int i, const struct sockaddr *remote,
 		     const sg_quic_event *ev)
 {
-	int i = index_of(ep);
 	(void)ud;
 	(void)remote;
-	if (i < 0)
+	if (ev->type != SG_QUIC_MESSAGE)
 		return;
-	if (ev->type == SG_QUIC_CONNECTED) {
-		W->connected[i]++;
-	} else if (ev->type == SG_QUIC_MESSAGE) {
-		W->msgs[i]++;
-		W->bytes[i] += ev->len;
-		/* Content check: every byte equals the length's low byte. */
-		if (ev->len > 0)
-			assert_int_equal(ev->data[ev->len - 1], (uint8_t)ev->len);
-		if (W->echo && ev->len == 7) {
-			uint8_t m[8];
-			memset(m, 8, sizeof(m));
-			assert_int_equal(sg_endpoint_send(ep, &ev->peer, m, 8),
-					 0);
-			/* ev->data stays valid after a call back into us. */
-			assert_int_equal(ev->data[0], 7);
-		}
-	} else {
-		W->closed[i]++;
-		W->close_err[i] = ev->error;
+	/* Content check: every byte equals the length's low byte. */
+	if (ev->len > 0)
+		assert_int_equal(ev->data[ev->len - 1], (uint8_t)ev->len);
+	if (echo && ev->len == 7) {
+		uint8_t m[8];
+		memset(m, 8, sizeof(m));
+		assert_int_equal(sg_endpoint_send(w->ep[i], &ev->peer, m, 8),
+				 0);
+		/* ev->data stays valid after a call back into us. */
+		assert_int_equal(ev->data[0], 7);
 	}
 }
 
-static void on_stop(uv_timer_t *t)
-{
-	*(int *)t->data = 1;
-}
+typedef struct world_cfg {
+	uint32_t idle_ms;
+	const sg_endpoint_config *cfg1;
+} world_cfg;
 
-/* Runs the loop until cond() holds or ms pass; returns cond(). */
-static int run_until(int (*cond)(void), uint64_t ms)
+static void configure(void *ud, epworld *w, int i, sg_endpoint_config *cfg)
 {
-	uv_timer_t t;
-	int expired = 0;
-
-	uv_timer_init(&W->loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, on_stop, ms, 0);
-	while (!expired && !cond())
-		uv_run(&W->loop, UV_RUN_ONCE);
-	uv_timer_stop(&t);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&W->loop, UV_RUN_NOWAIT);
-	return cond();
+	const world_cfg *c = ud;
+	(void)w;
+	cfg->quic.idle_timeout_ms = c->idle_ms;
+	if (world_keep_alive_ms != UINT32_MAX)
+		cfg->quic.keep_alive_ms = world_keep_alive_ms;
+	if (i == 1 && c->cfg1 != NULL)
+		*cfg = *c->cfg1;
 }
 
 /* Endpoint 1 (the one flooded) may get its own configuration. */
 static void make_world_cfg(int n, uint32_t idle_ms,
 			   const sg_endpoint_config *cfg1)
 {
-	sg_endpoint_config cfg;
-	int i, err;
+	world_cfg c = {idle_ms, cfg1};
+	epworld_opts o;
 
-	W = calloc(1, sizeof(*W));
-	W->n = n;
-	assert_int_equal(uv_loop_init(&W->loop), 0);
-	assert_int_equal(sg_env_default(&W->env), 0);
-	for (i = 0; i < n; i++) {
-		sg_endpoint_config_default(&cfg);
-		cfg.quic.idle_timeout_ms = idle_ms;
-		if (world_keep_alive_ms != UINT32_MAX)
-			cfg.quic.keep_alive_ms = world_keep_alive_ms;
-		if (i == 1 && cfg1 != NULL)
-			cfg = *cfg1;
-		struct sockaddr_in a;
-		uint8_t seed[32];
-		memset(seed, 0x40 + i, sizeof(seed));
-		assert_int_equal(sg_identity_from_seed(&W->ids[i], seed), 0);
-		memset(&a, 0, sizeof(a));
-		a.sin_family = AF_INET;
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		W->ep[i] = sg_endpoint_new(&W->loop, &W->env, &cfg, &W->ids[i],
-					   (struct sockaddr *)&a, on_event, NULL,
-					   &err);
-		assert_non_null(W->ep[i]);
-		sg_endpoint_local_addr(W->ep[i], &W->addr[i]);
-	}
+	memset(&o, 0, sizeof(o));
+	o.n = n;
+	o.seed = 0x40;
+	o.config = configure;
+	o.config_ud = &c;
+	o.on_event = on_event;
+	echo = 0;
+	W = epworld_new(&o);
 }
 
 static void make_world(int n, uint32_t idle_ms)
@@ -147,24 +94,19 @@ static void make_world(int n, uint32_t idle_ms)
 
 static void free_world(void)
 {
-	int i;
-	for (i = 0; i < W->n; i++)
-		sg_endpoint_del(W->ep[i]);
-	uv_run(&W->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&W->loop), 0);
-	free(W);
+	epworld_del(W);
 	W = NULL;
 }
 
-static int two_connected(void)
+static int two_connected(epworld *w)
 {
-	return W->connected[0] == 1 && W->connected[1] == 1;
+	return w->connected[0] == 1 && w->connected[1] == 1;
 }
 
 static size_t want_msgs;
-static int two_msgs(void)
+static int two_msgs(epworld *w)
 {
-	return W->msgs[0] >= want_msgs && W->msgs[1] >= want_msgs;
+	return w->msgs[0] >= want_msgs && w->msgs[1] >= want_msgs;
 }
 
 static void send_sized(int from, int to, size_t len)
@@ -183,16 +125,14 @@ static void test_two_endpoints(void **state)
 	(void)state;
 
 	make_world(2, 30000);
-	assert_int_equal(sg_endpoint_dial(W->ep[0],
-					  (struct sockaddr *)&W->addr[1],
-					  &W->ids[1].id), 0);
-	assert_true(run_until(two_connected, 10000));
+	assert_int_equal(epworld_dial(W, 0, 1), 0);
+	assert_true(epworld_run_until(W, two_connected, 10000));
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		send_sized(0, 1, sizes[k]);
 		send_sized(1, 0, sizes[k]);
 	}
 	want_msgs = 4;
-	assert_true(run_until(two_msgs, 20000));
+	assert_true(epworld_run_until(W, two_msgs, 20000));
 	assert_int_equal(W->bytes[0], 1 + 1000 + 70000 + (1 << 20));
 	assert_int_equal(W->bytes[1], W->bytes[0]);
 	/* Loopback carries any datagram: Path MTU discovery took both sides
@@ -219,20 +159,20 @@ static void test_two_endpoints(void **state)
 	free_world();
 }
 
-static int ring_done(void)
+static int ring_done(epworld *w)
 {
 	int i;
-	for (i = 0; i < W->n; i++)
-		if (W->msgs[i] < 10)
+	for (i = 0; i < w->n; i++)
+		if (w->msgs[i] < 10)
 			return 0;
 	return 1;
 }
 
-static int ring_connected(void)
+static int ring_connected(epworld *w)
 {
 	int i;
-	for (i = 0; i < W->n; i++)
-		if (W->connected[i] < 2)
+	for (i = 0; i < w->n; i++)
+		if (w->connected[i] < 2)
 			return 0;
 	return 1;
 }
@@ -244,26 +184,23 @@ static void test_twenty_endpoints(void **state)
 
 	make_world(MAXE, 30000);
 	for (i = 0; i < MAXE; i++)
-		assert_int_equal(sg_endpoint_dial(
-					 W->ep[i],
-					 (struct sockaddr *)&W->addr[(i + 1) % MAXE],
-					 &W->ids[(i + 1) % MAXE].id), 0);
-	assert_true(run_until(ring_connected, 20000));
+		assert_int_equal(epworld_dial(W, i, (i + 1) % MAXE), 0);
+	assert_true(epworld_run_until(W, ring_connected, 20000));
 	/* Each sends 5 messages to each ring neighbour (both ways). */
 	for (i = 0; i < MAXE; i++)
 		for (k = 0; k < 5; k++) {
 			send_sized(i, (i + 1) % MAXE, 100 + (size_t)k);
 			send_sized(i, (i + MAXE - 1) % MAXE, 200 + (size_t)k);
 		}
-	assert_true(run_until(ring_done, 20000));
+	assert_true(epworld_run_until(W, ring_done, 20000));
 	for (i = 0; i < MAXE; i++)
 		assert_int_equal(W->msgs[i], 10);
 	free_world();
 }
 
-static int first_closed(void)
+static int first_closed(epworld *w)
 {
-	return W->closed[0] > 0;
+	return w->closed[0] > 0;
 }
 
 static void test_wrong_peer_and_garbage(void **state)
@@ -291,7 +228,7 @@ static void test_wrong_peer_and_garbage(void **state)
 	/* Held for the dial, dropped when it fails. */
 	send_sized(0, 0, 10);
 	assert_false(sg_endpoint_is_connected(W->ep[0], &W->ids[0].id));
-	assert_true(run_until(first_closed, 10000));
+	assert_true(epworld_run_until(W, first_closed, 10000));
 	assert_int_equal(W->connected[0], 0);
 	assert_int_not_equal(W->close_err[0], 0);
 	sg_endpoint_stats_get(W->ep[0], &st);
@@ -299,16 +236,14 @@ static void test_wrong_peer_and_garbage(void **state)
 	sg_endpoint_stats_get(W->ep[1], &st);
 	assert_true(st.dropped_in >= 50);
 	/* And the endpoint still works: the right dial succeeds. */
-	assert_int_equal(sg_endpoint_dial(W->ep[0],
-					  (struct sockaddr *)&W->addr[1],
-					  &W->ids[1].id), 0);
-	assert_true(run_until(two_connected, 10000));
+	assert_int_equal(epworld_dial(W, 0, 1), 0);
+	assert_true(epworld_run_until(W, two_connected, 10000));
 	free_world();
 }
 
-static int first_connected(void)
+static int first_connected(epworld *w)
 {
-	return W->connected[0] == 1;
+	return w->connected[0] == 1;
 }
 
 /* The peer is a separate process, killed with SIGKILL once connected: no
@@ -363,23 +298,18 @@ static void test_vanished_peer(void **state)
 	peer.sin_port = port;
 	assert_int_equal(sg_endpoint_dial(W->ep[0], (struct sockaddr *)&peer,
 					  &peer_id->id), 0);
-	assert_true(run_until(first_connected, 10000));
+	assert_true(epworld_run_until(W, first_connected, 10000));
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
-	assert_true(run_until(first_closed, 10000));
+	assert_true(epworld_run_until(W, first_closed, 10000));
 	assert_int_equal(W->close_err[0], SG_ERR_TIMEOUT);
 	free_world();
 	free(peer_id);
 }
 
-static int two_connected_one_msg(void)
+static int two_connected_one_msg(epworld *w)
 {
-	return two_connected() && W->msgs[0] >= 1 && W->msgs[1] >= 1;
-}
-
-static int never(void)
-{
-	return 0;
+	return two_connected(w) && w->msgs[0] >= 1 && w->msgs[1] >= 1;
 }
 
 /* Both endpoints dial each other before either has received anything, and
@@ -401,13 +331,9 @@ static void test_simultaneous_dial(void **state)
 		sg_endpoint_config_default(&cfg);
 		cfg.retry_threshold = (size_t)(round % 2 == 0 ? 16 : 0);
 		make_world_cfg(2, 30000, &cfg);
-		W->echo = 1;
+		echo = 1;
 		for (i = 0; i < 2; i++)
-			assert_int_equal(
-				sg_endpoint_dial(W->ep[i],
-						 (struct sockaddr *)&W->addr[1 - i],
-						 &W->ids[1 - i].id),
-				0);
+			assert_int_equal(epworld_dial(W, i, 1 - i), 0);
 		for (i = 0; i < 2; i++) {
 			send_sized(i, 1 - i, 7);
 			assert_int_equal(
@@ -416,10 +342,10 @@ static void test_simultaneous_dial(void **state)
 						 NULL),
 				SG_ERR_EXISTS);
 		}
-		assert_true(run_until(two_connected_one_msg, 10000));
+		assert_true(epworld_run_until(W, two_connected_one_msg, 10000));
 		want_msgs = 2; /* the 7-byte message and the 8-byte echo */
-		assert_true(run_until(two_msgs, 10000));
-		run_until(never, 100); /* nothing more may happen */
+		assert_true(epworld_run_until(W, two_msgs, 10000));
+		epworld_run_for(W, 100); /* nothing more may happen */
 		for (i = 0; i < 2; i++) {
 			assert_int_equal(W->connected[i], 1);
 			assert_int_equal(W->closed[i], 0);
@@ -437,10 +363,10 @@ static void test_simultaneous_dial(void **state)
 	}
 }
 
-static int second_has_conn(void)
+static int second_has_conn(epworld *w)
 {
 	sg_endpoint_stats st;
-	sg_endpoint_stats_get(W->ep[1], &st);
+	sg_endpoint_stats_get(w->ep[1], &st);
 	return st.conns == 1;
 }
 
@@ -451,19 +377,15 @@ static void test_dial_exists_queues(void **state)
 	(void)state;
 
 	make_world(2, 30000);
-	assert_int_equal(sg_endpoint_dial(W->ep[0],
-					  (struct sockaddr *)&W->addr[1],
-					  &W->ids[1].id), 0);
+	assert_int_equal(epworld_dial(W, 0, 1), 0);
 	assert_int_equal(sg_endpoint_send(W->ep[1], &W->ids[0].id,
 					  (const uint8_t *)"x", 1),
 			 SG_ERR_NOTFOUND);
-	assert_true(run_until(second_has_conn, 5000));
-	assert_int_equal(sg_endpoint_dial(W->ep[1],
-					  (struct sockaddr *)&W->addr[0],
-					  &W->ids[0].id), SG_ERR_EXISTS);
+	assert_true(epworld_run_until(W, second_has_conn, 5000));
+	assert_int_equal(epworld_dial(W, 1, 0), SG_ERR_EXISTS);
 	send_sized(1, 0, 5);
 	send_sized(0, 1, 6);
-	assert_true(run_until(two_connected_one_msg, 10000));
+	assert_true(epworld_run_until(W, two_connected_one_msg, 10000));
 	assert_int_equal(W->bytes[0], 5);
 	assert_int_equal(W->bytes[1], 6);
 	free_world();
@@ -513,10 +435,10 @@ static flights *make_flights(void)
 }
 
 static uint64_t flood_sent;
-static int flood_drained(void)
+static int flood_drained(epworld *w)
 {
 	sg_endpoint_stats st;
-	sg_endpoint_stats_get(W->ep[1], &st);
+	sg_endpoint_stats_get(w->ep[1], &st);
 	return st.datagrams_in >= flood_sent;
 }
 
@@ -548,7 +470,7 @@ static void flood(const flights *f, int count, int first, int nips)
 		}
 		close(fd);
 		if (k % 20 == 19 || k == count - 1)
-			run_until(flood_drained, 2000);
+			epworld_run_until(W, flood_drained, 2000);
 	}
 }
 
@@ -590,13 +512,11 @@ static void test_hello_flood(void **state)
 	assert_int_equal(st.tokens_invalid, 0);
 	assert_int_equal(st.conns, st.handshakes_started);
 	/* A legitimate client: Retry, then a validated handshake. */
-	assert_int_equal(sg_endpoint_dial(W->ep[0],
-					  (struct sockaddr *)&W->addr[1],
-					  &W->ids[1].id), 0);
+	assert_int_equal(epworld_dial(W, 0, 1), 0);
 	send_sized(0, 1, 3);
-	assert_true(run_until(two_connected, 10000));
+	assert_true(epworld_run_until(W, two_connected, 10000));
 	send_sized(1, 0, 4);
-	assert_true(run_until(two_connected_one_msg, 5000));
+	assert_true(epworld_run_until(W, two_connected_one_msg, 5000));
 	sg_endpoint_stats_get(W->ep[1], &st0);
 	assert_true(st0.retries_sent > st.retries_sent);
 	assert_int_equal(st0.handshakes_started, st.handshakes_started + 1);
@@ -644,14 +564,12 @@ static void test_retry_always(void **state)
 	sg_endpoint_config_default(&cfg);
 	cfg.retry_threshold = 0;
 	make_world_cfg(2, 30000, &cfg);
-	assert_int_equal(sg_endpoint_dial(W->ep[0],
-					  (struct sockaddr *)&W->addr[1],
-					  &W->ids[1].id), 0);
+	assert_int_equal(epworld_dial(W, 0, 1), 0);
 	send_sized(0, 1, 9);
 	send_sized(0, 1, 10);
-	assert_true(run_until(two_connected, 10000));
+	assert_true(epworld_run_until(W, two_connected, 10000));
 	send_sized(1, 0, 11);
-	assert_true(run_until(two_connected_one_msg, 5000));
+	assert_true(epworld_run_until(W, two_connected_one_msg, 5000));
 	sg_endpoint_stats_get(W->ep[1], &st);
 	assert_true(st.retries_sent >= 1);
 	assert_int_equal(st.handshakes_started, 1);
@@ -659,9 +577,9 @@ static void test_retry_always(void **state)
 	free_world();
 }
 
-static int both_closed(void)
+static int both_closed(epworld *w)
 {
-	return W->closed[0] > 0 && W->closed[1] > 0;
+	return w->closed[0] > 0 && w->closed[1] > 0;
 }
 
 /* A connection nobody sends on, idle timeout 300 ms on both sides. Without
@@ -686,22 +604,20 @@ static void test_keep_alive(void **state)
 		world_keep_alive_ms = 0;
 		make_world_cfg(2, 300, &cfg);
 		world_keep_alive_ms = UINT32_MAX;
-		assert_int_equal(sg_endpoint_dial(W->ep[0],
-						  (struct sockaddr *)&W->addr[1],
-						  &W->ids[1].id), 0);
-		assert_true(run_until(two_connected, 10000));
+		assert_int_equal(epworld_dial(W, 0, 1), 0);
+		assert_true(epworld_run_until(W, two_connected, 10000));
 		t0 = sg_now_ms(&W->env);
 		if (keep) {
 			uint64_t wait = 2 * closed_after;
-			assert_false(run_until(first_closed,
+			assert_false(epworld_run_until(W, first_closed,
 					       wait > 1500 ? wait : 1500));
 			assert_int_equal(W->closed[1], 0);
 			send_sized(0, 1, 5);
 			send_sized(1, 0, 6);
 			want_msgs = 1;
-			assert_true(run_until(two_msgs, 5000));
+			assert_true(epworld_run_until(W, two_msgs, 5000));
 		} else {
-			assert_true(run_until(both_closed, 10000));
+			assert_true(epworld_run_until(W, both_closed, 10000));
 			assert_int_equal(W->close_err[0], SG_ERR_TIMEOUT);
 			assert_int_equal(W->close_err[1], SG_ERR_TIMEOUT);
 			closed_after = sg_now_ms(&W->env) - t0;
@@ -711,10 +627,10 @@ static void test_keep_alive(void **state)
 	}
 }
 
-static int nth_connected(void)
+static int nth_connected(epworld *w)
 {
-	return W->connected[0] == (int)want_msgs &&
-	       W->connected[1] == (int)want_msgs;
+	return w->connected[0] == (int)want_msgs &&
+	       w->connected[1] == (int)want_msgs;
 }
 
 /* The CONNECTION_CLOSE and the next dial's Initial from the same address
@@ -731,17 +647,15 @@ static void test_redial_same_port(void **state)
 	make_world(2, 30000);
 	t0 = sg_now_ms(&W->env);
 	for (k = 1; k <= 5; k++) {
-		assert_int_equal(sg_endpoint_dial(W->ep[0],
-						  (struct sockaddr *)&W->addr[1],
-						  &W->ids[1].id), 0);
+		assert_int_equal(epworld_dial(W, 0, 1), 0);
 		want_msgs = (size_t)k;
-		assert_true(run_until(nth_connected, 10000));
+		assert_true(epworld_run_until(W, nth_connected, 10000));
 		assert_int_equal(sg_endpoint_close_peer(W->ep[0],
 							&W->ids[1].id), 0);
 		assert_int_equal(W->closed[0], k); /* reported at once */
 	}
 	assert_true(sg_now_ms(&W->env) - t0 < 3000);
-	run_until(never, 100);
+	epworld_run_for(W, 100);
 	sg_endpoint_stats_get(W->ep[1], &st);
 	assert_int_equal(st.conns, 0);
 	assert_int_equal(W->closed[1], 5);

@@ -15,13 +15,13 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "testutil.h"
+#include "epworld.h"
 #include "sg/endpoint.h"
 #include "sg/err.h"
 #include "sg/msg.h"
 #include "sg/relay.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NE 4
@@ -32,68 +32,24 @@
 
 static const char marker[] = "PLAINTEXT-MARKER-7f3a-relay-test";
 
-typedef struct world {
-	uv_loop_t loop;
-	sg_env env;
-	sg_identity ids[NE];
-	sg_endpoint *ep[NE];
-	struct sockaddr_storage addr[NE];
-	int n;
-	int connected[NE], closed[NE], relayed_connected[NE];
-	size_t msgs[NE], marked[NE];
-	sg_peer_id last_from[NE];
-	size_t filtered; /* datagrams the filter dropped */
-	/* Every packet R forwarded, concatenated (bounded). */
-	uint8_t *tap;
-	size_t tap_len, tap_cap, tapped;
-} world;
+static epworld *W;
+/* Messages carrying the marker, per endpoint. */
+static size_t marked[NE];
+/* Every packet R forwarded, concatenated (bounded). */
+static struct {
+	uint8_t *buf;
+	size_t len, cap, tapped;
+} T;
 
-static world *W;
-
-static int index_of(sg_endpoint *ep)
-{
-	int i;
-	for (i = 0; i < W->n; i++)
-		if (W->ep[i] == ep)
-			return i;
-	return -1;
-}
-
-static void on_event(void *ud, sg_endpoint *ep, const struct sockaddr *remote,
+static void on_event(void *ud, epworld *w, int i, const struct sockaddr *remote,
 		     const sg_quic_event *ev)
 {
-	int i = index_of(ep);
 	(void)ud;
-	if (i < 0)
-		return;
-	if (ev->type == SG_QUIC_CONNECTED) {
-		W->connected[i]++;
-		if (sg_endpoint_addr_is_virtual(remote))
-			W->relayed_connected[i]++;
-	} else if (ev->type == SG_QUIC_MESSAGE) {
-		W->msgs[i]++;
-		W->last_from[i] = ev->peer;
-		if (memmem(ev->data, ev->len, marker, sizeof(marker) - 1))
-			W->marked[i]++;
-	} else {
-		W->closed[i]++;
-	}
-}
-
-/* A and B cannot reach each other: their datagrams to each other's
- * address are dropped, both ways. */
-static int filter(void *ud, const struct sockaddr *to)
-{
-	int self = (int)(intptr_t)ud, other = self == A ? B : A;
-	const struct sockaddr_in *x = (const void *)to;
-	const struct sockaddr_in *y = (const void *)&W->addr[other];
-
-	if (to->sa_family == AF_INET && x->sin_port == y->sin_port &&
-	    x->sin_addr.s_addr == y->sin_addr.s_addr) {
-		W->filtered++;
-		return 1;
-	}
-	return 0;
+	(void)w;
+	(void)remote;
+	if (ev->type == SG_QUIC_MESSAGE &&
+	    memmem(ev->data, ev->len, marker, sizeof(marker) - 1))
+		marked[i]++;
 }
 
 static void tap(void *ud, const sg_peer_id *from, const sg_peer_id *to,
@@ -102,114 +58,75 @@ static void tap(void *ud, const sg_peer_id *from, const sg_peer_id *to,
 	(void)ud;
 	(void)from;
 	(void)to;
-	W->tapped++;
-	if (W->tap_len + len > W->tap_cap)
+	T.tapped++;
+	if (T.len + len > T.cap)
 		return;
-	memcpy(W->tap + W->tap_len, pkt, len);
-	W->tap_len += len;
+	memcpy(T.buf + T.len, pkt, len);
+	T.len += len;
 }
 
-static void on_stop(uv_timer_t *t)
+static void configure(void *ud, epworld *w, int i, sg_endpoint_config *cfg)
 {
-	*(int *)t->data = 1;
+	const sg_relay_limits *lim = ud;
+	(void)w;
+	cfg->quic.handshake_timeout_ms = 1500;
+	if (i == R) {
+		cfg->relay = 1;
+		if (lim != NULL)
+			cfg->relay_limits = *lim;
+		cfg->relay_tap = tap;
+	}
 }
 
-static int run_until(int (*cond)(void), uint64_t ms)
-{
-	uv_timer_t t;
-	int expired = 0;
-
-	uv_timer_init(&W->loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, on_stop, ms, 0);
-	while (!expired && !cond())
-		uv_run(&W->loop, UV_RUN_ONCE);
-	uv_timer_stop(&t);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&W->loop, UV_RUN_NOWAIT);
-	return cond();
-}
-
-static int never(void)
-{
-	return 0;
-}
-
-/* R relays (with limits lim, or the defaults) and taps; A and B filter
- * each other; C is an ordinary endpoint. */
+/* R relays (with limits lim, or the defaults) and taps; the path between
+ * A and B is cut (both ways); C is an ordinary endpoint. */
 static void make_world(const sg_relay_limits *lim)
 {
-	sg_endpoint_config cfg;
-	int i, err;
+	sg_relay_limits l;
+	epworld_opts o;
 
-	W = calloc(1, sizeof(*W));
-	W->n = NE;
-	W->tap_cap = 8u << 20;
-	W->tap = malloc(W->tap_cap);
-	assert_non_null(W->tap);
-	assert_int_equal(uv_loop_init(&W->loop), 0);
-	assert_int_equal(sg_env_default(&W->env), 0);
-	for (i = 0; i < NE; i++) {
-		struct sockaddr_in a;
-		uint8_t seed[32];
-
-		sg_endpoint_config_default(&cfg);
-		cfg.quic.handshake_timeout_ms = 1500;
-		if (i == R) {
-			cfg.relay = 1;
-			if (lim != NULL)
-				cfg.relay_limits = *lim;
-			cfg.relay_tap = tap;
-		}
-		if (i == A || i == B) {
-			cfg.tx_filter = filter;
-			cfg.tx_filter_ud = (void *)(intptr_t)i;
-		}
-		memset(seed, 0x60 + i, sizeof(seed));
-		assert_int_equal(sg_identity_from_seed(&W->ids[i], seed), 0);
-		memset(&a, 0, sizeof(a));
-		a.sin_family = AF_INET;
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		W->ep[i] = sg_endpoint_new(&W->loop, &W->env, &cfg, &W->ids[i],
-					   (struct sockaddr *)&a, on_event,
-					   NULL, &err);
-		assert_non_null(W->ep[i]);
-		sg_endpoint_local_addr(W->ep[i], &W->addr[i]);
+	memset(&o, 0, sizeof(o));
+	o.n = NE;
+	o.seed = 0x60;
+	o.cut_a = A;
+	o.cut_b = B;
+	o.config = configure;
+	if (lim != NULL) {
+		l = *lim;
+		o.config_ud = &l;
 	}
+	o.on_event = on_event;
+	memset(marked, 0, sizeof(marked));
+	T.cap = 8u << 20;
+	T.buf = malloc(T.cap);
+	assert_non_null(T.buf);
+	T.len = 0;
+	T.tapped = 0;
+	W = epworld_new(&o);
 }
 
 static void free_world(void)
 {
-	int i;
-	for (i = 0; i < W->n; i++)
-		sg_endpoint_del(W->ep[i]);
-	uv_run(&W->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&W->loop), 0);
-	free(W->tap);
-	free(W);
+	epworld_del(W);
 	W = NULL;
+	free(T.buf);
+	T.buf = NULL;
 }
 
-static int ab_at_r(void)
+static int ab_at_r(epworld *w)
 {
-	return sg_endpoint_is_connected(W->ep[A], &W->ids[R].id) &&
-	       sg_endpoint_is_connected(W->ep[B], &W->ids[R].id) &&
-	       sg_endpoint_is_connected(W->ep[R], &W->ids[A].id) &&
-	       sg_endpoint_is_connected(W->ep[R], &W->ids[B].id);
+	return sg_endpoint_is_connected(w->ep[A], &w->ids[R].id) &&
+	       sg_endpoint_is_connected(w->ep[B], &w->ids[R].id) &&
+	       sg_endpoint_is_connected(w->ep[R], &w->ids[A].id) &&
+	       sg_endpoint_is_connected(w->ep[R], &w->ids[B].id);
 }
 
 /* A and B each connected to R. */
 static void connect_to_relay(void)
 {
-	assert_int_equal(sg_endpoint_dial(W->ep[A],
-					  (struct sockaddr *)&W->addr[R],
-					  &W->ids[R].id),
-			 0);
-	assert_int_equal(sg_endpoint_dial(W->ep[B],
-					  (struct sockaddr *)&W->addr[R],
-					  &W->ids[R].id),
-			 0);
-	assert_true(run_until(ab_at_r, 10000));
+	assert_int_equal(epworld_dial(W, A, R), 0);
+	assert_int_equal(epworld_dial(W, B, R), 0);
+	assert_true(epworld_run_until(W, ab_at_r, 10000));
 }
 
 /* ---- codec ----------------------------------------------------------- */
@@ -382,20 +299,21 @@ static void test_limiter(void **state)
 
 /* ---- endpoints on loopback ------------------------------------------- */
 
-static int a_direct_closed(void)
+static int a_direct_closed(epworld *w)
 {
-	return W->closed[A] >= 1;
+	return w->closed[A] >= 1;
 }
 
-static int relayed_up(void)
+static int relayed_up(epworld *w)
 {
-	return W->relayed_connected[A] >= 1 && W->relayed_connected[B] >= 1;
+	return w->relayed_connected[A] >= 1 && w->relayed_connected[B] >= 1;
 }
 
 static size_t want_b, want_a;
-static int msgs_arrived(void)
+static int msgs_arrived(epworld *w)
 {
-	return W->marked[B] >= want_b && W->marked[A] >= want_a;
+	(void)w;
+	return marked[B] >= want_b && marked[A] >= want_a;
 }
 
 static void test_relay_ciphertext(void **state)
@@ -410,13 +328,10 @@ static void test_relay_ciphertext(void **state)
 	make_world(NULL);
 	connect_to_relay();
 	/* The direct path does not work: A's dial to B fails. */
-	assert_int_equal(sg_endpoint_dial(W->ep[A],
-					  (struct sockaddr *)&W->addr[B],
-					  &W->ids[B].id),
-			 0);
-	assert_true(run_until(a_direct_closed, 8000));
+	assert_int_equal(epworld_dial(W, A, B), 0);
+	assert_true(epworld_run_until(W, a_direct_closed, 8000));
 	assert_int_equal(W->connected[A], 1); /* R only */
-	assert_true(W->filtered > 0);
+	assert_true(W->cut.dropped > 0);
 	/* Through R. */
 	assert_int_equal(sg_endpoint_dial_relayed(W->ep[A], &W->ids[R].id,
 						  &W->ids[B].id, &va),
@@ -436,7 +351,7 @@ static void test_relay_ciphertext(void **state)
 					  (const uint8_t *)marker,
 					  sizeof(marker)),
 			 0);
-	assert_true(run_until(relayed_up, 10000));
+	assert_true(epworld_run_until(W, relayed_up, 10000));
 	assert_true(sg_endpoint_is_connected(W->ep[A], &W->ids[B].id));
 	assert_true(sg_endpoint_is_connected(W->ep[B], &W->ids[A].id));
 	/* 20 small messages each way and a 200 KB one from A. */
@@ -460,7 +375,7 @@ static void test_relay_ciphertext(void **state)
 	    sg_endpoint_send(W->ep[A], &W->ids[B].id, big, big_len), 0);
 	want_b = 22;
 	want_a = 20;
-	assert_true(run_until(msgs_arrived, 15000));
+	assert_true(epworld_run_until(W, msgs_arrived, 15000));
 	assert_memory_equal(W->last_from[B].bytes, W->ids[A].id.bytes, 32);
 	free(big);
 	/* R forwarded every packet of it, and none holds the plaintext. */
@@ -468,11 +383,11 @@ static void test_relay_ciphertext(void **state)
 	sg_endpoint_stats_get(W->ep[A], &sa);
 	sg_endpoint_stats_get(W->ep[B], &sb);
 	assert_true(sr.relay_forwarded > 150); /* 200 KB in 1.4 KB packets */
-	assert_int_equal(W->tapped, sr.relay_forwarded);
-	assert_true(W->tap_len > big_len);
-	assert_null(memmem(W->tap, W->tap_len, marker, sizeof(marker) - 1));
+	assert_int_equal(T.tapped, sr.relay_forwarded);
+	assert_true(T.len > big_len);
+	assert_null(memmem(T.buf, T.len, marker, sizeof(marker) - 1));
 	/* Nor a shorter piece of it. */
-	assert_null(memmem(W->tap, W->tap_len, marker, 12));
+	assert_null(memmem(T.buf, T.len, marker, 12));
 	/* R holds no connection of A and B's, so no key of it: only its
 	 * own two connections, no relayed path. */
 	assert_int_equal(sr.conns, 2);
@@ -492,7 +407,7 @@ static void test_relay_ciphertext(void **state)
 	    SG_ERR_INVAL);
 	/* The relay's connection closes: the path closes too. */
 	sg_endpoint_close_peer(W->ep[A], &W->ids[R].id);
-	run_until(never, 1500);
+	epworld_run_for(W, 1500);
 	sg_endpoint_stats_get(W->ep[A], &sa);
 	assert_int_equal(sa.relayed_conns, 0);
 	assert_false(sg_endpoint_is_connected(W->ep[A], &W->ids[B].id));
@@ -521,8 +436,9 @@ static uint64_t stat_target;
 static uint64_t *stat_ptr;
 static sg_endpoint *stat_ep;
 static sg_endpoint_stats stat_st;
-static int stat_reached(void)
+static int stat_reached(epworld *w)
 {
+	(void)w;
 	sg_endpoint_stats_get(stat_ep, &stat_st);
 	return *stat_ptr >= stat_target;
 }
@@ -532,12 +448,12 @@ static void wait_stat(int e, uint64_t *field, uint64_t target)
 	stat_ep = W->ep[e];
 	stat_ptr = field;
 	stat_target = target;
-	assert_true(run_until(stat_reached, 5000));
+	assert_true(epworld_run_until(W, stat_reached, 5000));
 }
 
-static int c_connected(void)
+static int c_connected(epworld *w)
 {
-	return sg_endpoint_is_connected(W->ep[A], &W->ids[C].id);
+	return sg_endpoint_is_connected(w->ep[A], &w->ids[C].id);
 }
 
 static void test_relay_limits_and_garbage(void **state)
@@ -559,7 +475,7 @@ static void test_relay_limits_and_garbage(void **state)
 	assert_int_equal(
 	    send_raw(A, R, SG_RELAY_KIND_RELAY, &W->ids[B].id, 1200, 400), 400);
 	wait_stat(R, &stat_st.relay_refused_rate, 300);
-	run_until(never, 300);
+	epworld_run_for(W, 300);
 	sg_endpoint_stats_get(W->ep[R], &st);
 	assert_int_equal(st.relay_forwarded + st.relay_refused_rate, 400);
 	assert_true(st.relay_forwarded >= 50 && st.relay_forwarded < 100);
@@ -591,7 +507,7 @@ static void test_relay_limits_and_garbage(void **state)
 	send_raw(A, R, SG_RELAY_KIND_RELAY, &W->ids[A].id, 100, 1);
 	/* A RELAYED frame sent to R about itself: malformed. */
 	send_raw(A, R, SG_RELAY_KIND_RELAYED, &W->ids[R].id, 100, 1);
-	run_until(never, 1200); /* the buckets refill */
+	epworld_run_for(W, 1200); /* the buckets refill */
 	sg_endpoint_stats_get(W->ep[R], &st);
 	assert_int_equal(st.relay_malformed, 5);
 	assert_int_equal(st.relay_no_route, 2);
@@ -603,15 +519,12 @@ static void test_relay_limits_and_garbage(void **state)
 		m[1] = SG_FRAME_DIRECT;
 		assert_int_equal(
 		    sg_endpoint_send(W->ep[A], &W->ids[R].id, m, sizeof(m)), 0);
-		run_until(never, 300);
+		epworld_run_for(W, 300);
 		assert_int_equal(W->msgs[R], 1);
 	}
 	/* C has no relay role: it refuses relay frames. */
-	assert_int_equal(sg_endpoint_dial(W->ep[A],
-					  (struct sockaddr *)&W->addr[C],
-					  &W->ids[C].id),
-			 0);
-	assert_true(run_until(c_connected, 5000));
+	assert_int_equal(epworld_dial(W, A, C), 0);
+	assert_true(epworld_run_until(W, c_connected, 5000));
 	send_raw(A, C, SG_RELAY_KIND_RELAY, &W->ids[R].id, 100, 3);
 	wait_stat(C, &stat_st.relay_refused_role, 3);
 	sg_endpoint_stats_get(W->ep[C], &st);
