@@ -9,6 +9,7 @@
  */
 #define _DEFAULT_SOURCE
 #include "testutil.h"
+#include "nodefix.h"
 #include "sg/cbor.h"
 #include "sg/control.h"
 #include "sg/err.h"
@@ -27,10 +28,7 @@ typedef struct box {
 	int left;
 } box;
 
-static uv_loop_t loop;
-static sg_env env;
-static char root[64];
-static sg_identity ids[3];
+static nodefix F;
 
 static void on_deliver(void *ud, const sg_topic_id *topic,
 		       const sg_msg_view *msg, uint32_t hops)
@@ -41,27 +39,6 @@ static void on_deliver(void *ud, const sg_topic_id *topic,
 	if (msg->payload_len == 1 && msg->payload[0] < 64)
 		b->got[msg->payload[0]]++;
 	b->count++;
-}
-
-static void on_tick(uv_timer_t *t)
-{
-	(void)t;
-}
-
-/* Runs the loop until pred(ud) or timeout; returns pred's last value. */
-static int run_until(int (*pred)(void *), void *ud, unsigned timeout_ms)
-{
-	uv_timer_t t;
-	uint64_t end = uv_now(&loop) + timeout_ms;
-	int ok;
-
-	uv_timer_init(&loop, &t);
-	uv_timer_start(&t, on_tick, 20, 20);
-	while (!(ok = pred(ud)) && uv_now(&loop) < end)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	return ok;
 }
 
 static int has_neighbour(void *ud)
@@ -84,33 +61,6 @@ static int got_msg(void *ud)
 	return b->got[b->left] > 0;
 }
 
-static sg_node *start(int i, const char *const *contacts, size_t nc,
-		      uint32_t roles)
-{
-	sg_node_config cfg;
-	char dir[128];
-	sg_node *n;
-	int err;
-
-	sg_node_config_default(&cfg);
-	snprintf(dir, sizeof(dir), "%s/n%d", root, i);
-	cfg.data_dir = dir;
-	cfg.bind = "127.0.0.1:0";
-	cfg.contacts = contacts;
-	cfg.n_contacts = nc;
-	cfg.roles = roles;
-	n = sg_node_new(&loop, &env, &cfg, &ids[i], &err);
-	assert_non_null(n);
-	return n;
-}
-
-static void addr_of(sg_node *n, char *out, size_t cap)
-{
-	struct sockaddr_storage sa;
-	sg_node_local_addr(n, &sa);
-	sg_node_format_addr((const struct sockaddr *)&sa, out, cap);
-}
-
 static int ctl_connect(int i)
 {
 	struct sockaddr_un su;
@@ -118,7 +68,7 @@ static int ctl_connect(int i)
 
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s/n%d/%s", root, i,
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s/n%d/%s", F.root, i,
 		 SG_CTL_SOCKET_NAME);
 	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&su, sizeof(su)), 0);
@@ -134,7 +84,7 @@ static size_t ctl_read(int fd, uint8_t *buf, size_t cap)
 
 	for (tries = 0; tries < 200; tries++) {
 		ssize_t k;
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&F.loop, UV_RUN_NOWAIT);
 		k = recv(fd, hdr + got, 4 - got, MSG_DONTWAIT);
 		if (k == 0)
 			return 0; /* closed */
@@ -151,7 +101,7 @@ static size_t ctl_read(int fd, uint8_t *buf, size_t cap)
 	got = 0;
 	for (tries = 0; tries < 200 && got < n; tries++) {
 		ssize_t k;
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&F.loop, UV_RUN_NOWAIT);
 		k = recv(fd, buf + got, n - got, MSG_DONTWAIT);
 		if (k > 0)
 			got += (size_t)k;
@@ -196,7 +146,7 @@ static void test_nodes(void **state)
 {
 	sg_node *n[3];
 	box bc, bb;
-	char a_addr[80], pinned[200], hex[SG_PEER_ID_HEX_LEN];
+	char a_addr[80], pinned[200];
 	const char *cb[1], *cc[1];
 	int i, k, fd, left = 0;
 	uint8_t buf[4096];
@@ -206,23 +156,23 @@ static void test_nodes(void **state)
 
 	memset(&bc, 0, sizeof(bc));
 	memset(&bb, 0, sizeof(bb));
-	n[0] = start(0, NULL, 0, SG_ROLE_COORDINATOR | SG_ROLE_REFLECTOR);
-	addr_of(n[0], a_addr, sizeof(a_addr));
-	sg_peer_id_hex(hex, &ids[0].id);
-	snprintf(pinned, sizeof(pinned), "%s@%s", hex, a_addr);
+	n[0] = nodefix_start(&F, 0, NULL, 0,
+			     SG_ROLE_COORDINATOR | SG_ROLE_REFLECTOR);
+	nodefix_addr(&F, 0, a_addr, sizeof(a_addr));
+	nodefix_contact(&F, 0, pinned, sizeof(pinned));
 	cb[0] = pinned;
 	cc[0] = a_addr;
-	n[1] = start(1, cb, 1, 0);
-	n[2] = start(2, cc, 1, 0);
+	n[1] = nodefix_start(&F, 1, cb, 1, 0);
+	n[2] = nodefix_start(&F, 2, cc, 1, 0);
 	sg_node_set_deliver_cb(n[1], on_deliver, &bb);
 	sg_node_set_deliver_cb(n[2], on_deliver, &bc);
-	assert_true(run_until(both_neighbours, n, 20000));
+	assert_true(nodefix_run_until(&F, both_neighbours, n, 20000));
 
 	/* B and C on a topic; messages both ways. */
 	assert_int_equal(sg_node_subscribe(n[1], "t", 1), 0);
 	assert_int_equal(sg_node_subscribe(n[2], "t", 1), 0);
 	assert_int_equal(sg_node_subscribe(n[2], "t", 1), SG_ERR_EXISTS);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_run(&F.loop, UV_RUN_NOWAIT);
 	{
 		uint8_t m = 1;
 		/* the swarm forms within a few hundred ms; retry until it
@@ -234,7 +184,7 @@ static void test_nodes(void **state)
 			assert_int_equal(sg_node_publish(n[1], "t", 1, &m, 1,
 							 NULL),
 					 0);
-			run_until(got_msg, &bc, 500);
+			nodefix_run_until(&F, got_msg, &bc, 500);
 			if (bc.got[m] > 0)
 				break;
 		}
@@ -258,7 +208,7 @@ static void test_nodes(void **state)
 		m = 40;
 		bb.left = 40;
 		assert_int_equal(sg_node_publish(n[2], "t", 1, &m, 1, NULL), 0);
-		assert_true(run_until(got_msg, &bb, 5000));
+		assert_true(nodefix_run_until(&F, got_msg, &bb, 5000));
 	}
 
 	/* Garbage datagrams at the coordinator's port. */
@@ -281,10 +231,10 @@ static void test_nodes(void **state)
 		close(u);
 	}
 	for (k = 0; k < 20; k++)
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&F.loop, UV_RUN_NOWAIT);
 	usleep(50000);
 	for (k = 0; k < 20; k++)
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&F.loop, UV_RUN_NOWAIT);
 	sg_node_stats_get(n[0], &st2);
 	assert_true(st2.ep.dropped_in > st.ep.dropped_in);
 
@@ -333,10 +283,10 @@ static void test_nodes(void **state)
 		sg_peercache *pc;
 		sg_peercache_entry e;
 		int err;
-		snprintf(path, sizeof(path), "%s/n2/peers.db", root);
-		pc = sg_peercache_open(&env, path, 1024, &err);
+		snprintf(path, sizeof(path), "%s/n2/peers.db", F.root);
+		pc = sg_peercache_open(&F.env, path, 1024, &err);
 		assert_non_null(pc);
-		assert_int_equal(sg_peercache_get(pc, &ids[0].id, &e), 0);
+		assert_int_equal(sg_peercache_get(pc, &F.ids[0].id, &e), 0);
 		assert_true(e.flags & SG_PEER_PINNED);
 		/* the coordinator's advert was verified and stored, and the
 		 * coordinator marked as one */
@@ -352,15 +302,15 @@ static void test_nodes(void **state)
 	/* C leaves politely, then restarts with no contact at all: its
 	 * peer cache brings it back. */
 	sg_node_leave(n[2], on_left, &left);
-	assert_true(run_until(flag_set, &left, 5000));
+	assert_true(nodefix_run_until(&F, flag_set, &left, 5000));
 	sg_node_del(n[2]);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	n[2] = start(2, NULL, 0, 0);
-	assert_true(run_until(has_neighbour, n[2], 20000));
+	uv_run(&F.loop, UV_RUN_NOWAIT);
+	n[2] = nodefix_start(&F, 2, NULL, 0, 0);
+	assert_true(nodefix_run_until(&F, has_neighbour, n[2], 20000));
 
 	for (i = 0; i < 3; i++)
 		sg_node_del(n[i]);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_run(&F.loop, UV_RUN_DEFAULT);
 }
 
 static void test_bad_config(void **state)
@@ -371,18 +321,18 @@ static void test_bad_config(void **state)
 	char dir[128];
 	(void)state;
 
-	snprintf(dir, sizeof(dir), "%s/bad", root);
+	snprintf(dir, sizeof(dir), "%s/bad", F.root);
 	sg_node_config_default(&cfg);
 	cfg.data_dir = dir;
 	cfg.bind = "127.0.0.1:99999";
-	assert_null(sg_node_new(&loop, &env, &cfg, &ids[0], &err));
+	assert_null(sg_node_new(&F.loop, &F.env, &cfg, &F.ids[0], &err));
 	assert_int_equal(err, SG_ERR_INVAL);
 	cfg.bind = "127.0.0.1:0";
 	cfg.contacts = bad;
 	cfg.n_contacts = 1;
-	assert_null(sg_node_new(&loop, &env, &cfg, &ids[0], &err));
+	assert_null(sg_node_new(&F.loop, &F.env, &cfg, &F.ids[0], &err));
 	assert_int_equal(err, SG_ERR_INVAL);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_run(&F.loop, UV_RUN_DEFAULT);
 	{
 		struct sockaddr_storage sa;
 		char out[80];
@@ -398,46 +348,16 @@ static void test_bad_config(void **state)
 	}
 }
 
-static void log_sink(void *ud, sg_log_level level, const char *module,
-		     const char *msg)
-{
-	(void)ud;
-	fprintf(stderr, "%llu %s %s: %s\n", (unsigned long long)uv_now(&loop),
-		sg_log_level_name(level), module, msg);
-}
-
 static int setup(void **state)
 {
-	uint8_t seed[32];
-	int i;
 	(void)state;
-
-	snprintf(root, sizeof(root), "/tmp/sg-node-test-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	assert_int_equal(sg_env_default(&env), 0);
-	if (getenv("SG_TEST_LOG") != NULL) {
-		env.log = log_sink;
-		env.log_level = SG_LOG_DEBUG;
-	}
-	uv_loop_init(&loop);
-	for (i = 0; i < 3; i++) {
-		memset(seed, 0x30 + i, sizeof(seed));
-		assert_int_equal(sg_identity_from_seed(&ids[i], seed), 0);
-	}
-	return 0;
+	return nodefix_init(&F, "node-test", 3, 0x30);
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-	int k;
 	(void)state;
-	/* After a failed test nodes may still run: do not wait for them. */
-	for (k = 0; k < 100; k++)
-		uv_run(&loop, UV_RUN_NOWAIT);
-	uv_loop_close(&loop);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return nodefix_fini(&F);
 }
 
 int main(void)
