@@ -116,6 +116,8 @@ struct ctl_client {
 	char sub_name[SG_CTL_TOPIC_MAX + 1];
 	int card_waiting; /* a GROUP_INVITE waits for card_peer's card */
 	int card_finding; /* ... or for FOAF to find card_peer first */
+	int invite_settling; /* ... then for invite_ticket to settle */
+	uint64_t invite_ticket;
 	int member_finding; /* a FIND_MEMBER waits: group_sel, card_peer */
 	int group_listening; /* a GROUP_LISTEN streams listen_gid's messages */
 	uint8_t listen_gid[SG_GROUP_ID_LEN];
@@ -1623,6 +1625,8 @@ static void group_message_to_clients(sg_node *n, const sg_gman_event *ev)
 	}
 }
 
+static void gman_invite_ready(sg_node *n, const sg_gman_event *ev);
+
 static void gman_event(sg_node *n, const sg_gman_event *ev)
 {
 	char path[4096], buf[64];
@@ -1677,6 +1681,9 @@ static void gman_event(sg_node *n, const sg_gman_event *ev)
 		log_group(n, SG_LOG_DEBUG, ev->group_id, "message from",
 			  &ev->peer);
 		group_message_to_clients(n, ev);
+		break;
+	case SG_GMAN_EV_INVITE:
+		gman_invite_ready(n, ev);
 		break;
 	}
 }
@@ -1738,9 +1745,7 @@ static void ctl_invite_card(struct ctl_client *cl, const uint8_t *card,
 			    size_t card_len)
 {
 	sg_node *n = cl->n;
-	size_t idx, cap;
-	uint8_t *buf;
-	long len;
+	size_t idx;
 	int rc;
 
 	cl->card_waiting = 0;
@@ -1749,21 +1754,42 @@ static void ctl_invite_card(struct ctl_client *cl, const uint8_t *card,
 		ctl_error(cl, rc, "invite: the group is gone");
 		return;
 	}
-	cap = sg_group_invite_bound(sg_gman_group(n->gman, idx)) +
-	      SG_GROUP_CARD_LEN + 1024;
-	buf = sg_alloc(&n->env, cap);
-	if (buf == NULL) {
-		ctl_error(cl, SG_ERR_NOMEM, "invite");
+	rc = sg_gman_invite(n->gman, idx, card, card_len, wall_ms(n),
+			    cl->invite_valid_ms, &cl->invite_ticket);
+	if (rc != 0) {
+		ctl_error(cl, rc, "invite");
 		return;
 	}
-	len = sg_gman_invite(n->gman, idx, card, card_len, wall_ms(n),
-			     cl->invite_valid_ms, buf, cap);
-	if (len < 0)
-		ctl_error(cl, (int)len, "invite");
+	cl->invite_settling = 1; /* answered by gman_invite_ready() */
+}
+
+/* The group manager made the invite a client waits for (once the epoch
+ * that adds the member settled), or gave up on it. */
+static void gman_invite_ready(sg_node *n, const sg_gman_event *ev)
+{
+	size_t i;
+
+	if (ev->status == 0)
+		log_group(n, SG_LOG_INFO, ev->group_id, "invite ready for",
+			  &ev->peer);
 	else
-		ctl_ok_bytes(cl, buf, (size_t)len);
-	sg_wipe(buf, cap);
-	sg_free(&n->env, buf);
+		log_group(n, SG_LOG_WARN, ev->group_id, "no invite for",
+			  &ev->peer);
+	for (i = 0; i < n->cfg.max_ctl_clients; i++) {
+		struct ctl_client *cl = &n->clients[i];
+		if (!cl->used || cl->closing || !cl->invite_settling ||
+		    cl->invite_ticket != ev->ticket)
+			continue;
+		cl->invite_settling = 0;
+		if (ev->status == 0)
+			ctl_ok_bytes(cl, ev->data, ev->len);
+		else
+			ctl_error(cl, ev->status,
+				  ev->status == SG_ERR_TIMEOUT
+				      ? "invite: the group kept changing; "
+					"the addition did not settle"
+				      : "invite");
+	}
 }
 
 /* Asks the invitee for its member card; answers the client on failure. */
@@ -1986,7 +2012,8 @@ static void ctl_group(struct ctl_client *cl, const sg_ctl_request *r)
 				  "invite: a node cannot invite itself");
 			return;
 		}
-		if (cl->card_waiting || cl->finding) {
+		if (cl->card_waiting || cl->card_finding ||
+		    cl->invite_settling || cl->finding) {
 			ctl_error(cl, SG_ERR_STATE, "invite: one at a time");
 			return;
 		}

@@ -44,6 +44,19 @@ struct slot {
 	uint64_t last_rebroadcast_ms;
 };
 
+#define INVITE_BACKOFF_MS 200
+
+/* An invite waiting for the epoch that adds its member to settle. */
+struct pinvite {
+	int used;
+	uint64_t ticket;
+	uint8_t group_id[SG_GROUP_ID_LEN];
+	uint8_t card[SG_GROUP_CARD_LEN];
+	sg_peer_id who;
+	uint64_t valid_ms, give_up_ms;
+	uint64_t not_before; /* after a full queue or no memory */
+};
+
 struct txq {
 	sg_topic_id topic;
 	uint8_t *buf; /* class byte + object */
@@ -70,6 +83,8 @@ struct sg_gman {
 	size_t ev_head, ev_n;
 	uint8_t *ev_out;
 	size_t ev_out_len;
+	struct pinvite *inv; /* max_invites */
+	uint64_t next_ticket;
 	sg_gman_stats st;
 };
 
@@ -84,6 +99,8 @@ void sg_gman_config_default(sg_gman_config *cfg)
 	cfg->settle_ms = 2000;
 	cfg->removal_delay_ms = 3000;
 	cfg->leave_grace_ms = 3000;
+	cfg->max_invites = 8;
+	cfg->invite_wait_ms = 30000;
 	sg_presence_config_default(&cfg->presence);
 }
 
@@ -257,7 +274,8 @@ sg_gman *sg_gman_new(const sg_env *env, const sg_gman_config *cfg,
 	    cfg->max_groups > 1024 || cfg->max_deferred == 0 ||
 	    cfg->max_deferred > 256 || cfg->max_tx == 0 ||
 	    cfg->max_tx > 65536 || cfg->max_events == 0 ||
-	    cfg->max_events > 65536 || naddrs > SG_PRESENCE_MAX_ADDRS)
+	    cfg->max_events > 65536 || cfg->max_invites == 0 ||
+	    cfg->max_invites > 256 || naddrs > SG_PRESENCE_MAX_ADDRS)
 		return NULL;
 	m = sg_calloc(env, 1, sizeof(*m));
 	if (m == NULL)
@@ -271,7 +289,9 @@ sg_gman *sg_gman_new(const sg_env *env, const sg_gman_config *cfg,
 	m->slots = sg_calloc(env, cfg->max_groups, sizeof(*m->slots));
 	m->tx = sg_calloc(env, cfg->max_tx, sizeof(*m->tx));
 	m->ev = sg_calloc(env, cfg->max_events, sizeof(*m->ev));
-	if (m->slots == NULL || m->tx == NULL || m->ev == NULL) {
+	m->inv = sg_calloc(env, cfg->max_invites, sizeof(*m->inv));
+	if (m->slots == NULL || m->tx == NULL || m->ev == NULL ||
+	    m->inv == NULL) {
 		sg_gman_del(m);
 		return NULL;
 	}
@@ -307,15 +327,21 @@ void sg_gman_del(sg_gman *m)
 			sg_free(&m->env,
 				m->tx[(m->tx_head + i) % m->cfg.max_tx].buf);
 	if (m->ev != NULL)
-		for (i = 0; i < m->ev_n; i++)
-			sg_free(&m->env,
-				m->ev[(m->ev_head + i) % m->cfg.max_events]
-					.data);
+		for (i = 0; i < m->ev_n; i++) {
+			struct evq *q =
+			    &m->ev[(m->ev_head + i) % m->cfg.max_events];
+			if (q->data != NULL) /* plaintexts, invites */
+				sg_wipe(q->data, q->ev.len);
+			sg_free(&m->env, q->data);
+		}
 	sg_free(&m->env, m->tx_out);
+	if (m->ev_out != NULL)
+		sg_wipe(m->ev_out, m->ev_out_len);
 	sg_free(&m->env, m->ev_out);
 	sg_free(&m->env, m->slots);
 	sg_free(&m->env, m->tx);
 	sg_free(&m->env, m->ev);
+	sg_free(&m->env, m->inv);
 	sg_free(&m->env, m);
 }
 
@@ -531,38 +557,162 @@ int sg_gman_create(sg_gman *m, const char *name, size_t len, uint64_t now_ms,
 	return 0;
 }
 
-long sg_gman_invite(sg_gman *m, size_t idx, const uint8_t *card,
-		    size_t card_len, uint64_t now_ms, uint64_t valid_ms,
-		    uint8_t *out, size_t cap)
+/* Proposes adding the member of this card with a commit of ours. */
+static int propose_add(sg_gman *m, struct slot *s, const uint8_t *card,
+		       size_t card_len, uint64_t now_ms)
 {
+	size_t bound = sg_group_commit_bound(s->g, 1);
+	uint8_t *c;
+	long clen;
+
+	if (m->tx_n == m->cfg.max_tx)
+		return SG_ERR_FULL;
+	c = sg_alloc(&m->env, bound);
+	if (c == NULL)
+		return SG_ERR_NOMEM;
+	clen = sg_group_add_member(s->g, c, bound, m->me, card, card_len);
+	if (clen >= 0)
+		(void)publish_own_commit(m, s, c, (size_t)clen, now_ms);
+	sg_free(&m->env, c);
+	if (clen < 0)
+		return (int)clen;
+	drain_presence(m, s); /* the tracker follows the new epoch */
+	return 0;
+}
+
+int sg_gman_invite(sg_gman *m, size_t idx, const uint8_t *card,
+		   size_t card_len, uint64_t now_ms, uint64_t valid_ms,
+		   uint64_t *ticket)
+{
+	struct pinvite *p = NULL;
 	struct slot *s;
 	sg_peer_id who;
+	size_t i;
 	int rc;
 
 	if ((rc = live_slot(m, idx, &s)) != 0)
 		return rc;
 	if ((rc = sg_group_card_verify(&who, card, card_len)) != 0)
 		return rc;
-	if (!sg_group_is_member(s->g, &who)) {
-		size_t bound = sg_group_commit_bound(s->g, 1);
-		uint8_t *c;
-		long clen;
-		if (m->tx_n == m->cfg.max_tx)
-			return SG_ERR_FULL;
-		c = sg_alloc(&m->env, bound);
-		if (c == NULL)
-			return SG_ERR_NOMEM;
-		clen = sg_group_add_member(s->g, c, bound, m->me, card,
-					   card_len);
-		if (clen < 0) {
-			sg_free(&m->env, c);
-			return clen;
-		}
-		(void)publish_own_commit(m, s, c, (size_t)clen, now_ms);
-		sg_free(&m->env, c);
-		drain_presence(m, s); /* the tracker follows the new epoch */
+	if (card_len != SG_GROUP_CARD_LEN)
+		return SG_ERR_MALFORMED;
+	for (i = 0; i < m->cfg.max_invites && p == NULL; i++)
+		if (!m->inv[i].used)
+			p = &m->inv[i];
+	if (p == NULL)
+		return SG_ERR_FULL;
+	if (!sg_group_is_member(s->g, &who) &&
+	    (rc = propose_add(m, s, card, card_len, now_ms)) != 0)
+		return rc;
+	memset(p, 0, sizeof(*p));
+	p->used = 1;
+	p->ticket = ++m->next_ticket;
+	memcpy(p->group_id, sg_group_id(s->g), SG_GROUP_ID_LEN);
+	memcpy(p->card, card, card_len);
+	p->who = who;
+	p->valid_ms = valid_ms;
+	p->give_up_ms = now_ms + m->cfg.invite_wait_ms;
+	*ticket = p->ticket;
+	return 0;
+}
+
+/* Whether an invite into this group waits (its addition can be redone). */
+static int invites_waiting(const sg_gman *m, const struct slot *s)
+{
+	size_t i;
+
+	for (i = 0; i < m->cfg.max_invites; i++)
+		if (m->inv[i].used &&
+		    memcmp(m->inv[i].group_id, sg_group_id(s->g),
+			   SG_GROUP_ID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Ends a waiting invite with an INVITE event: the invite, or status.
+ * When the event cannot be queued the invite waits a little and the next
+ * tick tries again. */
+static void invite_done(sg_gman *m, struct pinvite *p, const struct slot *s,
+			int status, const uint8_t *inv, size_t len,
+			uint64_t now_ms)
+{
+	size_t at = (m->ev_head + m->ev_n) % m->cfg.max_events;
+	size_t before = m->ev_n;
+
+	push_event(m, SG_GMAN_EV_INVITE, s, &p->who, 0, inv, len);
+	if (m->ev_n == before) {
+		p->not_before = now_ms + INVITE_BACKOFF_MS;
+		return;
 	}
-	return sg_group_invite(s->g, out, cap, m->me, &who, now_ms, valid_ms);
+	m->ev[at].ev.ticket = p->ticket;
+	m->ev[at].ev.status = status;
+	if (s == NULL)
+		memcpy(m->ev[at].ev.group_id, p->group_id, SG_GROUP_ID_LEN);
+	if (status == 0)
+		m->st.invites++;
+	else
+		m->st.invites_failed++;
+	memset(p, 0, sizeof(*p));
+}
+
+/* Waiting invites: made once the epoch with their member has settled;
+ * proposed again when a concurrent commit replaced the addition. */
+static void invites_tick(sg_gman *m, uint64_t now_ms)
+{
+	size_t i, idx;
+
+	for (i = 0; i < m->cfg.max_invites; i++) {
+		struct pinvite *p = &m->inv[i];
+		struct slot *s;
+		int rc;
+		if (!p->used || now_ms < p->not_before)
+			continue;
+		if (by_id(m, p->group_id, &idx) != 0) {
+			invite_done(m, p, NULL, SG_ERR_NOTFOUND, NULL, 0, now_ms);
+			continue;
+		}
+		s = &m->slots[idx];
+		if (s->leaving) {
+			invite_done(m, p, s, SG_ERR_STATE, NULL, 0, now_ms);
+			continue;
+		}
+		if (now_ms >= p->give_up_ms) {
+			invite_done(m, p, s, SG_ERR_TIMEOUT, NULL, 0, now_ms);
+			continue;
+		}
+		if (now_ms < s->last_commit_ms + m->cfg.settle_ms)
+			continue;
+		if (!sg_group_is_member(s->g, &p->who)) {
+			/* a concurrent commit won over our addition */
+			rc = propose_add(m, s, p->card, sizeof(p->card),
+					 now_ms);
+			if (rc == SG_ERR_FULL || rc == SG_ERR_NOMEM)
+				p->not_before = now_ms + INVITE_BACKOFF_MS;
+			else if (rc != 0)
+				invite_done(m, p, s, rc, NULL, 0, now_ms);
+			else
+				m->st.invites_reproposed++;
+			continue;
+		}
+		{
+			size_t cap = sg_group_invite_bound(s->g);
+			uint8_t *buf = sg_alloc(&m->env, cap);
+			long len;
+			if (buf == NULL) {
+				p->not_before = now_ms + INVITE_BACKOFF_MS;
+				continue;
+			}
+			len = sg_group_invite(s->g, buf, cap, m->me, &p->who,
+					      now_ms, p->valid_ms);
+			if (len < 0)
+				invite_done(m, p, s, (int)len, NULL, 0, now_ms);
+			else
+				invite_done(m, p, s, 0, buf, (size_t)len,
+					    now_ms);
+			sg_wipe(buf, cap);
+			sg_free(&m->env, buf);
+		}
+	}
 }
 
 int sg_gman_join(sg_gman *m, const uint8_t *inv, size_t len, uint64_t now_ms,
@@ -976,11 +1126,23 @@ static int process_commit(sg_gman *m, size_t idx, const uint8_t *c,
 				if (sg_group_commit_peek(&mine, s->own_commit,
 							 s->own_commit_len) ==
 					    0 &&
-				    mine.nadd > 0)
-					sg_log(&m->env, SG_LOG_WARN, "gman",
-					       "a concurrent commit replaced "
-					       "ours: an invite made just now "
-					       "is void; invite again");
+				    mine.nadd > 0) {
+					if (invites_waiting(m, s))
+						sg_log(&m->env, SG_LOG_INFO,
+						       "gman",
+						       "a concurrent commit "
+						       "replaced ours: the "
+						       "addition is proposed "
+						       "again");
+					else
+						sg_log(&m->env, SG_LOG_WARN,
+						       "gman",
+						       "a concurrent commit "
+						       "replaced ours: an "
+						       "invite handed out "
+						       "before is void; invite "
+						       "again");
+				}
 			}
 		}
 		sg_free(&m->env, s->own_commit);
@@ -1177,6 +1339,7 @@ void sg_gman_tick(sg_gman *m, uint64_t now_ms)
 		drain_presence(m, s);
 		i++;
 	}
+	invites_tick(m, now_ms);
 }
 
 uint64_t sg_gman_next_deadline(const sg_gman *m)
@@ -1199,6 +1362,21 @@ uint64_t sg_gman_next_deadline(const sg_gman *m)
 				d = t;
 		}
 		t = sg_presence_next_deadline(s->p);
+		if (t < d)
+			d = t;
+	}
+	for (i = 0; i < m->cfg.max_invites; i++) {
+		const struct pinvite *p = &m->inv[i];
+		size_t idx;
+		if (!p->used)
+			continue;
+		t = p->give_up_ms;
+		if (by_id(m, p->group_id, &idx) != 0 || m->slots[idx].leaving)
+			t = 0; /* ends at the next tick */
+		else if (m->slots[idx].last_commit_ms + m->cfg.settle_ms < t)
+			t = m->slots[idx].last_commit_ms + m->cfg.settle_ms;
+		if (t < p->not_before)
+			t = p->not_before;
 		if (t < d)
 			d = t;
 	}

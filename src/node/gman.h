@@ -52,6 +52,8 @@ typedef struct sg_gman_config {
 				    * removal: 3000 */
 	uint32_t leave_grace_ms;   /* a left group stays subscribed (its
 				    * notice can still be fetched): 3000 */
+	size_t max_invites;	   /* invites waiting to settle: 8 */
+	uint32_t invite_wait_ms;   /* ... at most this long: 30000 */
 	sg_presence_config presence;
 } sg_gman_config;
 
@@ -67,6 +69,8 @@ typedef enum sg_gman_event_type {
 	SG_GMAN_EV_MESSAGE = 7,	    /* a group message from peer: data */
 	SG_GMAN_EV_LEAVE_SEEN = 8,  /* peer said it leaves */
 	SG_GMAN_EV_REMOVED = 9,	    /* we were removed by peer's commit */
+	SG_GMAN_EV_INVITE = 10,	    /* invite `ticket` settled: data, or
+				     * status < 0 */
 } sg_gman_event_type;
 
 typedef struct sg_gman_event {
@@ -75,14 +79,18 @@ typedef struct sg_gman_event {
 	sg_topic_id topic;
 	sg_peer_id peer;
 	uint64_t epoch;
-	const uint8_t *data; /* MESSAGE: plaintext, valid until the next poll */
+	const uint8_t *data; /* MESSAGE: plaintext, INVITE: the invite; valid
+			      * until the next poll (then wiped) */
 	size_t len;
+	uint64_t ticket; /* INVITE: what sg_gman_invite returned */
+	int status;	 /* INVITE: 0, or why there is no invite */
 } sg_gman_event;
 
 typedef struct sg_gman_stats {
 	uint64_t received, invalid, deferred, deferred_dropped, commits_applied;
 	uint64_t commits_switched, commits_proposed, removals_committed;
 	uint64_t messages, beacons, beacons_refused, tx_dropped, events_dropped;
+	uint64_t invites, invites_reproposed, invites_failed;
 } sg_gman_stats;
 
 /* A manager for identity me; addrs (up to SG_PRESENCE_MAX_ADDRS) go into
@@ -123,13 +131,21 @@ int sg_gman_by_topic(const sg_gman *m, const sg_topic_id *topic,
 int sg_gman_create(sg_gman *m, const char *name, size_t len,
 			  uint64_t now_ms, size_t *idx);
 /* Adds the member whose card this is (unless it is one already) with a
- * commit to publish, then writes an invite for it, valid for valid_ms, to
- * out. Returns the invite's length or the errors of sg_group_card_verify,
- * sg_group_add_member and sg_group_invite; SG_ERR_FULL when the commit
- * cannot be queued. */
-long sg_gman_invite(sg_gman *m, size_t idx, const uint8_t *card,
-			   size_t card_len, uint64_t now_ms, uint64_t valid_ms,
-			   uint8_t *out, size_t cap);
+ * commit to publish. The invite (valid for valid_ms from when it is made)
+ * comes later, as an INVITE event carrying *ticket, once the newest epoch
+ * with the member in it has stood settle_ms without another commit: an
+ * invite handed out at once would be void if a concurrent commit of
+ * another member replaced ours, and the member would hold an invite to an
+ * epoch nobody else is in. When that happens the addition is proposed
+ * again on top of the commit that won. An INVITE with status < 0 ends it
+ * otherwise: SG_ERR_TIMEOUT after invite_wait_ms, SG_ERR_NOTFOUND or
+ * SG_ERR_STATE when the group went away or is being left, or the error of
+ * sg_group_add_member / sg_group_invite. Returns 0, the errors of
+ * sg_group_card_verify and sg_group_add_member, SG_ERR_FULL (too many
+ * invites waiting, or the commit cannot be queued). */
+int sg_gman_invite(sg_gman *m, size_t idx, const uint8_t *card,
+		   size_t card_len, uint64_t now_ms, uint64_t valid_ms,
+		   uint64_t *ticket);
 /* Joins a group with an invite (sg_group_accept_invite), SG_ERR_EXISTS
  * when already in it, SG_ERR_FULL. *idx (may be NULL) gets its index. */
 int sg_gman_join(sg_gman *m, const uint8_t *inv, size_t len,

@@ -22,7 +22,13 @@ static const sg_env *env;
 struct rec {
 	int online[NM], messages, gone, removed, epochs, saves, subs, leaves;
 	char last_msg[64];
+	int invites, invite_status; /* INVITE events, the last one's status */
+	uint64_t invite_ticket;
+	size_t invite_len;
+	sg_peer_id invitee;
 };
+
+static uint8_t invite_buf[NM][1 << 17]; /* the last INVITE's invite */
 
 static sg_gman *mgr[NM];
 static struct rec rec[NM];
@@ -86,9 +92,12 @@ static void start_all(void)
 	}
 }
 
+static void hist_free(void);
+
 static void stop_all(void)
 {
 	int i;
+	hist_free();
 	for (i = 0; i < NM; i++) {
 		sg_gman_del(mgr[i]);
 		mgr[i] = NULL;
@@ -133,8 +142,47 @@ static void events(int i)
 		case SG_GMAN_EV_LEAVE_SEEN:
 			rec[i].leaves++;
 			break;
+		case SG_GMAN_EV_INVITE:
+			rec[i].invites++;
+			rec[i].invite_status = ev.status;
+			rec[i].invite_ticket = ev.ticket;
+			rec[i].invitee = ev.peer;
+			assert_true(ev.len <= sizeof(invite_buf[i]));
+			if (ev.len > 0)
+				memcpy(invite_buf[i], ev.data, ev.len);
+			rec[i].invite_len = ev.len;
+			break;
 		}
 	}
+}
+
+/* What was published, for a late joiner's catch-up (the node's topics
+ * have it: Plumtree's summaries of recent messages). */
+#define HIST_MAX 256
+static struct {
+	int from;
+	sg_topic_id t;
+	uint8_t *p;
+	size_t len;
+} hist[HIST_MAX];
+static size_t nhist;
+
+static void hist_free(void)
+{
+	while (nhist > 0)
+		free(hist[--nhist].p);
+}
+
+/* Manager j gets everything published so far (repeats are no-ops). */
+static void catch_up(int j, uint64_t now)
+{
+	size_t k;
+	for (k = 0; k < nhist; k++)
+		if (hist[k].from != j)
+			(void)sg_gman_recv(mgr[j], &hist[k].t,
+					   &ids[hist[k].from].id, hist[k].p,
+					   hist[k].len, now);
+	events(j);
 }
 
 /* Delivers every queued payload to every other manager (a group topic
@@ -154,6 +202,14 @@ static void flush(uint64_t now, int skip)
 				continue;
 			while ((len = sg_gman_poll_tx(mgr[i], &t, &p)) > 0) {
 				again = 1;
+				if (nhist < HIST_MAX) {
+					hist[nhist].from = i;
+					hist[nhist].t = t;
+					hist[nhist].p = malloc(len);
+					assert_non_null(hist[nhist].p);
+					memcpy(hist[nhist].p, p, len);
+					hist[nhist++].len = len;
+				}
 				for (j = 0; j < NM; j++)
 					if (j != i && j != skip &&
 					    mgr[j] != NULL)
@@ -188,28 +244,46 @@ static void run(uint64_t *now, uint64_t ms, int skip)
 	}
 }
 
+/* Runs until inviter i has the invite of ticket t (at most 5 s). */
+static void await_invite(int i, uint64_t t, uint64_t *now)
+{
+	uint64_t end = *now + 5000;
+
+	while (rec[i].invite_ticket != t && *now < end) {
+		*now += 50;
+		tick_all(*now, -1);
+	}
+	assert_true(rec[i].invite_ticket == t);
+	assert_int_equal(rec[i].invite_status, 0);
+	assert_true(rec[i].invite_len > 0);
+}
+
 /* inviter i invites j into group sel of i; j joins. */
-static void invite(int i, int j, const char *sel, uint64_t now)
+static void invite(int i, int j, const char *sel, uint64_t *now)
 {
 	uint8_t card[SG_GROUP_CARD_LEN];
-	uint8_t *inv;
-	size_t idx, cap = 1 << 20;
-	long len;
+	uint64_t ticket;
+	size_t idx;
 
 	assert_int_equal(sg_group_card_make(card, sizeof(card), &ids[j], NULL),
 			 SG_GROUP_CARD_LEN);
 	assert_int_equal(sg_gman_find(mgr[i], sel, strlen(sel), &idx), 0);
-	inv = malloc(cap);
-	len = sg_gman_invite(mgr[i], idx, card, sizeof(card), now, 60000, inv,
-			     cap);
-	assert_true(len > 0);
-	flush(now, -1);
-	assert_int_equal(sg_gman_join(mgr[j], inv, (size_t)len, now, NULL), 0);
+	assert_int_equal(sg_gman_invite(mgr[i], idx, card, sizeof(card), *now,
+					60000, &ticket),
+			 0);
+	flush(*now, -1);
+	/* the invite comes once the addition has settled */
+	assert_true(rec[i].invite_ticket != ticket);
+	await_invite(i, ticket, now);
+	assert_true(sg_peer_id_equal(&rec[i].invitee, &ids[j].id));
+	assert_int_equal(sg_gman_join(mgr[j], invite_buf[i], rec[i].invite_len,
+				      *now, NULL),
+			 0);
 	/* a second join of the same group is refused */
-	assert_int_equal(sg_gman_join(mgr[j], inv, (size_t)len, now, NULL),
+	assert_int_equal(sg_gman_join(mgr[j], invite_buf[i], rec[i].invite_len,
+				      *now, NULL),
 			 SG_ERR_EXISTS);
-	free(inv);
-	flush(now, -1);
+	flush(*now, -1);
 }
 
 static uint64_t epoch_of(int i)
@@ -232,8 +306,8 @@ static void test_lifecycle(void **state)
 	flush(now, -1);
 	assert_int_equal(rec[0].subs, 1);
 	assert_true(rec[0].saves >= 1);
-	invite(0, 1, "team", now);
-	invite(0, 2, "team", now);
+	invite(0, 1, "team", &now);
+	invite(0, 2, "team", &now);
 	for (i = 0; i < NM; i++) {
 		assert_int_equal(sg_gman_count(mgr[i]), 1);
 		assert_int_equal(epoch_of(i), 2);
@@ -311,7 +385,7 @@ static void test_file_roundtrip(void **state)
 
 	start_all();
 	assert_int_equal(sg_gman_create(mgr[0], "files", 5, now, &idx), 0);
-	invite(0, 1, "files", now);
+	invite(0, 1, "files", &now);
 	assert_int_equal(sg_gman_presence_start(mgr[1], 0, now), 0);
 	flush(now, -1);
 	bound = sg_gman_export_bound(mgr[1], sg_group_id(sg_gman_group(mgr[1], 0)));
@@ -352,31 +426,31 @@ static void test_file_roundtrip(void **state)
 static void test_early_commit_and_selectors(void **state)
 {
 	uint64_t now = T0;
-	uint8_t card[SG_GROUP_CARD_LEN], *inv, *held[2];
+	uint8_t card[SG_GROUP_CARD_LEN], *held[2];
 	const uint8_t *p;
-	size_t hl[2], idx, cap = 1 << 20;
+	size_t hl[2], idx;
+	uint64_t ticket;
 	sg_topic_id t;
 	char hex[65];
-	long len;
 	int k;
 	(void)state;
 
 	start_all();
 	assert_int_equal(sg_gman_create(mgr[0], "early", 5, now, &idx), 0);
 	assert_int_equal(sg_gman_create(mgr[0], "other", 5, now, NULL), 0);
-	invite(0, 1, "early", now);
+	invite(0, 1, "early", &now);
 	/* alice adds carol, then dave: two commits, which bob gets in
 	 * reverse order (the second is kept until the first comes) */
-	inv = malloc(cap);
 	assert_int_equal(sg_gman_find(mgr[0], "early", 5, &idx), 0);
 	for (k = 0; k < 2; k++) {
 		assert_int_equal(sg_group_card_make(card, sizeof(card),
 						    k == 0 ? &ids[2] : &dave,
 						    NULL),
 				 SG_GROUP_CARD_LEN);
-		len = sg_gman_invite(mgr[0], idx, card, sizeof(card), now,
-				     60000, inv, cap);
-		assert_true(len > 0);
+		assert_int_equal(sg_gman_invite(mgr[0], idx, card,
+						sizeof(card), now, 60000,
+						&ticket),
+				 0);
 		hl[k] = sg_gman_poll_tx(mgr[0], &t, &p);
 		assert_true(hl[k] > 0);
 		held[k] = malloc(hl[k]);
@@ -398,7 +472,6 @@ static void test_early_commit_and_selectors(void **state)
 	assert_int_equal(epoch_of(1), 3);
 	free(held[0]);
 	free(held[1]);
-	free(inv);
 
 	/* selectors: name, hex prefix, too short, unknown */
 	sg_hex_encode(hex, sizeof(hex), sg_group_id(sg_gman_group(mgr[0], 0)),
@@ -450,8 +523,8 @@ static void test_deferred_commit(void **state)
 
 	start_all();
 	assert_int_equal(sg_gman_create(mgr[0], "order", 5, now, &idx), 0);
-	invite(0, 1, "order", now);
-	invite(0, 2, "order", now);
+	invite(0, 1, "order", &now);
+	invite(0, 2, "order", &now);
 	/* carol leaves; alice and bob see the notice, alice (or bob)
 	 * commits the removal; we intercept commits by hand */
 	assert_int_equal(sg_gman_leave(mgr[2], 0, now), 0);
@@ -501,6 +574,95 @@ static void test_deferred_commit(void **state)
 	stop_all();
 }
 
+/* Two members add someone at the same time: both commits start the same
+ * epoch and one wins everywhere. The loser's addition is proposed again on
+ * top of the winner, and each inviter hands out its invite only once the
+ * epoch with its member has settled: both invites work (before, the
+ * loser's was void and its member held an epoch nobody else was in). */
+static void test_invite_race(void **state)
+{
+	uint64_t now = T0, tk[2], end;
+	uint8_t card[SG_GROUP_CARD_LEN];
+	size_t idx;
+	sg_gman_stats a, b;
+	int joined = 0;
+	(void)state;
+
+	start_all();
+	assert_int_equal(sg_gman_create(mgr[0], "race", 4, now, NULL), 0);
+	invite(0, 1, "race", &now);
+	now += 3000;
+	tick_all(now, -1);
+	/* alice adds carol while bob adds dave, before either sees the
+	 * other's commit */
+	assert_int_equal(sg_group_card_make(card, sizeof(card), &ids[2], NULL),
+			 SG_GROUP_CARD_LEN);
+	assert_int_equal(sg_gman_find(mgr[0], "race", 4, &idx), 0);
+	assert_int_equal(sg_gman_invite(mgr[0], idx, card, sizeof(card), now,
+					60000, &tk[0]),
+			 0);
+	assert_int_equal(sg_group_card_make(card, sizeof(card), &dave, NULL),
+			 SG_GROUP_CARD_LEN);
+	assert_int_equal(sg_gman_find(mgr[1], "race", 4, &idx), 0);
+	assert_int_equal(sg_gman_invite(mgr[1], idx, card, sizeof(card), now,
+					60000, &tk[1]),
+			 0);
+	assert_int_equal(epoch_of(0), 2);
+	assert_int_equal(epoch_of(1), 2);
+	flush(now, -1);
+	/* carol joins as soon as her invite comes, and catches up on what
+	 * the group's topic carried meanwhile */
+	end = now + 10000;
+	while (now < end && (rec[0].invite_ticket != tk[0] ||
+			     rec[1].invite_ticket != tk[1])) {
+		now += 50;
+		tick_all(now, -1);
+		if (!joined && rec[0].invite_ticket == tk[0]) {
+			assert_int_equal(rec[0].invite_status, 0);
+			assert_int_equal(sg_gman_join(mgr[2], invite_buf[0],
+						      rec[0].invite_len, now,
+						      NULL),
+					 0);
+			joined = 1;
+			catch_up(2, now);
+			flush(now, -1);
+		}
+	}
+	assert_true(joined);
+	assert_true(rec[1].invite_ticket == tk[1]);
+	assert_int_equal(rec[1].invite_status, 0);
+	assert_true(sg_peer_id_equal(&rec[1].invitee, &dave.id));
+	run(&now, 3000, -1);
+	sg_gman_stats_get(mgr[0], &a);
+	sg_gman_stats_get(mgr[1], &b);
+	assert_int_equal(a.invites_reproposed + b.invites_reproposed, 1);
+	assert_int_equal(a.invites + b.invites, 3); /* bob, carol, dave */
+	assert_int_equal(epoch_of(0), 3);
+	assert_int_equal(epoch_of(1), 3);
+	assert_int_equal(epoch_of(2), 3);
+	for (idx = 0; idx < NM; idx++) {
+		const sg_group *g = sg_gman_group(mgr[idx], 0);
+		assert_int_equal(sg_group_member_count(g), 4);
+		assert_true(sg_group_is_member(g, &ids[2].id));
+		assert_true(sg_group_is_member(g, &dave.id));
+	}
+	/* dave's invite opens for dave only */
+	{
+		sg_gman_config c;
+		sg_gman *dm;
+		fast(&c);
+		dm = sg_gman_new(env, &c, &dave, NULL, 0);
+		assert_non_null(dm);
+		assert_int_equal(sg_gman_join(dm, invite_buf[1],
+					      rec[1].invite_len, now, NULL),
+				 0);
+		assert_int_equal(sg_group_epoch(sg_gman_group(dm, 0)),
+				 epoch_of(0));
+		sg_gman_del(dm);
+	}
+	stop_all();
+}
+
 static size_t addr_of(void *ud, const sg_peer_id *member, uint8_t out[19])
 {
 	(void)ud;
@@ -522,8 +684,8 @@ static void test_foaf_member(void **state)
 
 	start_all();
 	assert_int_equal(sg_gman_create(mgr[0], "f", 1, now, &idx), 0);
-	invite(0, 1, "f", now);
-	invite(0, 2, "f", now);
+	invite(0, 1, "f", &now);
+	invite(0, 2, "f", &now);
 	/* alice looks for bob; carol knows where bob is */
 	assert_int_equal(sg_gman_foaf_target(mgr[0], 0, &ids[1].id, target), 0);
 	alen = sg_gman_foaf_answer(mgr[2], target, addr_of, NULL, ans,
@@ -565,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_file_roundtrip),
 		cmocka_unit_test(test_early_commit_and_selectors),
 		cmocka_unit_test(test_deferred_commit),
+		cmocka_unit_test(test_invite_race),
 		cmocka_unit_test(test_foaf_member),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
