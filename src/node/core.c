@@ -39,6 +39,8 @@
 #include "sg/cbor.h"
 #include "sg/err.h"
 
+#include "membership/mqueue.h"
+
 #define PS_TOPIC 1
 #define PS_TOPICS 2
 #define PS_QUERY 3
@@ -149,9 +151,8 @@ struct sg_core {
 	/* the core's own frames (TOPICS) */
 	struct txq_item *q_head, *q_tail, *q_last;
 	size_t q_count;
-	/* the core's own events */
-	sg_core_event *evs;
-	size_t ev_head, ev_count;
+	/* the core's own events (a ring growing up to max_events) */
+	sg_evq evs;
 	uint8_t *ev_last_data; /* the data of the last DISCOVERY returned */
 	/* the frame returned by poll_tx */
 	uint8_t *txbuf;
@@ -219,14 +220,11 @@ int sg_core_addr_decode(sg_addr *a, const uint8_t *in, size_t len)
 
 static void emit(sg_core *c, const sg_core_event *ev)
 {
-	if (c->ev_count == c->cfg.max_events) {
+	if (sg_evq_push(&c->evs, &c->env, ev) != 0) {
 		c->st.events_dropped++;
 		if (ev->type == SG_CORE_DISCOVERY || ev->type == SG_CORE_DIRECT)
 			sg_free(&c->env, (void *)(uintptr_t)ev->data);
-		return;
 	}
-	c->evs[(c->ev_head + c->ev_count) % c->cfg.max_events] = *ev;
-	c->ev_count++;
 }
 
 static void emit_peer(sg_core *c, sg_core_event_type type,
@@ -737,9 +735,9 @@ sg_core *sg_core_new(const sg_env *env, const sg_core_config *cfg,
 	c->keys = sg_keycache_new(&c->env, cfg->keycache_cap);
 	c->topics = sg_calloc(env, cfg->max_topics, sizeof(struct topic));
 	c->rt = sg_calloc(env, cfg->max_remote_topics, sizeof(struct rtopics));
-	c->evs = sg_calloc(env, cfg->max_events, sizeof(sg_core_event));
+	sg_evq_init(&c->evs, sizeof(sg_core_event), cfg->max_events);
 	if (c->hv == NULL || c->sw == NULL || c->keys == NULL ||
-	    c->topics == NULL || c->rt == NULL || c->evs == NULL)
+	    c->topics == NULL || c->rt == NULL)
 		goto fail;
 	{
 		uint8_t r8[8];
@@ -782,15 +780,15 @@ void sg_core_del(sg_core *c)
 		sg_free(&c->env, it);
 	}
 	sg_free(&c->env, c->q_last);
-	while (c->evs != NULL && c->ev_count > 0) {
-		sg_core_event *e = &c->evs[c->ev_head];
-		if (e->type == SG_CORE_DISCOVERY || e->type == SG_CORE_DIRECT)
-			sg_free(&c->env, (void *)(uintptr_t)e->data);
-		c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
-		c->ev_count--;
+	{
+		sg_core_event e;
+		while (sg_evq_pop(&c->evs, &e))
+			if (e.type == SG_CORE_DISCOVERY ||
+			    e.type == SG_CORE_DIRECT)
+				sg_free(&c->env, (void *)(uintptr_t)e.data);
 	}
 	sg_free(&c->env, c->ev_last_data);
-	sg_free(&c->env, c->evs);
+	sg_evq_fini(&c->evs, &c->env);
 	sg_free(&c->env, c->txbuf);
 	sg_keycache_del(c->keys);
 	sg_swim_del(c->sw);
@@ -1618,13 +1616,10 @@ int sg_core_poll_event(sg_core *c, sg_core_event *ev)
 	sg_free(&c->env, c->ev_last_data);
 	c->ev_last_data = NULL;
 	for (;;) {
-		if (c->ev_count > 0) {
-			*ev = c->evs[c->ev_head];
+		if (sg_evq_pop(&c->evs, ev)) {
 			if (ev->type == SG_CORE_DISCOVERY ||
 			    ev->type == SG_CORE_DIRECT)
 				c->ev_last_data = (uint8_t *)(uintptr_t)ev->data;
-			c->ev_head = (c->ev_head + 1) % c->cfg.max_events;
-			c->ev_count--;
 			return 1;
 		}
 		for (i = 0; i < c->n_topics; i++)
