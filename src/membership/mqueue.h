@@ -2,7 +2,8 @@
  * Bounded FIFO queues shared by the membership cores: outgoing frames (each
  * encoded once into an exactly sized allocation) and fixed-size events.
  * Both grow on demand up to a configured bound; what does not fit is
- * dropped and counted by the caller. Internal to src/membership.
+ * dropped and counted by the caller. Internal to the library (the
+ * membership cores and the node core).
  */
 #ifndef SG_MEMBERSHIP_MQUEUE_H
 #define SG_MEMBERSHIP_MQUEUE_H
