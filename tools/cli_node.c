@@ -787,7 +787,12 @@ static int net_join(cli *c, const nargs *a, const char *dir)
 		cfg.bind = a->bind;
 	cfg.contacts = a->coordinators;
 	cfg.n_contacts = a->ncoord;
-	rc = cli_run_node(c, &cfg, id);
+	/* Expanded once, the signing key signs every handshake faster. */
+	rc = sg_identity_expand(id, &c->env);
+	if (rc == 0)
+		rc = cli_run_node(c, &cfg, id);
+	else
+		rc = CLI_FAIL;
 	sg_identity_wipe(id);
 	free(id);
 	return rc;

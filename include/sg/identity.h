@@ -39,7 +39,9 @@ typedef struct sg_topic_id {
 	uint8_t bytes[SG_TOPIC_ID_LEN];
 } sg_topic_id;
 
-/* A full identity, secret parts included. Wipe with sg_identity_wipe(). */
+/* A full identity, secret parts included. Wipe with sg_identity_wipe().
+ * An identity may be copied by assignment only while it is not expanded
+ * (xsk == NULL): a copy would share the expansion that wiping frees. */
 typedef struct sg_identity {
 	uint8_t seed[SG_IDENTITY_SEED_LEN];
 	uint8_t pk[SG_MLDSA65_PK_LEN];
@@ -47,6 +49,11 @@ typedef struct sg_identity {
 	uint8_t kem_ek[SG_MLKEM768_EK_LEN];
 	uint8_t kem_dk[SG_MLKEM768_DK_LEN];
 	sg_peer_id id;
+	/* Optional ML-DSA-65 expanded signing key (sg_identity_expand), owned
+	 * by this identity and freed through xsk_env by sg_identity_wipe.
+	 * NULL: sg_identity_sign decodes sk on every call. */
+	sg_mldsa65_xsk *xsk;
+	const sg_env *xsk_env;
 } sg_identity;
 
 SG_API void sg_peer_id_from_pk(sg_peer_id *id,
@@ -68,6 +75,22 @@ SG_API int sg_identity_from_seed(sg_identity *out,
 				 const uint8_t seed[SG_IDENTITY_SEED_LEN]);
 /* A fresh identity from env's random source. */
 SG_API int sg_identity_generate(sg_identity *out, const sg_env *env);
+/* Wipes the identity; an expanded signing key is wiped and freed too. */
 SG_API void sg_identity_wipe(sg_identity *id);
+
+/* Precomputes the ML-DSA-65 expanded signing key (sg_mldsa65_xsk, about
+ * 47 KB from env's allocator) so that sg_identity_sign skips decoding sk,
+ * ExpandA and 17 NTTs per signature. For the few long-lived identities that
+ * sign often (a node's own); env must outlive the identity. Does nothing if
+ * already expanded. Errors: SG_ERR_NOMEM. */
+SG_API int sg_identity_expand(sg_identity *id, const sg_env *env);
+
+/* sg_mldsa65_sign(sig, msg, msg_len, ctx, ctx_len, id->sk, rnd), through
+ * the expanded key when there is one: the signature is the same either
+ * way. Errors as for sg_mldsa65_sign. */
+SG_API int sg_identity_sign(const sg_identity *id,
+			    uint8_t sig[SG_MLDSA65_SIG_LEN], const uint8_t *msg,
+			    size_t msg_len, const uint8_t *ctx, size_t ctx_len,
+			    const uint8_t rnd[SG_MLDSA65_RND_LEN]);
 
 #endif

@@ -798,6 +798,9 @@ static int load_identity(sg_app *a, const sg_app_config *cfg)
 
 	if (cfg->identity != NULL) {
 		*a->ident = *cfg->identity;
+		/* The caller's expansion, if any, stays the caller's. */
+		a->ident->xsk = NULL;
+		a->ident->xsk_env = NULL;
 		return 0;
 	}
 	if (cfg->identity_alias == NULL)
@@ -1009,7 +1012,10 @@ sg_app *sg_app_new(const sg_app_config *cfg, int *err)
 		*err = SG_ERR_IO;
 		goto fail;
 	}
-	if ((rc = load_identity(a, &c)) != 0) {
+	/* The node signs every handshake, claim and publication with this
+	 * identity: expand its ML-DSA key once (about 47 KB). */
+	if ((rc = load_identity(a, &c)) != 0 ||
+	    (rc = sg_identity_expand(a->ident, &a->env)) != 0) {
 		*err = rc;
 		goto fail;
 	}

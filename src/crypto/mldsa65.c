@@ -209,16 +209,17 @@ static void invntt_tomont(int32_t a[N])
 }
 
 /* r = a o b * R^-1 (Algorithm 45 with Montgomery products). */
-static void poly_pointwise(poly *r, const poly *a, const poly *b)
+static void poly_pointwise(int32_t r[N], const int32_t a[N], const int32_t b[N])
 {
 	unsigned i;
 
 	for (i = 0; i < N; i++)
-		r->c[i] = mont_reduce((int64_t)a->c[i] * b->c[i]);
+		r[i] = mont_reduce((int64_t)a[i] * b[i]);
 }
 
-/* r = sum_j a[j] o b[j] * R^-1, reduced so that NTT^-1 may follow. */
-static void poly_dot_l(poly *r, const poly a[L], const poly b[L])
+/* r = sum_j a[j] o b[j] * R^-1, reduced so that NTT^-1 may follow; a and b
+ * point to L consecutive polynomials (a[j] is a + j * N). */
+static void poly_dot_l(int32_t r[N], const int32_t *a, const int32_t *b)
 {
 	unsigned i, j;
 
@@ -226,8 +227,9 @@ static void poly_dot_l(poly *r, const poly a[L], const poly b[L])
 		int32_t acc = 0;
 
 		for (j = 0; j < L; j++)
-			acc += mont_reduce((int64_t)a[j].c[i] * b[j].c[i]);
-		r->c[i] = reduce32(acc);
+			acc +=
+			    mont_reduce((int64_t)a[j * N + i] * b[j * N + i]);
+		r[i] = reduce32(acc);
 	}
 }
 
@@ -295,7 +297,7 @@ void sg_mldsa65_polymul(int32_t r[N], const int32_t a[N], const int32_t b[N])
 	memcpy(y.c, b, sizeof(y.c));
 	ntt(x.c);
 	ntt(y.c);
-	poly_pointwise(&x, &x, &y);
+	poly_pointwise(x.c, x.c, y.c);
 	invntt_tomont(x.c);
 	for (i = 0; i < N; i++)
 		r[i] = freeze(x.c[i]);
@@ -391,7 +393,8 @@ static int hint_unpack(poly h[K], const uint8_t y[OMEGA + K])
 
 /* Algorithm 30, RejNTTPoly: A[r][s] from SHAKE128(rho || s || r). rho is
  * public. */
-static void rej_ntt_poly(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r)
+static void rej_ntt_poly(int32_t a[N], const uint8_t rho[32], uint8_t s,
+			 uint8_t r)
 {
 	uint8_t seed[34], buf[5 * SG_SHAKE128_RATE];
 	size_t len = sizeof(buf), p;
@@ -412,7 +415,7 @@ static void rej_ntt_poly(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r)
 				     ((uint32_t)(buf[p + 2] & 0x7f) << 16);
 
 			if (v < Q)
-				a->c[ctr++] = (int32_t)v;
+				a[ctr++] = (int32_t)v;
 		}
 		if (ctr == N)
 			break;
@@ -421,13 +424,13 @@ static void rej_ntt_poly(poly *a, const uint8_t rho[32], uint8_t s, uint8_t r)
 }
 
 /* Algorithm 32, ExpandA(rho): A in NTT form, row-major. */
-static void expand_a(poly a[K][L], const uint8_t rho[32])
+static void expand_a(int32_t a[K][L][N], const uint8_t rho[32])
 {
 	unsigned r, s;
 
 	for (r = 0; r < K; r++)
 		for (s = 0; s < L; s++)
-			rej_ntt_poly(&a[r][s], rho, (uint8_t)s, (uint8_t)r);
+			rej_ntt_poly(a[r][s], rho, (uint8_t)s, (uint8_t)r);
 }
 
 /* Algorithm 31, RejBoundedPoly for eta = 4 from SHAKE256(rho' || le16(r)):
@@ -572,7 +575,8 @@ void sg_mldsa65_sample_in_ball(int32_t c[N], const uint8_t ctilde[48],
 struct keygen_ws {
 	uint8_t seedbuf[34];
 	uint8_t hashed[128]; /* rho || rho' || K */
-	poly s1[L], s1hat[L], s2[K], t[K];
+	poly s1[L], s2[K], t[K];
+	int32_t s1hat[L][N];
 	int32_t t0[N];
 	sg_keccak h;
 };
@@ -581,7 +585,7 @@ int sg_mldsa65_keypair(uint8_t pk[SG_MLDSA65_PK_LEN],
 		       uint8_t sk[SG_MLDSA65_SK_LEN],
 		       const uint8_t seed[SG_MLDSA65_SEED_LEN])
 {
-	poly a[K][L];
+	int32_t a[K][L][N];
 	struct keygen_ws ws;
 	const uint8_t *rho = ws.hashed, *rhop = ws.hashed + 32;
 	unsigned i, j;
@@ -602,11 +606,12 @@ int sg_mldsa65_keypair(uint8_t pk[SG_MLDSA65_PK_LEN],
 		rej_bounded_poly(&ws.s2[i], rhop, (uint16_t)(L + i));
 
 	/* t = NTT^-1(A o NTT(s1)) + s2 */
-	memcpy(ws.s1hat, ws.s1, sizeof(ws.s1hat));
 	for (j = 0; j < L; j++)
-		ntt(ws.s1hat[j].c);
+		memcpy(ws.s1hat[j], ws.s1[j].c, sizeof(ws.s1hat[j]));
+	for (j = 0; j < L; j++)
+		ntt(ws.s1hat[j]);
 	for (i = 0; i < K; i++) {
-		poly_dot_l(&ws.t[i], a[i], ws.s1hat);
+		poly_dot_l(ws.t[i].c, a[i][0], ws.s1hat[0]);
 		invntt_tomont(ws.t[i].c);
 		for (j = 0; j < N; j++)
 			ws.t[i].c[j] = freeze(ws.t[i].c[j] + ws.s2[i].c[j]);
@@ -663,54 +668,77 @@ void sg_mldsa65_mu_final(uint8_t mu[SG_MLDSA65_MU_LEN], sg_keccak *h)
 
 /* ---- Signing (Algorithm 7) ----------------------------------------------- */
 
+/* Algorithm 25, skDecode, and Algorithm 7 lines 1-5: the part of signing
+ * that depends on the key only. rho is public (it is in pk). */
+void sg_mldsa65_expand_sk(sg_mldsa65_xsk *xsk,
+			  const uint8_t sk[SG_MLDSA65_SK_LEN])
+{
+	uint8_t rho[32];
+	unsigned i;
+
+	memcpy(rho, sk, 32);
+	SG_DECLASSIFY(rho, sizeof(rho));
+	memcpy(xsk->key, sk + 32, 32);
+	memcpy(xsk->tr, sk + 64, SG_MLDSA65_TR_LEN);
+	for (i = 0; i < L; i++) {
+		unpack(xsk->s1hat[i], sk + SK_S1 + i * ETA_BYTES, N, 4, ETA, 1);
+		ntt(xsk->s1hat[i]);
+	}
+	for (i = 0; i < K; i++) {
+		unpack(xsk->s2hat[i], sk + SK_S2 + i * ETA_BYTES, N, 4, ETA, 1);
+		ntt(xsk->s2hat[i]);
+		unpack(xsk->t0hat[i], sk + SK_T0 + i * T0_BYTES, N, 13,
+		       1 << (D - 1), 1);
+		ntt(xsk->t0hat[i]);
+	}
+	expand_a(xsk->a, rho);
+}
+
+void sg_mldsa65_xsk_wipe(sg_mldsa65_xsk *xsk)
+{
+	sg_wipe(xsk, sizeof(*xsk));
+}
+
+/* The secret parts of an expanded key (A-hat is public and need not be
+ * wiped on the per-signature path). */
+static void xsk_wipe_secret(sg_mldsa65_xsk *xsk)
+{
+	sg_wipe(xsk->s1hat, sizeof(xsk->s1hat));
+	sg_wipe(xsk->s2hat, sizeof(xsk->s2hat));
+	sg_wipe(xsk->t0hat, sizeof(xsk->t0hat));
+	sg_wipe(xsk->key, sizeof(xsk->key));
+	sg_wipe(xsk->tr, sizeof(xsk->tr));
+}
+
 /* Secret working state of signing, wiped as one block. */
 struct sign_ws {
-	uint8_t key[32];   /* K */
 	uint8_t rhopp[64]; /* rho'' */
 	uint8_t ctilde[CTILDE_LEN];
 	uint8_t w1buf[K * W1_BYTES];
-	poly s1hat[L], s2hat[K], t0hat[K];
-	poly y[L], yhat[L], z[L];
+	int32_t yhat[L][N];
+	poly y[L], z[L];
 	poly w[K], w1[K], h[K];
 	poly c, tmp;
 	sg_keccak hs;
 };
 
-int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
-		       const uint8_t mu[SG_MLDSA65_MU_LEN],
-		       const uint8_t sk[SG_MLDSA65_SK_LEN],
-		       const uint8_t rnd[SG_MLDSA65_RND_LEN])
+/* Algorithm 7 from line 6 on (rho'' and the rejection loop), mu given. */
+int sg_mldsa65_sign_mu_expanded(uint8_t sig[SG_MLDSA65_SIG_LEN],
+				const uint8_t mu[SG_MLDSA65_MU_LEN],
+				const sg_mldsa65_xsk *xsk,
+				const uint8_t rnd[SG_MLDSA65_RND_LEN])
 {
 	static const uint8_t zero_rnd[SG_MLDSA65_RND_LEN];
-	poly a[K][L];
 	struct sign_ws ws;
-	uint8_t rho[32];
 	unsigned i, j, kappa;
 	int ret = SG_ERR_CRYPTO;
 
 	if (!rnd)
 		rnd = zero_rnd;
 
-	/* Algorithm 25, skDecode. rho is public (it is in pk). */
-	memcpy(rho, sk, 32);
-	SG_DECLASSIFY(rho, sizeof(rho));
-	memcpy(ws.key, sk + 32, 32);
-	for (i = 0; i < L; i++) {
-		unpack(ws.s1hat[i].c, sk + SK_S1 + i * ETA_BYTES, N, 4, ETA, 1);
-		ntt(ws.s1hat[i].c);
-	}
-	for (i = 0; i < K; i++) {
-		unpack(ws.s2hat[i].c, sk + SK_S2 + i * ETA_BYTES, N, 4, ETA, 1);
-		ntt(ws.s2hat[i].c);
-		unpack(ws.t0hat[i].c, sk + SK_T0 + i * T0_BYTES, N, 13,
-		       1 << (D - 1), 1);
-		ntt(ws.t0hat[i].c);
-	}
-	expand_a(a, rho);
-
 	/* rho'' = H(K || rnd || mu, 64) */
 	sg_shake256_init(&ws.hs);
-	(void)sg_keccak_absorb(&ws.hs, ws.key, 32);
+	(void)sg_keccak_absorb(&ws.hs, xsk->key, 32);
 	(void)sg_keccak_absorb(&ws.hs, rnd, SG_MLDSA65_RND_LEN);
 	(void)sg_keccak_absorb(&ws.hs, mu, SG_MLDSA65_MU_LEN);
 	sg_keccak_squeeze(&ws.hs, ws.rhopp, sizeof(ws.rhopp));
@@ -721,11 +749,12 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 
 		/* w = NTT^-1(A o NTT(y)), w1 = HighBits(w) */
 		expand_mask(ws.y, ws.rhopp, kappa);
-		memcpy(ws.yhat, ws.y, sizeof(ws.yhat));
-		for (j = 0; j < L; j++)
-			ntt(ws.yhat[j].c);
+		for (j = 0; j < L; j++) {
+			memcpy(ws.yhat[j], ws.y[j].c, sizeof(ws.yhat[j]));
+			ntt(ws.yhat[j]);
+		}
 		for (i = 0; i < K; i++) {
-			poly_dot_l(&ws.w[i], a[i], ws.yhat);
+			poly_dot_l(ws.w[i].c, xsk->a[i][0], ws.yhat[0]);
 			invntt_tomont(ws.w[i].c);
 			for (j = 0; j < N; j++) {
 				int32_t r0;
@@ -750,7 +779,7 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 		 * revealed on its own and the rest is skipped when it fails,
 		 * as Algorithm 7 line 23 does. */
 		for (j = 0; j < L; j++) {
-			poly_pointwise(&ws.tmp, &ws.c, &ws.s1hat[j]);
+			poly_pointwise(ws.tmp.c, ws.c.c, xsk->s1hat[j]);
 			invntt_tomont(ws.tmp.c);
 			for (i = 0; i < N; i++) {
 				ws.z[j].c[i] =
@@ -768,7 +797,7 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 		 * to w - cs2 changes its high bits; at most omega ones.
 		 * These three conditions are combined into one decision. */
 		for (i = 0; i < K; i++) {
-			poly_pointwise(&ws.tmp, &ws.c, &ws.s2hat[i]);
+			poly_pointwise(ws.tmp.c, ws.c.c, xsk->s2hat[i]);
 			invntt_tomont(ws.tmp.c);
 			for (j = 0; j < N; j++) {
 				int32_t r0, r1;
@@ -779,7 +808,7 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 				ws.h[i].c[j] = r1;
 				bad |= ge_bound(r0, GAMMA2 - BETA);
 			}
-			poly_pointwise(&ws.tmp, &ws.c, &ws.t0hat[i]);
+			poly_pointwise(ws.tmp.c, ws.c.c, xsk->t0hat[i]);
 			invntt_tomont(ws.tmp.c);
 			for (j = 0; j < N; j++) {
 				int32_t r0, r1, ct0 = reduce32(ws.tmp.c[j]);
@@ -815,6 +844,20 @@ int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
 	if (ret != 0)
 		memset(sig, 0, SG_MLDSA65_SIG_LEN);
 	sg_wipe(&ws, sizeof(ws));
+	return ret;
+}
+
+int sg_mldsa65_sign_mu(uint8_t sig[SG_MLDSA65_SIG_LEN],
+		       const uint8_t mu[SG_MLDSA65_MU_LEN],
+		       const uint8_t sk[SG_MLDSA65_SK_LEN],
+		       const uint8_t rnd[SG_MLDSA65_RND_LEN])
+{
+	sg_mldsa65_xsk xsk;
+	int ret;
+
+	sg_mldsa65_expand_sk(&xsk, sk);
+	ret = sg_mldsa65_sign_mu_expanded(sig, mu, &xsk, rnd);
+	xsk_wipe_secret(&xsk);
 	return ret;
 }
 
@@ -860,13 +903,37 @@ int sg_mldsa65_sign(uint8_t sig[SG_MLDSA65_SIG_LEN], const uint8_t *msg,
 	return ret;
 }
 
+int sg_mldsa65_sign_expanded(uint8_t sig[SG_MLDSA65_SIG_LEN],
+			     const uint8_t *msg, size_t msg_len,
+			     const uint8_t *ctx, size_t ctx_len,
+			     const sg_mldsa65_xsk *xsk,
+			     const uint8_t rnd[SG_MLDSA65_RND_LEN])
+{
+	uint8_t mu[SG_MLDSA65_MU_LEN];
+	sg_keccak h;
+	int ret;
+
+	if (ctx_len > SG_MLDSA65_CTX_MAX) {
+		memset(sig, 0, SG_MLDSA65_SIG_LEN);
+		return SG_ERR_RANGE;
+	}
+	(void)sg_mldsa65_mu_init(&h, xsk->tr, ctx, ctx_len);
+	if (msg_len > 0)
+		(void)sg_keccak_absorb(&h, msg, msg_len);
+	sg_mldsa65_mu_final(mu, &h);
+	ret = sg_mldsa65_sign_mu_expanded(sig, mu, xsk, rnd);
+	sg_wipe(mu, sizeof(mu));
+	return ret;
+}
+
 /* ---- Verification (Algorithm 8) ------------------------------------------ */
 
 int sg_mldsa65_verify_mu(const uint8_t *sig, size_t sig_len,
 			 const uint8_t mu[SG_MLDSA65_MU_LEN],
 			 const uint8_t pk[SG_MLDSA65_PK_LEN])
 {
-	poly a[K][L], z[L], h[K], w[K], c, t1;
+	int32_t a[K][L][N], z[L][N];
+	poly h[K], w[K], c, t1;
 	uint8_t w1buf[K * W1_BYTES], ctilde[CTILDE_LEN];
 	unsigned i, j;
 	sg_keccak hs;
@@ -876,9 +943,9 @@ int sg_mldsa65_verify_mu(const uint8_t *sig, size_t sig_len,
 
 	/* Algorithm 27, sigDecode, and the norm check on z. */
 	for (j = 0; j < L; j++) {
-		unpack(z[j].c, sig + SIG_Z + j * Z_BYTES, N, 20, GAMMA1, 1);
+		unpack(z[j], sig + SIG_Z + j * Z_BYTES, N, 20, GAMMA1, 1);
 		for (i = 0; i < N; i++) {
-			if (ge_bound(z[j].c[i], GAMMA1 - BETA))
+			if (ge_bound(z[j][i], GAMMA1 - BETA))
 				return SG_ERR_VERIFY;
 		}
 	}
@@ -890,14 +957,14 @@ int sg_mldsa65_verify_mu(const uint8_t *sig, size_t sig_len,
 	sample_in_ball(&c, sig, 0);
 	ntt(c.c);
 	for (j = 0; j < L; j++)
-		ntt(z[j].c);
+		ntt(z[j]);
 	for (i = 0; i < K; i++) {
 		unpack(t1.c, pk + 32 + i * T1_BYTES, N, 10, 0, 0);
 		for (j = 0; j < N; j++)
 			t1.c[j] <<= D;
 		ntt(t1.c);
-		poly_pointwise(&t1, &t1, &c);
-		poly_dot_l(&w[i], a[i], z);
+		poly_pointwise(t1.c, t1.c, c.c);
+		poly_dot_l(w[i].c, a[i][0], z[0]);
 		for (j = 0; j < N; j++)
 			w[i].c[j] -= t1.c[j];
 		poly_reduce(&w[i]);

@@ -261,9 +261,9 @@ void grp_member_from_identity(grp_member *m, const sg_identity *me,
 	sg_cbor_enc_init(&e, body, sizeof(body));
 	put_card_body(&e, m);
 	/* Cannot fail with a valid key and a short constant context. */
-	(void)sg_mldsa65_sign(m->sig, body, e.len,
-			      (const uint8_t *)SG_SIGCTX_MEMBER_KEYS,
-			      strlen(SG_SIGCTX_MEMBER_KEYS), me->sk, rnd);
+	(void)sg_identity_sign(me, m->sig, body, e.len,
+			       (const uint8_t *)SG_SIGCTX_MEMBER_KEYS,
+			       strlen(SG_SIGCTX_MEMBER_KEYS), rnd);
 }
 
 int grp_get_head(sg_cbor_dec *d, unsigned type, size_t count)
@@ -300,8 +300,8 @@ long grp_sign_object(uint8_t *out, size_t out_cap, unsigned type,
 	blen = sg_cbor_enc_finish(&e);
 	if (blen < 0)
 		return blen;
-	rc = sg_mldsa65_sign(sig, out + 2, (size_t)blen, (const uint8_t *)ctx,
-			     strlen(ctx), ident->sk, rnd);
+	rc = sg_identity_sign(ident, sig, out + 2, (size_t)blen,
+			      (const uint8_t *)ctx, strlen(ctx), rnd);
 	if (rc != 0)
 		return rc;
 	sg_cbor_enc_init(&e, out, out_cap);

@@ -1,7 +1,8 @@
 /*
  * Identities: PeerId and TopicId derivation (BLAKE3 derive-key, one context
  * per purpose) and the derivation of the ML-DSA-65 and ML-KEM-768 key pairs
- * from one 32-byte master seed.
+ * from one 32-byte master seed, and signing with the identity's key, through
+ * an optional expanded ML-DSA-65 key (FIPS 204 section 6.2's precomputation).
  */
 #include "sg/identity.h"
 #include "sg/blake3.h"
@@ -52,6 +53,9 @@ int sg_identity_from_seed(sg_identity *out,
 	uint8_t xi[SG_MLDSA65_SEED_LEN], dz[SG_MLKEM768_SEED_LEN];
 	int rc;
 
+	/* out may be uninitialised: it starts unexpanded. */
+	out->xsk = NULL;
+	out->xsk_env = NULL;
 	memcpy(out->seed, seed, SG_IDENTITY_SEED_LEN);
 	sg_blake3_derive_key(xi, sizeof(xi), SG_CTX_IDENTITY_MLDSA, seed,
 			     SG_IDENTITY_SEED_LEN);
@@ -83,5 +87,33 @@ int sg_identity_generate(sg_identity *out, const sg_env *env)
 
 void sg_identity_wipe(sg_identity *id)
 {
+	if (id->xsk != NULL) {
+		sg_mldsa65_xsk_wipe(id->xsk);
+		sg_free(id->xsk_env, id->xsk);
+	}
 	sg_wipe(id, sizeof(*id));
+}
+
+int sg_identity_expand(sg_identity *id, const sg_env *env)
+{
+	sg_mldsa65_xsk *x;
+
+	if (id->xsk != NULL)
+		return 0;
+	if ((x = sg_alloc(env, sizeof(*x))) == NULL)
+		return SG_ERR_NOMEM;
+	sg_mldsa65_expand_sk(x, id->sk);
+	id->xsk = x;
+	id->xsk_env = env;
+	return 0;
+}
+
+int sg_identity_sign(const sg_identity *id, uint8_t sig[SG_MLDSA65_SIG_LEN],
+		     const uint8_t *msg, size_t msg_len, const uint8_t *ctx,
+		     size_t ctx_len, const uint8_t rnd[SG_MLDSA65_RND_LEN])
+{
+	if (id->xsk != NULL)
+		return sg_mldsa65_sign_expanded(sig, msg, msg_len, ctx, ctx_len,
+						id->xsk, rnd);
+	return sg_mldsa65_sign(sig, msg, msg_len, ctx, ctx_len, id->sk, rnd);
 }

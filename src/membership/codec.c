@@ -401,9 +401,9 @@ int sg_memb_claim_sign(sg_memb_claim *c, uint8_t sig[SG_MLDSA65_SIG_LEN],
 	n = sg_memb_claim_tbs(tbs, c);
 	if (n < 0)
 		return (int)n;
-	rc = sg_mldsa65_sign(sig, tbs, (size_t)n,
-			     (const uint8_t *)SG_SIGCTX_MEMB_CLAIM,
-			     sizeof(SG_SIGCTX_MEMB_CLAIM) - 1, ident->sk, rnd);
+	rc = sg_identity_sign(ident, sig, tbs, (size_t)n,
+			      (const uint8_t *)SG_SIGCTX_MEMB_CLAIM,
+			      sizeof(SG_SIGCTX_MEMB_CLAIM) - 1, rnd);
 	if (rc != 0)
 		return rc;
 	c->pk = ident->pk;

@@ -88,9 +88,9 @@ long sg_presence_beacon_seal(uint8_t *out, size_t out_cap,
 	if ((n = sg_cbor_enc_finish(&e)) < 0)
 		return n;
 	body_len = (size_t)n;
-	rc = sg_mldsa65_sign(sig, inner + 1, body_len,
-			     (const uint8_t *)SG_SIGCTX_PRESENCE_BEACON,
-			     sizeof(SG_SIGCTX_PRESENCE_BEACON) - 1, me->sk, rnd);
+	rc = sg_identity_sign(me, sig, inner + 1, body_len,
+			      (const uint8_t *)SG_SIGCTX_PRESENCE_BEACON,
+			      sizeof(SG_SIGCTX_PRESENCE_BEACON) - 1, rnd);
 	if (rc != 0)
 		return rc;
 	sg_cbor_enc_init(&e, inner, sizeof(inner));

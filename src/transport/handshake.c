@@ -383,8 +383,8 @@ static int send_auth_flight(hs_state *s, const uint8_t rnd[32])
 		return rc;
 
 	th_now(s, th);
-	rc = sg_mldsa65_sign(sig, th, sizeof(th), (const uint8_t *)ctx,
-			     strlen(ctx), s->ident->sk, rnd);
+	rc = sg_identity_sign(s->ident, sig, th, sizeof(th),
+			      (const uint8_t *)ctx, strlen(ctx), rnd);
 	if (rc != 0)
 		return rc;
 	msg_begin(&w, s, SG_HANDSHAKE_LEVEL_HANDSHAKE);

@@ -96,8 +96,8 @@ static long sign_in_place(uint8_t *out, size_t out_cap,
 	blen = sg_cbor_enc_finish(&e);
 	if (blen < 0)
 		return blen;
-	rc = sg_mldsa65_sign(sig, out + 1, (size_t)blen, (const uint8_t *)ctx,
-			     strlen(ctx), ident->sk, rnd);
+	rc = sg_identity_sign(ident, sig, out + 1, (size_t)blen,
+			      (const uint8_t *)ctx, strlen(ctx), rnd);
 	return rc != 0 ? rc : blen;
 }
 

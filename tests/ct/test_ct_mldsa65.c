@@ -21,6 +21,8 @@ int main(void)
 {
 	static uint8_t pk[SG_MLDSA65_PK_LEN], sk[SG_MLDSA65_SK_LEN];
 	static uint8_t sig[SG_MLDSA65_SIG_LEN];
+	static sg_mldsa65_xsk xsk_storage;
+	sg_mldsa65_xsk *xsk = &xsk_storage;
 	uint8_t seed[32], rnd[32], msg[40], mu[64], tr[64];
 	const uint8_t ctx[] = "ct";
 	int i, rc, failures = 0, signs = 0;
@@ -66,6 +68,17 @@ int main(void)
 						       sizeof(msg), pk) != 0;
 		signs++;
 
+		/* Through an expanded key: expansion and signing. */
+		sg_mldsa65_expand_sk(xsk, sk);
+		rc = sg_mldsa65_sign_expanded(sig, msg, sizeof(msg), ctx,
+					      sizeof(ctx), xsk, rnd);
+		PUBLIC(sig, sizeof(sig));
+		failures += rc != 0;
+		failures +=
+		    sg_mldsa65_verify(sig, sizeof(sig), msg, sizeof(msg), ctx,
+				      sizeof(ctx), pk) != 0;
+		signs++;
+
 		sg_mldsa65_tr(tr, pk);
 		memcpy(mu, tr, sizeof(mu)); /* any 64 public bytes */
 		rc = sg_mldsa65_sign_mu(sig, mu, sk, rnd);
@@ -73,8 +86,15 @@ int main(void)
 		failures += rc != 0;
 		failures += sg_mldsa65_verify_mu(sig, sizeof(sig), mu, pk) != 0;
 		signs++;
+
+		rc = sg_mldsa65_sign_mu_expanded(sig, mu, xsk, rnd);
+		PUBLIC(sig, sizeof(sig));
+		failures += rc != 0;
+		failures += sg_mldsa65_verify_mu(sig, sizeof(sig), mu, pk) != 0;
+		signs++;
 	}
+	sg_mldsa65_xsk_wipe(xsk);
 	printf("ML-DSA-65: 3 key pairs, %d signatures, %d failures\n", signs,
 	       failures);
-	return failures == 0 && signs == 12 ? 0 : 1;
+	return failures == 0 && signs == 18 ? 0 : 1;
 }

@@ -93,6 +93,10 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 	const json *pgroups = json_req(pv, "testGroups", JSON_ARRAY);
 	const json *egroups = json_req(ev, "testGroups", JSON_ARRAY);
 	size_t g, t, run = 0, skip = 0, by_kind[6] = {0};
+	sg_mldsa65_xsk *xsk = malloc(sizeof(*xsk));
+	uint8_t xsig[SG_MLDSA65_SIG_LEN];
+
+	assert_non_null(xsk);
 
 	for (g = 0; g < pgroups->n; g++) {
 		const json *grp = pgroups->items[g];
@@ -161,6 +165,13 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 							      msg, mlen, ctx,
 							      clen, pk),
 					    0);
+				/* The expanded key gives the same bytes. */
+				sg_mldsa65_expand_sk(xsk, sk);
+				assert_int_equal(
+				    sg_mldsa65_sign_expanded(
+					xsig, msg, mlen, ctx, clen, xsk, rnd),
+				    0);
+				assert_memory_equal(xsig, exp, sizeof(xsig));
 				free(msg);
 				free(ctx);
 				by_kind[0]++;
@@ -169,6 +180,11 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 
 				assert_int_equal(
 				    sg_mldsa65_sign_mu(sig, m, sk, rnd), 0);
+				sg_mldsa65_expand_sk(xsk, sk);
+				assert_int_equal(sg_mldsa65_sign_mu_expanded(
+						     xsig, m, xsk, rnd),
+						 0);
+				assert_memory_equal(xsig, exp, sizeof(xsig));
 				if (seedkey)
 					assert_int_equal(
 					    sg_mldsa65_verify_mu(
@@ -212,6 +228,8 @@ static void run_siggen(const char *prompt_name, const char *exp_name,
 	assert_int_equal(by_kind[2], want_run / 3);
 	assert_int_equal(by_kind[3], want_run / 2);
 	assert_int_equal(by_kind[4], want_run / 2);
+	sg_mldsa65_xsk_wipe(xsk);
+	free(xsk);
 	json_free(pv);
 	json_free(ev);
 }

@@ -86,6 +86,56 @@ static void test_derivations(void **state)
 	assert_int_equal(a.seed[0], 0);
 }
 
+/* sg_identity_sign gives the same signature with and without the expanded
+ * key; expanding is idempotent, fails cleanly without memory, and wiping
+ * the identity frees the expansion (counted by the test allocator). */
+static void test_expanded_signing(void **state)
+{
+	static sg_identity id;
+	static const uint8_t msg[] = "expanded", ctx[] = "sg-test";
+	uint8_t rnd[32], s1[SG_MLDSA65_SIG_LEN], s2[SG_MLDSA65_SIG_LEN];
+	sg_test_env t, oom;
+	(void)state;
+
+	memset(rnd, 0x3c, sizeof(rnd));
+	make_identity(&id, 21);
+	assert_null(id.xsk);
+	assert_int_equal(
+	    sg_identity_sign(&id, s1, msg, sizeof(msg), ctx, sizeof(ctx), rnd),
+	    0);
+
+	sg_test_env_init(&oom, 1, 0);
+	assert_int_equal(sg_identity_expand(&id, &oom.env), SG_ERR_NOMEM);
+	assert_null(id.xsk);
+
+	sg_test_env_init(&t, 1, -1);
+	assert_int_equal(sg_identity_expand(&id, &t.env), 0);
+	assert_non_null(id.xsk);
+	assert_int_equal(sg_identity_expand(&id, &t.env), 0);
+	assert_int_equal(t.allocs, 1);
+	assert_int_equal(
+	    sg_identity_sign(&id, s2, msg, sizeof(msg), ctx, sizeof(ctx), rnd),
+	    0);
+	assert_memory_equal(s1, s2, sizeof(s1));
+	assert_int_equal(sg_mldsa65_verify(s2, sizeof(s2), msg, sizeof(msg),
+					   ctx, sizeof(ctx), id.pk),
+			 0);
+	/* Deterministic signing (rnd NULL) agrees as well. */
+	assert_int_equal(
+	    sg_identity_sign(&id, s2, msg, sizeof(msg), NULL, 0, NULL), 0);
+	assert_int_equal(
+	    sg_mldsa65_sign(s1, msg, sizeof(msg), NULL, 0, id.sk, NULL), 0);
+	assert_memory_equal(s1, s2, sizeof(s1));
+
+	sg_identity_wipe(&id);
+	assert_int_equal(t.frees, 1);
+	assert_null(id.xsk);
+	/* A re-derived identity starts unexpanded. */
+	make_identity(&id, 21);
+	assert_null(id.xsk);
+	sg_identity_wipe(&id);
+}
+
 static void test_save_load(void **state)
 {
 	static sg_identity id, back;
@@ -356,13 +406,14 @@ static void test_config_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_derivations),
-		cmocka_unit_test(test_save_load),
-		cmocka_unit_test(test_sealed),
-		cmocka_unit_test(test_damaged_files),
-		cmocka_unit_test(test_crafted_headers),
-		cmocka_unit_test(test_list_delete_alias),
-		cmocka_unit_test(test_config_dir),
+	    cmocka_unit_test(test_derivations),
+	    cmocka_unit_test(test_expanded_signing),
+	    cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_sealed),
+	    cmocka_unit_test(test_damaged_files),
+	    cmocka_unit_test(test_crafted_headers),
+	    cmocka_unit_test(test_list_delete_alias),
+	    cmocka_unit_test(test_config_dir),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

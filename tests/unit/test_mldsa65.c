@@ -215,6 +215,63 @@ static void test_round_trips(void **state)
 	}
 }
 
+/* Signing through an expanded key gives the bytes sg_mldsa65_sign and
+ * sg_mldsa65_sign_mu give, for hedged and deterministic signing, and the
+ * same errors; wiping clears the whole key. */
+static void test_expanded_key(void **state)
+{
+	static sg_mldsa65_xsk xsk;
+	static const uint8_t zero[sizeof(sg_mldsa65_xsk)];
+	sg_test_rng rng;
+	int i;
+	(void)state;
+
+	sg_test_rng_seed(&rng, 11);
+	for (i = 0; i < 6; i++) {
+		uint8_t seed[32], rnd[32], m[200], c[255], mu[64];
+		uint8_t p[SG_MLDSA65_PK_LEN], s[SG_MLDSA65_SK_LEN];
+		uint8_t g1[SG_MLDSA65_SIG_LEN], g2[SG_MLDSA65_SIG_LEN];
+		size_t mlen = (size_t)(sg_test_rng_u64(&rng) % sizeof(m));
+		size_t clen = (size_t)(sg_test_rng_u64(&rng) % 256);
+		const uint8_t *r = i % 2 ? rnd : NULL;
+
+		sg_test_rng_bytes(&rng, seed, sizeof(seed));
+		sg_test_rng_bytes(&rng, rnd, sizeof(rnd));
+		sg_test_rng_bytes(&rng, m, sizeof(m));
+		sg_test_rng_bytes(&rng, c, sizeof(c));
+		sg_test_rng_bytes(&rng, mu, sizeof(mu));
+		assert_int_equal(sg_mldsa65_keypair(p, s, seed), 0);
+		sg_mldsa65_expand_sk(&xsk, s);
+		assert_memory_equal(xsk.tr, s + 64, 64);
+
+		assert_int_equal(sg_mldsa65_sign(g1, m, mlen, c, clen, s, r),
+				 0);
+		memset(g2, 0xa5, sizeof(g2));
+		assert_int_equal(
+		    sg_mldsa65_sign_expanded(g2, m, mlen, c, clen, &xsk, r), 0);
+		assert_memory_equal(g1, g2, sizeof(g1));
+		assert_int_equal(
+		    sg_mldsa65_verify(g2, sizeof(g2), m, mlen, c, clen, p), 0);
+
+		assert_int_equal(sg_mldsa65_sign_mu(g1, mu, s, r), 0);
+		assert_int_equal(sg_mldsa65_sign_mu_expanded(g2, mu, &xsk, r),
+				 0);
+		assert_memory_equal(g1, g2, sizeof(g1));
+		assert_int_equal(sg_mldsa65_verify_mu(g2, sizeof(g2), mu, p),
+				 0);
+
+		/* A context over 255 bytes: an error and a zeroed output. */
+		memset(g2, 0xa5, sizeof(g2));
+		assert_int_equal(
+		    sg_mldsa65_sign_expanded(g2, m, mlen, c, 256, &xsk, r),
+		    SG_ERR_RANGE);
+		memset(g1, 0, sizeof(g1));
+		assert_memory_equal(g1, g2, sizeof(g2));
+	}
+	sg_mldsa65_xsk_wipe(&xsk);
+	assert_memory_equal(&xsk, zero, sizeof(xsk));
+}
+
 static void test_internal_interfaces(void **state)
 {
 	uint8_t mprime[2 + sizeof(ctx) + sizeof(msg)];
@@ -548,6 +605,7 @@ int main(void)
 	    cmocka_unit_test(test_ntt_multiplication),
 	    cmocka_unit_test(test_sample_in_ball),
 	    cmocka_unit_test(test_round_trips),
+	    cmocka_unit_test(test_expanded_key),
 	    cmocka_unit_test(test_internal_interfaces),
 	    cmocka_unit_test(test_streaming_mu),
 	    cmocka_unit_test(test_context_limits),
