@@ -6,7 +6,9 @@
  * 7.3 (ExpandA, ExpandS, ExpandMask, SampleInBall), the rounding of section
  * 7.4 (Power2Round, Decompose, MakeHint, UseHint) and the NTT of section
  * 7.5. Coefficients are int32; products use Montgomery reduction with
- * R = 2^32 (the zeta table below holds zeta^BitRev8(m) * R mod q, centred).
+ * R = 2^32 (the zeta table below holds zeta^BitRev8(m) * R mod q, centred),
+ * computed on unsigned 32-bit lanes with lazy reduction (mont_mul_u; each
+ * function states the bounds it relies on).
  *
  * Secrets never reach a branch, an index or a divider. The public values
  * that do are declassified for the valgrind constant-time test: rho, the
@@ -36,7 +38,6 @@
 
 #define N 256
 #define Q SG_MLDSA65_Q
-#define QINV 58728449u /* q^-1 mod 2^32 */
 #define D 13
 #define K 6
 #define L 5
@@ -117,14 +118,6 @@ static const int32_t zetas[N] = {
 
 /* ---- Arithmetic mod q ---------------------------------------------------- */
 
-/* a * 2^-32 mod q for |a| < q * 2^31; the result has |r| < q. */
-static int32_t mont_reduce(int64_t a)
-{
-	int32_t t = (int32_t)((uint32_t)a * QINV);
-
-	return (int32_t)((a - (int64_t)t * Q) >> 32);
-}
-
 /* r = a mod q with |r| <= 6283008, for a <= 2^31 - 2^22 - 1. For a value
  * congruent to a small integer v (|v| < 2^22 - q/2) with |a| < 3q/2 this is
  * exactly v. */
@@ -156,65 +149,106 @@ static uint32_t ge_bound(int32_t a, int32_t bound)
 	return (uint32_t)(bound - 1 - abs) >> 31;
 }
 
-/* Algorithm 41, NTT(w): inputs |w| < B give outputs |w| < B + 8q. */
+/* Montgomery product on unsigned lanes: a * b * 2^-32 mod q, in [0, 2q),
+ * for a * b < q * 2^32. m = -p / q mod 2^32 makes p + m q divisible by
+ * 2^32, and (p + m q) / 2^32 < (q 2^32 + 2^32 q) / 2^32 = 2q. The NTTs and
+ * the pointwise products use this rather than a signed 64-bit reduction: an
+ * unsigned 32 x 32 -> 64-bit multiply vectorises (SSE2 pmuludq; a signed
+ * one needs SSE4.1), and is cheaper even in scalar code. */
+#define QNEG 4236238847u /* -q^-1 mod 2^32 */
+
+static uint32_t mont_mul_u(uint32_t a, uint32_t b)
+{
+	uint64_t p = (uint64_t)a * b;
+	uint32_t m = (uint32_t)p * QNEG;
+
+	return (uint32_t)((p + (uint64_t)m * Q) >> 32);
+}
+
+/* Algorithm 41, NTT(w), for |w| < q (every caller's input: y, z, s1, s2,
+ * t0, c, t1 * 2^d <= q - 1); outputs |w| < 9q, congruent but not reduced.
+ * The lanes are worked on as unsigned (the same object read through the
+ * corresponding unsigned type, C11 6.5p7): w + q is in [0, 2q); a layer
+ * adds less than 2q to each lane (t < 2q, and a[j] + 2q - t > a[j] >= 0),
+ * so after 8 layers every lane is below 18q (and 18q * zeta < q * 2^32 for
+ * mont_mul_u); subtracting 9q centres the result. */
 static void ntt(int32_t a[N])
 {
+	uint32_t *u = (uint32_t *)a;
 	unsigned len, start, j, m = 0;
 
+	for (j = 0; j < N; j++)
+		u[j] += Q;
 	for (len = 128; len > 0; len >>= 1) {
 		for (start = 0; start < N; start = j + len) {
-			int32_t z = zetas[++m];
+			uint32_t z = (uint32_t)caddq(zetas[++m]);
 
 			for (j = start; j < start + len; j++) {
-				int32_t t =
-				    mont_reduce((int64_t)z * a[j + len]);
+				uint32_t t = mont_mul_u(u[j + len], z);
 
-				a[j + len] = a[j] - t;
-				a[j] = a[j] + t;
+				u[j + len] = u[j] + 2 * Q - t;
+				u[j] += t;
 			}
 		}
 	}
+	for (j = 0; j < N; j++)
+		u[j] -= 9 * Q;
 }
 
 /* Algorithm 42, NTT^-1(w), multiplied by R = 2^32 to cancel the R^-1 of a
- * preceding Montgomery product. Needs |w| < q (the sums then stay below
- * 256q < 2^31); outputs |w| < q. */
+ * preceding Montgomery product. Needs |w| < q; outputs |w| < q. Unsigned
+ * lanes as in ntt(): w + q is in [0, 2q). Before the layer of half-size len
+ * every lane is below off = 2 len q (true for len = 1; a layer turns a pair
+ * below off into a sum below 2 off and a product below 2q), so
+ * t + off - a[j + len] is in (0, 2 off) with 2 off <= 256q, and the
+ * product with zeta < q stays below q * 2^32. */
 static void invntt_tomont(int32_t a[N])
 {
-	const int32_t f = 41978; /* R^2 / 256 mod q */
-	const int32_t fz = FZ;
+	const uint32_t f = 41978; /* R^2 / 256 mod q */
+	const uint32_t fz = FZ;
+	uint32_t *u = (uint32_t *)a;
 	unsigned len, start, j, m = N;
 
+	for (j = 0; j < N; j++)
+		u[j] += Q;
 	for (len = 1; len < N / 2; len <<= 1) {
+		const uint32_t off = 2 * len * Q;
+
 		for (start = 0; start < N; start = j + len) {
-			int32_t z = -zetas[--m];
+			uint32_t z = (uint32_t)caddq(-zetas[--m]);
 
 			for (j = start; j < start + len; j++) {
-				int32_t t = a[j];
+				uint32_t t = u[j];
 
-				a[j] = t + a[j + len];
-				a[j + len] =
-				    mont_reduce((int64_t)z * (t - a[j + len]));
+				u[j] = t + u[j + len];
+				u[j + len] = mont_mul_u(t + off - u[j + len], z);
 			}
 		}
 	}
 	/* The last layer (len = 128, zeta = -zetas[1]) with the scaling by f
-	 * folded in: fz = f * -zetas[1] * R^-1 mod q, centred. */
+	 * folded in: fz = f * -zetas[1] * R^-1 mod q. Lanes are below 256q,
+	 * so both operands below are under 512q, and 512q * q < q * 2^32
+	 * (512q = 4290773504 < 2^32). The results are in [0, 2q). */
 	for (j = 0; j < N / 2; j++) {
-		int32_t t = a[j];
+		uint32_t t = u[j];
 
-		a[j] = mont_reduce((int64_t)f * (t + a[j + N / 2]));
-		a[j + N / 2] = mont_reduce((int64_t)fz * (t - a[j + N / 2]));
+		u[j] = mont_mul_u(t + u[j + N / 2], f) - Q;
+		u[j + N / 2] =
+		    mont_mul_u(t + 256 * Q - u[j + N / 2], fz) - Q;
 	}
 }
 
-/* r = a o b * R^-1 (Algorithm 45 with Montgomery products). */
+/* r = a o b * R^-1 (Algorithm 45 with Montgomery products), for |a|, |b|
+ * < 9q (NTT outputs, or A-hat's [0, q)); |r| < q. a + 9q and b + 9q are
+ * below 18q, and 18q * 18q < q * 2^32 (324q < 2^32). */
 static void poly_pointwise(int32_t r[N], const int32_t a[N], const int32_t b[N])
 {
 	unsigned i;
 
 	for (i = 0; i < N; i++)
-		r[i] = mont_reduce((int64_t)a[i] * b[i]);
+		r[i] = (int32_t)(mont_mul_u((uint32_t)(a[i] + 9 * Q),
+					    (uint32_t)(b[i] + 9 * Q)) -
+				 Q);
 }
 
 /* r = sum_j a[j] o b[j] * R^-1, reduced so that NTT^-1 may follow; a and b
@@ -224,12 +258,13 @@ static void poly_dot_l(int32_t r[N], const int32_t *a, const int32_t *b)
 	unsigned i, j;
 
 	for (i = 0; i < N; i++) {
-		int32_t acc = 0;
+		uint32_t acc = 0;
 
+		/* L products in [0, 2q) each: acc < 10q < 2^31 - 2^22. */
 		for (j = 0; j < L; j++)
-			acc +=
-			    mont_reduce((int64_t)a[j * N + i] * b[j * N + i]);
-		r[i] = reduce32(acc);
+			acc += mont_mul_u((uint32_t)(a[j * N + i] + 9 * Q),
+					  (uint32_t)(b[j * N + i] + 9 * Q));
+		r[i] = reduce32((int32_t)acc);
 	}
 }
 
