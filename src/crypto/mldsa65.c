@@ -530,25 +530,31 @@ static void expand_mask(poly y[L], const uint8_t rhopp[64], unsigned kappa)
 	sg_keccak_wipe(&h);
 }
 
-/* All-ones when a == b, else 0. */
-static uint32_t eq_mask(uint32_t a, uint32_t b)
+/* 0xff when a == b, else 0, without a branch. */
+static uint8_t eq_mask8(uint8_t a, uint8_t b)
 {
-	uint32_t x = a ^ b;
+	uint8_t x = (uint8_t)(a ^ b);
 
-	return ((x | (0u - x)) >> 31) - 1u;
+	return (uint8_t)((uint8_t)((uint8_t)(x | (uint8_t)(0u - x)) >> 7) - 1u);
 }
 
 /* Algorithm 29, SampleInBall(c~): tau coefficients +-1. With secret set,
  * the swap c[i] <- c[j], c[j] <- +-1 reads and writes every position up to
- * i under a mask, so the secret index j never addresses memory. */
+ * i under a mask, so the secret index j never addresses memory; that path
+ * works on a byte array w8 (0, 1, 0xff for -1) copied into c at the end. */
 static void sample_in_ball(poly *c, const uint8_t ctilde[CTILDE_LEN],
 			   int secret)
 {
-	uint8_t buf[SG_SHAKE256_RATE];
+	uint8_t buf[SG_SHAKE256_RATE], w8[2 * N];
 	uint64_t signs = 0;
 	unsigned pos, i, t;
 	sg_keccak h;
 
+	/* w8[N + t] = t: byte-wide positions, so that the masked pass below
+	 * vectorises without widening. */
+	memset(w8, 0, N);
+	for (t = 0; t < N; t++)
+		w8[N + t] = (uint8_t)t;
 	sg_shake256_init(&h);
 	(void)sg_keccak_absorb(&h, ctilde, CTILDE_LEN);
 	sg_keccak_squeeze(&h, buf, sizeof(buf));
@@ -574,22 +580,32 @@ static void sample_in_ball(poly *c, const uint8_t ctilde[CTILDE_LEN],
 				break;
 		}
 		if (secret) {
-			uint32_t cj = 0;
+			/* One masked pass over byte lanes (16 to a vector
+			 * register) reads c[j] and writes the sign there;
+			 * c[i] (still 0) becomes the old c[j], or the sign
+			 * when j = i. */
+			uint8_t cj = 0, m, s8 = (uint8_t)sgn;
 
-			for (t = 0; t <= i; t++)
-				cj |= (uint32_t)c->c[t] & eq_mask(t, j);
-			c->c[i] = (int32_t)cj;
-			for (t = 0; t <= i; t++) {
-				uint32_t m = eq_mask(t, j);
+			for (t = 0; t < i; t++) {
+				uint8_t v = w8[t];
 
-				c->c[t] = (int32_t)(((uint32_t)c->c[t] & ~m) |
-						    ((uint32_t)sgn & m));
+				m = eq_mask8(w8[N + t], (uint8_t)j);
+				cj |= (uint8_t)(v & m);
+				w8[t] = (uint8_t)((v & ~m) | (s8 & m));
 			}
+			m = eq_mask8((uint8_t)i, (uint8_t)j);
+			w8[i] = (uint8_t)((cj & ~m) | (s8 & m));
 		} else {
 			c->c[i] = c->c[j];
 			c->c[j] = sgn;
 		}
 	}
+	if (secret) {
+		/* Bytes 0, 1, 0xff to 0, 1, -1. */
+		for (t = 0; t < N; t++)
+			c->c[t] = (int32_t)w8[t] - ((int32_t)(w8[t] & 0x80) << 1);
+	}
+	sg_wipe(w8, sizeof(w8));
 	sg_wipe(buf, sizeof(buf));
 	sg_wipe(&signs, sizeof(signs));
 	sg_keccak_wipe(&h);
