@@ -179,7 +179,7 @@ static void ntt(int32_t a[N])
 
 	for (j = 0; j < N; j++)
 		u[j] += Q;
-	for (len = 128; len > 0; len >>= 1) {
+	for (len = 128; len >= 4; len >>= 1) {
 		for (start = 0; start < N; start = j + len) {
 			uint32_t z = (uint32_t)caddq(zetas[++m]);
 
@@ -190,6 +190,25 @@ static void ntt(int32_t a[N])
 				u[j] += t;
 			}
 		}
+	}
+	/* The last two layers (len = 2: zetas[64..127], len = 1:
+	 * zetas[128..255]) loop over blocks, so that the compiler vectorises
+	 * across blocks instead of running two-element loops. */
+	for (j = 0; j < N / 4; j++) {
+		uint32_t z = (uint32_t)caddq(zetas[64 + j]), *b = u + 4 * j;
+		uint32_t t0 = mont_mul_u(b[2], z), t1 = mont_mul_u(b[3], z);
+
+		b[2] = b[0] + 2 * Q - t0;
+		b[3] = b[1] + 2 * Q - t1;
+		b[0] += t0;
+		b[1] += t1;
+	}
+	for (j = 0; j < N / 2; j++) {
+		uint32_t z = (uint32_t)caddq(zetas[128 + j]);
+		uint32_t t = mont_mul_u(u[2 * j + 1], z);
+
+		u[2 * j + 1] = u[2 * j] + 2 * Q - t;
+		u[2 * j] += t;
 	}
 	for (j = 0; j < N; j++)
 		u[j] -= 9 * Q;
@@ -207,11 +226,30 @@ static void invntt_tomont(int32_t a[N])
 	const uint32_t f = 41978; /* R^2 / 256 mod q */
 	const uint32_t fz = FZ;
 	uint32_t *u = (uint32_t *)a;
-	unsigned len, start, j, m = N;
+	unsigned len, start, j, m = N / 4;
 
 	for (j = 0; j < N; j++)
 		u[j] += Q;
-	for (len = 1; len < N / 2; len <<= 1) {
+	/* The first two layers (len = 1: zetas[255..128], len = 2:
+	 * zetas[127..64], with off = 2q and 4q) loop over blocks, as in
+	 * ntt(). */
+	for (j = 0; j < N / 2; j++) {
+		uint32_t z = (uint32_t)caddq(-zetas[255 - j]);
+		uint32_t t = u[2 * j], h = u[2 * j + 1];
+
+		u[2 * j] = t + h;
+		u[2 * j + 1] = mont_mul_u(t + 2 * Q - h, z);
+	}
+	for (j = 0; j < N / 4; j++) {
+		uint32_t z = (uint32_t)caddq(-zetas[127 - j]), *b = u + 4 * j;
+		uint32_t t0 = b[0], t1 = b[1];
+
+		b[0] = t0 + b[2];
+		b[1] = t1 + b[3];
+		b[2] = mont_mul_u(t0 + 4 * Q - b[2], z);
+		b[3] = mont_mul_u(t1 + 4 * Q - b[3], z);
+	}
+	for (len = 4; len < N / 2; len <<= 1) {
 		const uint32_t off = 2 * len * Q;
 
 		for (start = 0; start < N; start = j + len) {
@@ -383,6 +421,33 @@ static void unpack(int32_t *a, const uint8_t *in, unsigned n, unsigned bits,
 	}
 }
 
+/* unpack(a, in, N, 20, GAMMA1, 1) unrolled (two coefficients in every five
+ * bytes), for ExpandMask's and sigDecode's z. */
+static void unpack_z(int32_t a[N], const uint8_t *in)
+{
+	unsigned i;
+
+	for (i = 0; i < N / 2; i++, in += 5) {
+		uint32_t v0 = (uint32_t)in[0] | (uint32_t)in[1] << 8 |
+			      ((uint32_t)in[2] & 15) << 16;
+		uint32_t v1 = (uint32_t)in[2] >> 4 | (uint32_t)in[3] << 4 |
+			      (uint32_t)in[4] << 12;
+
+		a[2 * i] = GAMMA1 - (int32_t)v0;
+		a[2 * i + 1] = GAMMA1 - (int32_t)v1;
+	}
+}
+
+/* pack(out, a, N, 4, 0, 0) unrolled: Algorithm 28, w1Encode, for
+ * coefficients in [0, 16). */
+static void pack_w1(uint8_t out[W1_BYTES], const int32_t a[N])
+{
+	unsigned i;
+
+	for (i = 0; i < N / 2; i++)
+		out[i] = (uint8_t)(a[2 * i] | a[2 * i + 1] << 4);
+}
+
 /* Algorithm 20, HintBitPack(h), h[i][j] in {0, 1} and public. */
 static void hint_pack(uint8_t y[OMEGA + K], const poly h[K])
 {
@@ -523,7 +588,7 @@ static void expand_mask(poly y[L], const uint8_t rhopp[64], unsigned kappa)
 		sg_shake256_init(&h);
 		(void)sg_keccak_absorb(&h, seed, sizeof(seed));
 		sg_keccak_squeeze(&h, buf, sizeof(buf));
-		unpack(y[r].c, buf, N, 20, GAMMA1, 1);
+		unpack_z(y[r].c, buf);
 	}
 	sg_wipe(buf, sizeof(buf));
 	sg_wipe(seed, sizeof(seed));
@@ -814,7 +879,7 @@ int sg_mldsa65_sign_mu_expanded(uint8_t sig[SG_MLDSA65_SIG_LEN],
 				ws.w1[i].c[j] = decompose(&r0, ws.w[i].c[j]);
 			}
 			/* Algorithm 28, w1Encode */
-			pack(ws.w1buf + i * W1_BYTES, ws.w1[i].c, N, 4, 0, 0);
+			pack_w1(ws.w1buf + i * W1_BYTES, ws.w1[i].c);
 		}
 
 		/* c~ = H(mu || w1Encode(w1), 48), c = SampleInBall(c~) */
@@ -994,7 +1059,7 @@ int sg_mldsa65_verify_mu(const uint8_t *sig, size_t sig_len,
 
 	/* Algorithm 27, sigDecode, and the norm check on z. */
 	for (j = 0; j < L; j++) {
-		unpack(z[j], sig + SIG_Z + j * Z_BYTES, N, 20, GAMMA1, 1);
+		unpack_z(z[j], sig + SIG_Z + j * Z_BYTES);
 		for (i = 0; i < N; i++) {
 			if (ge_bound(z[j][i], GAMMA1 - BETA))
 				return SG_ERR_VERIFY;
@@ -1023,7 +1088,7 @@ int sg_mldsa65_verify_mu(const uint8_t *sig, size_t sig_len,
 		/* w1' = UseHint(h, w'approx) */
 		for (j = 0; j < N; j++)
 			w[i].c[j] = use_hint(caddq(w[i].c[j]), h[i].c[j]);
-		pack(w1buf + i * W1_BYTES, w[i].c, N, 4, 0, 0);
+		pack_w1(w1buf + i * W1_BYTES, w[i].c);
 	}
 
 	/* c~' = H(mu || w1Encode(w1'), 48) must equal c~ */
