@@ -644,14 +644,21 @@ SG_BENCH_SUITE(bench_loopback, "loopback",
 	double msgs_s, msg_bps, bulk_bps, tcp_bps, aead_bps;
 	char fig[96];
 
+	static sg_env xenv;
+
 	C = calloc(1, sizeof(*C));
 	C->ids = calloc(NSLOTS + 2, sizeof(sg_identity));
 	C->lat = calloc(MAX_LAT, sizeof(double));
 	if (C->lat == NULL || C->ids == NULL)
 		return;
+	/* Expanded signing keys, as a node's identity (sg_app, the CLI). */
+	if (sg_env_default(&xenv) != 0)
+		return;
 	for (i = 0; i < NSLOTS + 2; i++) {
 		memset(seed, 0x60 + i, sizeof(seed));
 		sg_identity_from_seed(&C->ids[i], seed);
+		if (sg_identity_expand(&C->ids[i], &xenv) != 0)
+			return;
 	}
 	fflush(stdout);
 	if (pipe(cmd) != 0 || pipe(res) != 0 || (C->child = fork()) < 0)
@@ -709,6 +716,8 @@ SG_BENCH_SUITE(bench_loopback, "loopback",
 	printf("  bulk / TCP loopback: %.0f%%\n", 100 * bulk_bps / tcp_bps);
 	fflush(stdout);
 	free(C->lat);
+	for (i = 0; i < NSLOTS + 2; i++)
+		sg_identity_wipe(&C->ids[i]);
 	free(C->ids);
 	free(C);
 	C = NULL;
