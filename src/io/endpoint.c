@@ -98,6 +98,7 @@ struct sg_endpoint {
 	struct sockaddr_storage local;
 	socklen_t local_len;
 	ep_conn *conns;
+	size_t hi; /* conns[hi..max_conns) are all free: scans stop at hi */
 	sg_endpoint_cb cb;
 	void *ud;
 	int in_cb; /* callbacks running (they may call back into us) */
@@ -179,7 +180,7 @@ static uint64_t now_ms(const sg_endpoint *ep)
 static ep_conn *find_addr(sg_endpoint *ep, const struct sockaddr *sa)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL && same_addr(sa, &ep->conns[i].remote))
 			return &ep->conns[i];
 	return NULL;
@@ -188,7 +189,7 @@ static ep_conn *find_addr(sg_endpoint *ep, const struct sockaddr *sa)
 static ep_conn *find_peer(sg_endpoint *ep, const sg_peer_id *peer)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL && ep->conns[i].connected &&
 		    sg_peer_id_equal(&ep->conns[i].peer, peer))
 			return &ep->conns[i];
@@ -200,7 +201,7 @@ static ep_conn *find_peer(sg_endpoint *ep, const sg_peer_id *peer)
 static ep_conn *find_direct(sg_endpoint *ep, const sg_peer_id *peer)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL && ep->conns[i].connected &&
 		    !ep->conns[i].relayed &&
 		    sg_peer_id_equal(&ep->conns[i].peer, peer))
@@ -213,7 +214,7 @@ static ep_conn *find_path(sg_endpoint *ep, const sg_peer_id *via,
 			  const sg_peer_id *far)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL && ep->conns[i].relayed &&
 		    sg_peer_id_equal(&ep->conns[i].via, via) &&
 		    sg_peer_id_equal(&ep->conns[i].far, far))
@@ -246,12 +247,17 @@ static void make_virtual(sg_endpoint *ep, struct sockaddr_storage *ss)
 		a->sin6_addr.s6_addr[8 + i] = (uint8_t)(k >> (56 - 8 * i));
 }
 
+/* The lowest free slot; the caller puts a connection in it (or leaves it
+ * free: hi one too high costs a scan step, nothing else). */
 static ep_conn *free_slot(sg_endpoint *ep)
 {
 	size_t i;
 	for (i = 0; i < ep->cfg.max_conns; i++)
-		if (ep->conns[i].qc == NULL)
+		if (ep->conns[i].qc == NULL) {
+			if (i >= ep->hi)
+				ep->hi = i + 1;
 			return &ep->conns[i];
+		}
 	return NULL;
 }
 
@@ -295,6 +301,8 @@ static void free_conn(sg_endpoint *ep, ep_conn *ec)
 	drop_pending(ep, ec);
 	sg_quic_conn_del(ec->qc);
 	memset(ec, 0, sizeof(*ec));
+	while (ep->hi > 0 && ep->conns[ep->hi - 1].qc == NULL)
+		ep->hi--;
 }
 
 /* Sends txbuf[0..n) to the connection's peer. A datagram the socket
@@ -472,7 +480,7 @@ static int relay_intercept(sg_endpoint *ep, ep_conn *ec,
 static int other_direct(sg_endpoint *ep, const ep_conn *ec)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		const ep_conn *o = &ep->conns[i];
 		if (o != ec && o->qc != NULL && o->connected && !o->relayed &&
 		    !sg_quic_is_closed(o->qc) &&
@@ -487,7 +495,7 @@ static void close_paths_via(sg_endpoint *ep, const sg_peer_id *via)
 {
 	size_t i;
 
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		ep_conn *o = &ep->conns[i];
 		if (o->qc == NULL || !o->relayed ||
 		    !sg_peer_id_equal(&o->via, via))
@@ -565,7 +573,7 @@ static void supersede(sg_endpoint *ep, ep_conn *ec)
 {
 	size_t i;
 
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		ep_conn *o = &ep->conns[i];
 		if (o == ec || o->qc == NULL || !o->connected ||
 		    !sg_peer_id_equal(&o->peer, &ec->peer))
@@ -584,7 +592,7 @@ static void rearm(sg_endpoint *ep)
 
 	if (ep->closing)
 		return;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL) {
 			uint64_t t = ep->conns[i].dirty
 					     ? now
@@ -609,7 +617,7 @@ static void on_timer(uv_timer_t *t)
 	size_t i;
 
 	ep->npending = 0;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		ep_conn *ec = &ep->conns[i];
 		if (ec->qc == NULL)
 			continue;
@@ -725,7 +733,7 @@ static ep_conn *admit(sg_endpoint *ep, const uint8_t *pkt, size_t len,
 	}
 	if (!check_token(ep, &ini, addr, odcid, &odcid_len))
 		return NULL;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		const ep_conn *c = &ep->conns[i];
 		if (c->qc == NULL || c->is_client || c->connected)
 			continue;
@@ -815,7 +823,7 @@ static void flush_scheduled(sg_endpoint *ep)
 	size_t i;
 
 	ep->npending = 0;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		ep_conn *ec = &ep->conns[i];
 		if (ec->qc == NULL || !ec->pending)
 			continue;
@@ -890,7 +898,7 @@ static ep_conn *admit_relayed(sg_endpoint *ep, const ep_conn *via,
 		ep->st.tokens_invalid++;
 		return NULL;
 	}
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		const ep_conn *c = &ep->conns[i];
 		if (c->qc == NULL || c->is_client || c->connected)
 			continue;
@@ -1192,7 +1200,7 @@ void sg_endpoint_del(sg_endpoint *ep)
 	if (ep == NULL || ep->closing)
 		return;
 	ep->closing = 1;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		ep_conn *ec = &ep->conns[i];
 		if (ec->qc == NULL)
 			continue;
@@ -1310,7 +1318,7 @@ int sg_endpoint_relayed_path(const sg_endpoint *ep,
 
 	if (!sg_endpoint_addr_is_virtual(remote))
 		return 0;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		const ep_conn *c = &ep->conns[i];
 		if (c->qc != NULL && c->relayed &&
 		    same_addr(remote, &c->remote)) {
@@ -1328,7 +1336,7 @@ int sg_endpoint_relayed_path(const sg_endpoint *ep,
 static ep_conn *find_expected(sg_endpoint *ep, const sg_peer_id *peer)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL && !ep->conns[i].connected &&
 		    ep->conns[i].has_expected &&
 		    sg_peer_id_equal(&ep->conns[i].expected, peer))
@@ -1398,7 +1406,7 @@ int sg_endpoint_close_peer(sg_endpoint *ep, const sg_peer_id *peer)
 int sg_endpoint_is_connected(const sg_endpoint *ep, const sg_peer_id *peer)
 {
 	size_t i;
-	for (i = 0; i < ep->cfg.max_conns; i++)
+	for (i = 0; i < ep->hi; i++)
 		if (ep->conns[i].qc != NULL && ep->conns[i].connected &&
 		    sg_peer_id_equal(&ep->conns[i].peer, peer))
 			return 1;
@@ -1412,7 +1420,7 @@ void sg_endpoint_stats_get(const sg_endpoint *ep, sg_endpoint_stats *st)
 	*st = ep->st;
 	st->conns = 0;
 	st->relayed_conns = 0;
-	for (i = 0; i < ep->cfg.max_conns; i++) {
+	for (i = 0; i < ep->hi; i++) {
 		st->conns += ep->conns[i].qc != NULL;
 		st->relayed_conns +=
 			ep->conns[i].qc != NULL && ep->conns[i].relayed;
