@@ -133,6 +133,19 @@ SG_API int sg_handshake_recv(sg_handshake *hs, sg_handshake_level level,
 SG_API long sg_handshake_poll_tx(sg_handshake *hs, sg_handshake_level *level,
 				 uint8_t *out, size_t cap);
 
+/*
+ * sg_handshake_poll_tx without the copy: points *out at all the pending
+ * output of the lowest level with any, sets *level, and consumes it.
+ * Returns its length (0: nothing to send, *out untouched), or the sticky
+ * error. The state only appends to its output, so the bytes stay where
+ * they are, unchanged, until sg_handshake_fini: a caller that keeps hs
+ * alive as long as its transport needs them (QUIC, until they are
+ * acknowledged) need not copy them.
+ */
+SG_API long sg_handshake_poll_tx_ref(sg_handshake *hs,
+				     sg_handshake_level *level,
+				     const uint8_t **out);
+
 /* 1 once the handshake completed (client: its Finished is queued; server:
  * the client's Finished verified), else 0. */
 SG_API int sg_handshake_done(const sg_handshake *hs);

@@ -781,6 +781,34 @@ long sg_handshake_poll_tx(sg_handshake *hs, sg_handshake_level *level,
 	return 0;
 }
 
+long sg_handshake_poll_tx_ref(sg_handshake *hs, sg_handshake_level *level,
+			      const uint8_t **out)
+{
+	hs_state *s;
+	int l;
+
+	if (!hs || !level || !out)
+		return SG_ERR_INVAL;
+	s = S(hs);
+	if (s->err)
+		return s->err;
+	for (l = SG_HANDSHAKE_LEVEL_INITIAL; l <= SG_HANDSHAKE_LEVEL_HANDSHAKE;
+	     l++) {
+		const uint8_t *buf = l == SG_HANDSHAKE_LEVEL_INITIAL
+					 ? s->tx_initial
+					 : s->tx_handshake;
+		size_t left = s->tx_len[l] - s->tx_off[l];
+
+		if (left == 0)
+			continue;
+		*out = buf + s->tx_off[l];
+		s->tx_off[l] += left;
+		*level = (sg_handshake_level)l;
+		return (long)left;
+	}
+	return 0;
+}
+
 int sg_handshake_done(const sg_handshake *hs)
 {
 	return hs && !CS(hs)->err && CS(hs)->state == DONE;

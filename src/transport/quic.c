@@ -25,7 +25,6 @@
 #include <string.h>
 
 #define NS_PER_MS 1000000ull
-#define MAX_CRYPTO_CHUNKS 32
 /* Path MTU probes (RFC 8899 section 5.3, sizes tried in this order; one
  * that fails rules out the larger ones): ngtcp2's defaults for common
  * tunnels, then Ethernet, jumbo frames and loopback less the IPv6 and UDP
@@ -79,8 +78,6 @@ struct sg_quic_conn {
 	int retried; /* client: followed a Retry */
 	uint64_t key_gens; /* 1-RTT key generations derived by cb_update_key */
 	ngtcp2_ccerr ccerr;
-	uint8_t *crypto[MAX_CRYPTO_CHUNKS];
-	size_t ncrypto;
 	uint64_t hs_steps; /* flights handed to ngtcp2, and completion */
 	/* Client: the ClientHello goes out in INITIAL_DGRAMS parts, one per
 	 * Initial datagram (H.8); the part of it not handed to ngtcp2 yet. */
@@ -406,26 +403,18 @@ static int submit_hello_part(sg_quic_conn *c)
 	return 0;
 }
 
-/* Moves the handshake's output into CRYPTO frames (kept alive until the
- * connection is freed: ngtcp2 does not copy them). */
+/* Moves the handshake's output into CRYPTO frames. ngtcp2 does not copy
+ * them: they point into the handshake state's own output buffers, which
+ * only grow and live in c until sg_quic_conn_del (after ngtcp2_conn_del). */
 static int flush_handshake(sg_quic_conn *c)
 {
 	for (;;) {
 		sg_handshake_level level;
-		uint8_t *buf;
-		long n;
+		const uint8_t *buf;
+		long n = sg_handshake_poll_tx_ref(&c->hs, &level, &buf);
 
-		if (c->ncrypto == MAX_CRYPTO_CHUNKS)
-			return NGTCP2_ERR_CALLBACK_FAILURE;
-		buf = sg_alloc(&c->env, 16384);
-		if (buf == NULL)
-			return NGTCP2_ERR_CALLBACK_FAILURE;
-		n = sg_handshake_poll_tx(&c->hs, &level, buf, 16384);
-		if (n <= 0) {
-			sg_free(&c->env, buf);
+		if (n <= 0)
 			return n < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
-		}
-		c->crypto[c->ncrypto++] = buf;
 		c->hs_steps++;
 		if (!c->is_server && level == SG_HANDSHAKE_LEVEL_INITIAL &&
 		    c->ch_part == 0) {
@@ -1132,8 +1121,6 @@ void sg_quic_conn_del(sg_quic_conn *c)
 	if (c->hs_init)
 		sg_handshake_fini(&c->hs);
 	sg_free(&env, c->ch_buf);
-	for (i = 0; i < c->ncrypto; i++)
-		sg_free(&env, c->crypto[i]);
 	for (i = 0; i < c->nout; i++)
 		sg_free(&env, out_at(c, i)->buf);
 	for (i = 0; c->in != NULL && i < c->cfg.max_recv_streams; i++)

@@ -137,6 +137,91 @@ static void assert_agree(pair *p)
 	}
 }
 
+/* sg_handshake_poll_tx_ref hands out the same bytes as sg_handshake_poll_tx
+ * (the same seeds give the same flights), each flight's whole pending output
+ * at once, and the bytes stay in place, unchanged, until sg_handshake_fini:
+ * QUIC keeps pointers to them until they are acknowledged. */
+static void test_poll_tx_ref(void **state)
+{
+	pair *ref = pair_new(77, NULL), *p = pair_new(77, NULL);
+	struct {
+		const uint8_t *at;
+		size_t len;
+		int f;
+		uint8_t copy[16384];
+	} *piece = calloc(16, sizeof(*piece));
+	size_t npiece = 0, got[4] = {0, 0, 0, 0}, i;
+	const uint8_t *out = (const uint8_t *)"x";
+	sg_handshake_level lvl;
+	int moved = 1;
+	(void)state;
+
+	assert_non_null(piece);
+	run(ref, 1500);
+	assert_agree(ref);
+	while (moved) {
+		int from_client;
+
+		moved = 0;
+		for (from_client = 1; from_client >= 0; from_client--) {
+			sg_handshake *from = from_client ? &p->c : &p->s;
+			sg_handshake *to = from_client ? &p->s : &p->c;
+			long n;
+
+			while ((n = sg_handshake_poll_tx_ref(from, &lvl,
+							     &out)) > 0) {
+				int f = from_client
+					    ? (lvl == SG_HANDSHAKE_LEVEL_INITIAL
+						   ? 0
+						   : 3)
+					    : (lvl == SG_HANDSHAKE_LEVEL_INITIAL
+						   ? 1
+						   : 2);
+
+				assert_true(npiece < 16);
+				assert_true((size_t)n <=
+					    sizeof(piece[0].copy));
+				assert_true(got[f] + (size_t)n <=
+					    ref->fl_len[f]);
+				assert_memory_equal(out, ref->fl[f] + got[f],
+						    (size_t)n);
+				got[f] += (size_t)n;
+				piece[npiece].at = out;
+				piece[npiece].len = (size_t)n;
+				piece[npiece].f = f;
+				memcpy(piece[npiece].copy, out, (size_t)n);
+				npiece++;
+				assert_int_equal(
+				    sg_handshake_recv(to, lvl, out, (size_t)n),
+				    0);
+				moved = 1;
+			}
+			assert_int_equal(n, 0);
+		}
+	}
+	assert_agree(p);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(got[i], ref->fl_len[i]);
+	/* One piece per flight: the whole pending output at once. */
+	assert_int_equal(npiece, 4);
+	/* Still there, unchanged, after the handshake is done. */
+	for (i = 0; i < npiece; i++)
+		assert_memory_equal(piece[i].at, piece[i].copy, piece[i].len);
+	/* Nothing left: 0, *out untouched; bad arguments refused. */
+	out = NULL;
+	assert_int_equal(sg_handshake_poll_tx_ref(&p->c, &lvl, &out), 0);
+	assert_null(out);
+	assert_int_equal(sg_handshake_poll_tx_ref(NULL, &lvl, &out),
+			 SG_ERR_INVAL);
+	assert_int_equal(sg_handshake_poll_tx_ref(&p->c, NULL, &out),
+			 SG_ERR_INVAL);
+	assert_int_equal(sg_handshake_poll_tx_ref(&p->c, &lvl, NULL),
+			 SG_ERR_INVAL);
+	free(piece);
+	pair_del(ref);
+	pair_del(p);
+}
+
 static void test_complete(void **state)
 {
 	pair *p = pair_new(1, NULL);
@@ -1023,6 +1108,7 @@ int main(void)
 	    cmocka_unit_test(test_splice),
 	    cmocka_unit_test(test_zero_x25519),
 	    cmocka_unit_test(test_api_edges),
+	    cmocka_unit_test(test_poll_tx_ref),
 	    cmocka_unit_test(test_rfc9001_chacha_packet),
 	    cmocka_unit_test(test_truncations),
 	    cmocka_unit_test(test_flipped_bytes),
