@@ -749,10 +749,34 @@ int sg_handshake_recv(sg_handshake *hs, sg_handshake_level level,
 	return 0;
 }
 
+/* The lowest level with output not yet taken: its level, where the
+ * output starts and how long it is (0: none). */
+static size_t pending_tx(const hs_state *s, int *level, const uint8_t **p)
+{
+	int l;
+
+	for (l = SG_HANDSHAKE_LEVEL_INITIAL; l <= SG_HANDSHAKE_LEVEL_HANDSHAKE;
+	     l++) {
+		const uint8_t *buf = l == SG_HANDSHAKE_LEVEL_INITIAL
+					 ? s->tx_initial
+					 : s->tx_handshake;
+		size_t left = s->tx_len[l] - s->tx_off[l];
+
+		if (left == 0)
+			continue;
+		*level = l;
+		*p = buf + s->tx_off[l];
+		return left;
+	}
+	return 0;
+}
+
 long sg_handshake_poll_tx(sg_handshake *hs, sg_handshake_level *level,
 			  uint8_t *out, size_t cap)
 {
+	const uint8_t *p;
 	hs_state *s;
+	size_t left;
 	int l;
 
 	if (!hs || !level || (!out && cap > 0))
@@ -760,31 +784,23 @@ long sg_handshake_poll_tx(sg_handshake *hs, sg_handshake_level *level,
 	s = S(hs);
 	if (s->err)
 		return s->err;
-	for (l = SG_HANDSHAKE_LEVEL_INITIAL; l <= SG_HANDSHAKE_LEVEL_HANDSHAKE;
-	     l++) {
-		const uint8_t *buf = l == SG_HANDSHAKE_LEVEL_INITIAL
-					 ? s->tx_initial
-					 : s->tx_handshake;
-		size_t left = s->tx_len[l] - s->tx_off[l];
-
-		if (left == 0)
-			continue;
-		if (cap == 0)
-			return SG_ERR_BUFSIZE;
-		if (left > cap)
-			left = cap;
-		memcpy(out, buf + s->tx_off[l], left);
-		s->tx_off[l] += left;
-		*level = (sg_handshake_level)l;
-		return (long)left;
-	}
-	return 0;
+	if ((left = pending_tx(s, &l, &p)) == 0)
+		return 0;
+	if (cap == 0)
+		return SG_ERR_BUFSIZE;
+	if (left > cap)
+		left = cap;
+	memcpy(out, p, left);
+	s->tx_off[l] += left;
+	*level = (sg_handshake_level)l;
+	return (long)left;
 }
 
 long sg_handshake_poll_tx_ref(sg_handshake *hs, sg_handshake_level *level,
 			      const uint8_t **out)
 {
 	hs_state *s;
+	size_t left;
 	int l;
 
 	if (!hs || !level || !out)
@@ -792,21 +808,11 @@ long sg_handshake_poll_tx_ref(sg_handshake *hs, sg_handshake_level *level,
 	s = S(hs);
 	if (s->err)
 		return s->err;
-	for (l = SG_HANDSHAKE_LEVEL_INITIAL; l <= SG_HANDSHAKE_LEVEL_HANDSHAKE;
-	     l++) {
-		const uint8_t *buf = l == SG_HANDSHAKE_LEVEL_INITIAL
-					 ? s->tx_initial
-					 : s->tx_handshake;
-		size_t left = s->tx_len[l] - s->tx_off[l];
-
-		if (left == 0)
-			continue;
-		*out = buf + s->tx_off[l];
-		s->tx_off[l] += left;
-		*level = (sg_handshake_level)l;
-		return (long)left;
-	}
-	return 0;
+	if ((left = pending_tx(s, &l, out)) == 0)
+		return 0;
+	s->tx_off[l] += left;
+	*level = (sg_handshake_level)l;
+	return (long)left;
 }
 
 int sg_handshake_done(const sg_handshake *hs)
