@@ -782,6 +782,21 @@ void sg_mldsa65_mu_final(uint8_t mu[SG_MLDSA65_MU_LEN], sg_keccak *h)
 	sg_keccak_wipe(h);
 }
 
+/* mu = H(tr || M') for a message and a context the caller has checked
+ * (ctx_len <= SG_MLDSA65_CTX_MAX): the pure ML-DSA of signing and
+ * verification alike. */
+static void message_mu(uint8_t mu[SG_MLDSA65_MU_LEN],
+		       const uint8_t tr[SG_MLDSA65_TR_LEN], const uint8_t *msg,
+		       size_t msg_len, const uint8_t *ctx, size_t ctx_len)
+{
+	sg_keccak h;
+
+	(void)sg_mldsa65_mu_init(&h, tr, ctx, ctx_len);
+	if (msg_len > 0)
+		(void)sg_keccak_absorb(&h, msg, msg_len);
+	sg_mldsa65_mu_final(mu, &h);
+}
+
 /* ---- Signing (Algorithm 7) ----------------------------------------------- */
 
 /* Algorithm 25, skDecode, and Algorithm 7 lines 1-5: the part of signing
@@ -1003,17 +1018,13 @@ int sg_mldsa65_sign(uint8_t sig[SG_MLDSA65_SIG_LEN], const uint8_t *msg,
 		    const uint8_t rnd[SG_MLDSA65_RND_LEN])
 {
 	uint8_t mu[SG_MLDSA65_MU_LEN];
-	sg_keccak h;
 	int ret;
 
 	if (ctx_len > SG_MLDSA65_CTX_MAX) {
 		memset(sig, 0, SG_MLDSA65_SIG_LEN);
 		return SG_ERR_RANGE;
 	}
-	(void)sg_mldsa65_mu_init(&h, sk + 64, ctx, ctx_len);
-	if (msg_len > 0)
-		(void)sg_keccak_absorb(&h, msg, msg_len);
-	sg_mldsa65_mu_final(mu, &h);
+	message_mu(mu, sk + 64, msg, msg_len, ctx, ctx_len);
 	ret = sg_mldsa65_sign_mu(sig, mu, sk, rnd);
 	sg_wipe(mu, sizeof(mu));
 	return ret;
@@ -1026,17 +1037,13 @@ int sg_mldsa65_sign_expanded(uint8_t sig[SG_MLDSA65_SIG_LEN],
 			     const uint8_t rnd[SG_MLDSA65_RND_LEN])
 {
 	uint8_t mu[SG_MLDSA65_MU_LEN];
-	sg_keccak h;
 	int ret;
 
 	if (ctx_len > SG_MLDSA65_CTX_MAX) {
 		memset(sig, 0, SG_MLDSA65_SIG_LEN);
 		return SG_ERR_RANGE;
 	}
-	(void)sg_mldsa65_mu_init(&h, xsk->tr, ctx, ctx_len);
-	if (msg_len > 0)
-		(void)sg_keccak_absorb(&h, msg, msg_len);
-	sg_mldsa65_mu_final(mu, &h);
+	message_mu(mu, xsk->tr, msg, msg_len, ctx, ctx_len);
 	ret = sg_mldsa65_sign_mu_expanded(sig, mu, xsk, rnd);
 	sg_wipe(mu, sizeof(mu));
 	return ret;
@@ -1124,15 +1131,11 @@ int sg_mldsa65_verify(const uint8_t *sig, size_t sig_len, const uint8_t *msg,
 		      const uint8_t pk[SG_MLDSA65_PK_LEN])
 {
 	uint8_t tr[SG_MLDSA65_TR_LEN], mu[SG_MLDSA65_MU_LEN];
-	sg_keccak h;
 
 	if (sig == NULL || sig_len != SG_MLDSA65_SIG_LEN ||
 	    ctx_len > SG_MLDSA65_CTX_MAX)
 		return SG_ERR_VERIFY;
 	sg_mldsa65_tr(tr, pk);
-	(void)sg_mldsa65_mu_init(&h, tr, ctx, ctx_len);
-	if (msg_len > 0)
-		(void)sg_keccak_absorb(&h, msg, msg_len);
-	sg_mldsa65_mu_final(mu, &h);
+	message_mu(mu, tr, msg, msg_len, ctx, ctx_len);
 	return sg_mldsa65_verify_mu(sig, sig_len, mu, pk);
 }
