@@ -84,6 +84,16 @@ int cli_ctl_call(cli *c, const char *dir, const struct sg_ctl_request *r,
 struct sg_cbor_dec;
 int cli_ctl_status(cli *c, struct sg_cbor_dec *d, const uint8_t *buf,
 		   size_t len, size_t *count);
+/* A MESSAGE event of a subscription stream (docs/PROTOCOL.md, control
+ * socket): [1, topic, publisher, seq, publish_ms, hops, id, payload]. The
+ * pointers point into the event. */
+typedef struct cli_message {
+	const uint8_t *publisher, *id, *payload;
+	size_t payload_len;
+	uint64_t seq, publish_ms, hops;
+} cli_message;
+/* 0, or -1 when m is not a well-formed MESSAGE event. */
+int cli_message_decode(cli_message *out, const uint8_t *m, size_t len);
 /* Opens a stream (SUBSCRIBE, GROUP_LISTEN) on the node serving dir and
  * hands each message to on_msg (non-zero: malformed, the stream ends)
  * until SIGINT/SIGTERM or the node closes it. Exit code. */

@@ -953,44 +953,54 @@ int cli_ctl_stream(cli *c, const char *dir, const sg_ctl_request *r,
 	return CLI_OK;
 }
 
+int cli_message_decode(cli_message *out, const uint8_t *m, size_t len)
+{
+	uint64_t code;
+	const char *tn;
+	size_t tl, count;
+	sg_cbor_dec d;
+
+	sg_cbor_dec_init(&d, m, len);
+	if (sg_cbor_get_array(&d, &count) != 0 || count != 8 ||
+	    sg_cbor_get_uint(&d, &code) != 0 || code != SG_CTL_EV_MESSAGE ||
+	    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
+	    sg_cbor_get_bytes_len(&d, &out->publisher, SG_PEER_ID_LEN) != 0 ||
+	    sg_cbor_get_uint(&d, &out->seq) != 0 ||
+	    sg_cbor_get_uint(&d, &out->publish_ms) != 0 ||
+	    sg_cbor_get_uint(&d, &out->hops) != 0 ||
+	    sg_cbor_get_bytes_len(&d, &out->id, SG_MSG_ID_LEN) != 0 ||
+	    sg_cbor_get_bytes(&d, &out->payload, &out->payload_len) != 0)
+		return -1;
+	return 0;
+}
+
 /* One delivered message of a subscription: printed. */
 static int ps_message(cli *c, const uint8_t *msg, size_t len, void *ud)
 {
 	const char *topic = ud;
-	uint64_t code, seq, pms, hops;
-	const char *tn;
-	size_t tl, pl, count;
-	const uint8_t *pub, *id, *payload;
+	cli_message m;
 	sg_peer_id pid;
 	char hex[SG_PEER_ID_HEX_LEN];
-	sg_cbor_dec d;
 
-	sg_cbor_dec_init(&d, msg, len);
-	if (sg_cbor_get_array(&d, &count) != 0 || count != 8 ||
-	    sg_cbor_get_uint(&d, &code) != 0 || code != SG_CTL_EV_MESSAGE ||
-	    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
-	    sg_cbor_get_bytes_len(&d, &pub, SG_PEER_ID_LEN) != 0 ||
-	    sg_cbor_get_uint(&d, &seq) != 0 || sg_cbor_get_uint(&d, &pms) != 0 ||
-	    sg_cbor_get_uint(&d, &hops) != 0 ||
-	    sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0 ||
-	    sg_cbor_get_bytes(&d, &payload, &pl) != 0)
+	if (cli_message_decode(&m, msg, len) != 0)
 		return -1;
-	memcpy(pid.bytes, pub, SG_PEER_ID_LEN);
+	memcpy(pid.bytes, m.publisher, SG_PEER_ID_LEN);
 	sg_peer_id_hex(hex, &pid);
 	if (c->json) {
 		printf("{\"topic\":");
 		cli_json_str(stdout, topic);
 		printf(",\"publisher\":\"%s\",\"seq\":%llu,"
 		       "\"publish_ms\":%llu,\"hops\":%llu,\"id\":",
-		       hex, (unsigned long long)seq, (unsigned long long)pms,
-		       (unsigned long long)hops);
-		print_hex_json(id, SG_MSG_ID_LEN);
-		cli_print_payload_json(payload, pl);
+		       hex, (unsigned long long)m.seq,
+		       (unsigned long long)m.publish_ms,
+		       (unsigned long long)m.hops);
+		print_hex_json(m.id, SG_MSG_ID_LEN);
+		cli_print_payload_json(m.payload, m.payload_len);
 		printf("}\n");
 	} else {
 		printf("[%.16s seq %llu, %llu hops] ", hex,
-		       (unsigned long long)seq, (unsigned long long)hops);
-		cli_print_payload_text(payload, pl);
+		       (unsigned long long)m.seq, (unsigned long long)m.hops);
+		cli_print_payload_text(m.payload, m.payload_len);
 	}
 	return 0;
 }

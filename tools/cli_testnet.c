@@ -359,26 +359,15 @@ static int subscribe(tnet *t, size_t i)
 static void on_delivery(tnet *t, size_t node, const uint8_t *body,
 			size_t len, uint64_t now)
 {
-	sg_cbor_dec d;
-	size_t count, tl, j;
-	uint64_t code, seq, pms, hops;
-	const char *tn;
-	const uint8_t *pub, *id;
+	cli_message ev;
+	size_t j;
 
-	if (sg_cbor_validate(body, len, NULL) != 0)
-		return;
-	sg_cbor_dec_init(&d, body, len);
-	if (sg_cbor_get_array(&d, &count) != 0 || count != 8 ||
-	    sg_cbor_get_uint(&d, &code) != 0 || code != SG_CTL_EV_MESSAGE ||
-	    sg_cbor_get_text(&d, &tn, &tl) != 0 ||
-	    sg_cbor_get_bytes_len(&d, &pub, SG_PEER_ID_LEN) != 0 ||
-	    sg_cbor_get_uint(&d, &seq) != 0 || sg_cbor_get_uint(&d, &pms) != 0 ||
-	    sg_cbor_get_uint(&d, &hops) != 0 ||
-	    sg_cbor_get_bytes_len(&d, &id, SG_MSG_ID_LEN) != 0)
+	if (sg_cbor_validate(body, len, NULL) != 0 ||
+	    cli_message_decode(&ev, body, len) != 0)
 		return;
 	for (j = 0; j < t->nmsgs; j++) {
 		tmsg *m = &t->msgs[j];
-		if (memcmp(m->id, id, SG_MSG_ID_LEN) != 0)
+		if (memcmp(m->id, ev.id, SG_MSG_ID_LEN) != 0)
 			continue;
 		if (!m->got[node]) {
 			m->got[node] = 1;
